@@ -1,0 +1,51 @@
+# Inkwell: every target installs what it needs into .venv (Python) and node_modules (CDK CLI).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+CDK_VERSION := 2.1148.1
+CDK := node_modules/.bin/cdk
+export PYTHONPATH := functions:layers/shared/python:.
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: install run test lint typecheck unit bench synth deploy invoke clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+$(CDK):
+	npm install --no-audit --no-fund --silent --prefix . aws-cdk@$(CDK_VERSION)
+
+run: $(STAMP)
+	$(PY) -m local.run
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy functions layers/shared/python local infra tests
+
+test: $(STAMP) lint typecheck
+	$(VENV)/bin/pytest -n 2 --dist loadgroup
+
+bench: $(STAMP)
+	$(PY) -m local.bench
+
+synth: $(STAMP) $(CDK)
+	$(CDK) synth --quiet --no-notices
+
+deploy: $(STAMP) $(CDK)
+	$(CDK) deploy --all --no-notices
+
+# make invoke FN=users-register EVENT=events/users/register.json
+invoke: $(STAMP)
+	$(PY) -m local.invoke $(FN) $(EVENT)
+
+clean:
+	rm -rf cdk.out build .mypy_cache .ruff_cache .pytest_cache

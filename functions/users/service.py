@@ -1,0 +1,271 @@
+"""Business rules of the users domain: one function per operation, named as its handler."""
+
+from __future__ import annotations
+
+import math
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from inkwell import errors
+from inkwell.db import IntegrityConflict, Row, database
+from inkwell.models import Page
+from inkwell.observability import logger
+from inkwell.pagination import decode_cursor, encode_cursor
+from inkwell.passwords import hash_password, verify_password
+from inkwell.settings import settings
+from inkwell.tokens import (
+    Principal,
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+)
+from users import repository
+from users.models import (
+    ChangePasswordRequest,
+    LoginRequest,
+    PublicUser,
+    RegisterRequest,
+    Role,
+    TokenResponse,
+    UpdateUserRequest,
+    User,
+)
+
+db = database("users")
+
+_INVALID_CREDENTIALS = "The username or password is incorrect."
+
+
+def _user(row: Row) -> User:
+    return User.model_validate(row)
+
+
+def _conflict_from(exc: IntegrityConflict) -> errors.Problem:
+    if exc.is_unique_violation and exc.constraint == "users_username_key":
+        return errors.conflict("That username is already taken.")
+    if exc.is_unique_violation and exc.constraint == "users_email_key":
+        return errors.conflict("That email address is already registered.")
+    raise exc
+
+
+def _valid_id(user_id: str) -> str:
+    try:
+        return str(uuid.UUID(user_id))
+    except ValueError:
+        raise errors.not_found("User") from None
+
+
+def _self_or_admin(principal: Principal, user_id: str) -> None:
+    if principal.user_id != user_id and not principal.is_admin:
+        raise errors.forbidden("You can only change your own account.")
+
+
+def register(req: RegisterRequest) -> User:
+    password_hash = hash_password(req.password)  # before the transaction: no lock held
+    try:
+        with db.transaction() as s:
+            row = repository.insert_user(
+                s,
+                username=req.username,
+                email=str(req.email),
+                password_hash=password_hash,
+                first_name=req.first_name,
+                last_name=req.last_name,
+                bio=req.bio,
+            )
+    except IntegrityConflict as exc:
+        raise _conflict_from(exc) from None
+    logger.info("user registered", extra={"userId": str(row["id"])})
+    return _user(row)
+
+
+def _tokens_for(row: Row, refresh_token: str) -> TokenResponse:
+    user = _user(row)
+    token, ttl = issue_access_token(Principal(str(user.id), user.username, user.role))
+    return TokenResponse(token=token, refresh_token=refresh_token, expires_in=ttl, user=user)
+
+
+def _locked_for(row: Row) -> int:
+    """Seconds until a throttled account may try again; 0 when it may try now."""
+    config = settings()
+    failures, started = row.get("failures"), row.get("window_started_at")
+    if failures is None or started is None or failures < config.login_max_failures:
+        return 0
+    ends: datetime = started + timedelta(seconds=config.login_failure_window_s)
+    return max(0, math.ceil((ends - row["db_now"]).total_seconds()))
+
+
+def login(req: LoginRequest) -> TokenResponse:
+    config = settings()
+    with db.reader() as s:
+        row = repository.find_login(s, req.username)
+    if row is not None:
+        wait = _locked_for(row)
+        if wait:
+            raise errors.too_many_requests(
+                "Too many failed sign-in attempts for this account. Try again later.", wait
+            )
+    if not verify_password(req.password, row["password_hash"] if row else None):
+        if row is not None:
+            with db.reader() as s:
+                repository.record_login_failure(s, str(row["id"]), config.login_failure_window_s)
+            logger.info("login failed", extra={"userId": str(row["id"])})
+        raise errors.unauthorized(_INVALID_CREDENTIALS)
+    assert row is not None
+    if not row["is_active"]:
+        raise errors.unauthorized(_INVALID_CREDENTIALS)
+    refresh_token = new_refresh_token()
+    with db.reader() as s:
+        repository.start_token_family(
+            s, str(row["id"]), hash_refresh_token(refresh_token), config.refresh_token_ttl_s
+        )
+    return _tokens_for(row, refresh_token)
+
+
+def refresh(refresh_token: str) -> TokenResponse:
+    presented = hash_refresh_token(refresh_token)
+    successor = new_refresh_token()
+    with db.reader() as s:
+        row = repository.rotate_refresh_token(
+            s, presented, hash_refresh_token(successor), settings().refresh_token_ttl_s
+        )
+        if row is None:
+            revoked = repository.revoke_family_of_used_token(s, presented)
+            if revoked:
+                logger.warning("refresh token reused; its family was revoked")
+    if row is None:
+        raise errors.unauthorized("The refresh token is invalid, expired or already used.")
+    return _tokens_for(row, successor)
+
+
+def logout(refresh_token: str) -> None:
+    with db.reader() as s:
+        repository.revoke_family(s, hash_refresh_token(refresh_token))
+
+
+def get_me(principal: Principal) -> User:
+    with db.reader() as s:
+        row = repository.find_user(s, _valid_id(principal.user_id))
+    if row is None or not row["is_active"]:
+        raise errors.unauthorized("This account no longer exists or was deactivated.")
+    return _user(row)
+
+
+def get_user(user_id: str, principal: Principal | None) -> PublicUser | User:
+    with db.reader() as s:
+        row = repository.find_user(s, _valid_id(user_id))
+    sees_private = principal is not None and (
+        principal.is_admin or principal.user_id == str(row["id"] if row else "")
+    )
+    if row is None or (not row["is_active"] and not sees_private):
+        raise errors.not_found("User")
+    return _user(row) if sees_private else PublicUser.model_validate(row)
+
+
+def update_user(user_id: str, req: UpdateUserRequest, principal: Principal) -> User:
+    target = _valid_id(user_id)
+    _self_or_admin(principal, target)
+    changes: dict[str, Any] = {
+        field: (str(value) if field == "email" else value)
+        for field, value in req.model_dump(exclude_unset=True).items()
+    }
+    if any(value is None for field, value in changes.items() if field in ("email", "bio")):
+        raise errors.unprocessable(
+            "email and bio cannot be null.",
+            [errors.FieldProblem(f, "cannot be null") for f, v in changes.items()
+             if v is None and f in ("email", "bio")],
+        )
+    try:
+        with db.transaction() as s:
+            row = (
+                repository.update_user(s, target, changes) if changes
+                else repository.find_user(s, target)
+            )
+    except IntegrityConflict as exc:
+        raise _conflict_from(exc) from None
+    if row is None or not row["is_active"]:
+        raise errors.not_found("User")
+    return _user(row)
+
+
+def change_password(user_id: str, req: ChangePasswordRequest, principal: Principal) -> None:
+    target = _valid_id(user_id)
+    if principal.user_id != target:
+        raise errors.forbidden("You can only change your own password.")
+    with db.reader() as s:
+        row = repository.find_user(s, target)
+    if row is None or not row["is_active"]:
+        raise errors.not_found("User")
+    if not verify_password(req.current_password, row["password_hash"]):
+        raise errors.unprocessable(
+            "The current password is incorrect.",
+            [errors.FieldProblem("currentPassword", "is incorrect")],
+        )
+    new_hash = hash_password(req.new_password)
+    with db.transaction() as s:
+        repository.set_password_and_revoke_tokens(s, target, new_hash)
+
+
+def change_role(user_id: str, role: Role, principal: Principal) -> User:
+    if not principal.is_admin:
+        raise errors.forbidden("Only an admin can change roles.")
+    target = _valid_id(user_id)
+    if target == principal.user_id:
+        raise errors.conflict("Admins cannot change their own role; ask another admin.")
+    with db.transaction() as s:
+        row = repository.set_role(s, target, role)
+    if row is None:
+        raise errors.not_found("User")
+    logger.info("role changed", extra={"userId": target, "role": role})
+    return _user(row)
+
+
+def deactivate_user(user_id: str, principal: Principal) -> None:
+    target = _valid_id(user_id)
+    _self_or_admin(principal, target)
+    with db.transaction() as s:
+        row = repository.deactivate_user(s, target)
+    if row is None:
+        raise errors.not_found("User")
+
+
+def list_users(principal: Principal, limit: int, cursor: str | None) -> Page[User]:
+    if not principal.is_admin:
+        raise errors.forbidden("Only an admin can list users.")
+    after = None
+    if cursor:
+        created_at, last_id = decode_cursor(cursor, 2)
+        try:
+            after = (datetime.fromisoformat(created_at), str(uuid.UUID(last_id)))
+        except ValueError:
+            raise errors.bad_request("The cursor is not valid.") from None
+    with db.reader() as s:
+        rows = repository.list_users(s, limit + 1, after)
+    items = [_user(r) for r in rows[:limit]]
+    next_cursor = (
+        encode_cursor(rows[limit - 1]["created_at"].isoformat(), rows[limit - 1]["id"])
+        if len(rows) > limit else None
+    )
+    return Page[User](items=items, next_cursor=next_cursor)
+
+
+def ensure_admin(username: str, email: str, password: str) -> User:
+    """Make sure an admin of that name exists (used by the local platform's bootstrap)."""
+    password_hash = hash_password(password)
+    try:
+        with db.transaction() as s:
+            row = repository.ensure_admin(
+                s, username=username, email=email, password_hash=password_hash
+            )
+    except IntegrityConflict as exc:
+        raise _conflict_from(exc) from None
+    return _user(row)
+
+
+def promote_to_admin(username: str) -> User:
+    with db.transaction() as s:
+        row = repository.promote_to_admin(s, username)
+    if row is None:
+        raise errors.not_found("User")
+    return _user(row)

@@ -1,0 +1,180 @@
+"""The single declaration of how Inkwell is wired.
+
+Every Lambda function, every HTTP route (method, path, auth, throttling, sizing and the AWS
+access it needs) is declared here, once. The CDK app, the local gateway, the OpenAPI
+document, the sample events and the tests all read this module; nothing is wired twice.
+
+This module is plain data with no third-party imports: it is shipped inside every
+function's code asset and imported on cold start by the HTTP adapter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Literal
+
+API_PREFIX = "/api/v1"
+
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+# required: the authorizer must accept a bearer token, or the gateway answers 401.
+# optional: anonymous callers pass; a token that is present must be valid (else 401).
+# none: the authorizer is not run (health checks).
+Auth = Literal["required", "optional", "none"]
+
+
+class Access(StrEnum):
+    """What a function may reach on AWS. CDK turns each into the narrowest IAM grant."""
+
+    DATABASE = "database"  # its own domain's database secret and network path
+    SIGNING_KEY = "signing-key"  # the JWT signing key secret
+
+
+@dataclass(frozen=True)
+class Throttle:
+    """API Gateway method throttling: steady requests per second and burst size."""
+
+    rate: float
+    burst: int
+
+
+DEFAULT_THROTTLE = Throttle(rate=50, burst=100)
+# Routes that take credentials: per-route throttling here, per-client limits in WAF.
+CREDENTIALS_THROTTLE = Throttle(rate=10, burst=20)
+
+
+@dataclass(frozen=True)
+class Function:
+    """A Lambda function. `handler` is the dotted path Lambda calls: module.attribute."""
+
+    name: str
+    handler: str
+    access: frozenset[Access] = frozenset()
+    memory_mb: int = 512
+    timeout_s: int = 10
+    description: str = ""
+
+    @property
+    def module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def domain(self) -> str:
+        """The code package the function lives in (users, content, authorizer, ...)."""
+        return self.handler.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Route(Function):
+    """A Lambda function serving one HTTP operation."""
+
+    method: Method = "GET"
+    path: str = "/"
+    auth: Auth = "required"
+    throttle: Throttle = DEFAULT_THROTTLE
+    tags: tuple[str, ...] = field(default_factory=tuple)
+
+
+DB = frozenset({Access.DATABASE})
+DB_AND_KEY = frozenset({Access.DATABASE, Access.SIGNING_KEY})
+
+
+def _users(
+    name: str,
+    method: Method,
+    path: str,
+    auth: Auth,
+    description: str,
+    *,
+    access: frozenset[Access] = DB,
+    throttle: Throttle = DEFAULT_THROTTLE,
+    memory_mb: int = 512,
+) -> Route:
+    return Route(
+        name=f"users-{name.replace('_', '-')}",
+        handler=f"users.{name}.handler",
+        method=method,
+        path=f"{API_PREFIX}/users{path}",
+        auth=auth,
+        description=description,
+        access=access,
+        throttle=throttle,
+        memory_mb=memory_mb,
+        tags=("users",),
+    )
+
+
+# bcrypt is CPU bound: Lambda CPU scales with memory, so password routes get more.
+_BCRYPT_MEMORY = 1024
+
+ROUTES: tuple[Route, ...] = (
+    Route(
+        name="health",
+        handler="health.handler.handler",
+        method="GET",
+        path="/health",
+        auth="none",
+        description="Liveness check.",
+        memory_mb=256,
+        tags=("platform",),
+    ),
+    _users("register", "POST", "/register", "optional", "Register a new user.",
+           throttle=CREDENTIALS_THROTTLE, memory_mb=_BCRYPT_MEMORY),
+    _users("login", "POST", "/login", "optional", "Exchange credentials for tokens.",
+           access=DB_AND_KEY, throttle=CREDENTIALS_THROTTLE, memory_mb=_BCRYPT_MEMORY),
+    _users("refresh", "POST", "/refresh", "optional", "Rotate a refresh token for new tokens.",
+           access=DB_AND_KEY, throttle=CREDENTIALS_THROTTLE),
+    _users("logout", "POST", "/logout", "optional", "Revoke a refresh token.",
+           throttle=CREDENTIALS_THROTTLE),
+    _users("get_me", "GET", "/me", "required", "The caller's own user, with email."),
+    _users("list_users", "GET", "", "required", "All users (admin)."),
+    _users("get_user", "GET", "/{id}", "optional", "A user's public profile."),
+    _users("update_user", "PATCH", "/{id}", "required", "Update a profile (self or admin)."),
+    _users("change_password", "PUT", "/{id}/password", "required",
+           "Change the caller's password; revokes refresh tokens.", memory_mb=_BCRYPT_MEMORY),
+    _users("change_role", "PUT", "/{id}/role", "required", "Set a user's role (admin)."),
+    _users("deactivate_user", "DELETE", "/{id}", "required",
+           "Deactivate an account (self or admin)."),
+)
+
+AUTHORIZER = Function(
+    name="authorizer",
+    handler="authorizer.handler.handler",
+    access=frozenset({Access.SIGNING_KEY}),
+    memory_mb=256,
+    timeout_s=5,
+    description="Verifies bearer JWTs for API Gateway.",
+)
+
+# One per domain database: applies migrations on deploy and runs admin tasks.
+MAINTENANCE: tuple[Function, ...] = (
+    Function(
+        name="users-maintenance",
+        handler="users.maintenance.handler",
+        access=DB,
+        timeout_s=120,
+        description="Applies users migrations; promotes the first admin.",
+    ),
+)
+
+# The domains that own a database, in the order their migrations are applied locally.
+DATABASE_DOMAINS: tuple[str, ...] = ("users",)
+
+
+def all_functions() -> tuple[Function, ...]:
+    return (*ROUTES, AUTHORIZER, *MAINTENANCE)
+
+
+def route_by_name(name: str) -> Route:
+    for route in ROUTES:
+        if route.name == name:
+            return route
+    raise KeyError(f"no route named {name!r} in wiring.ROUTES")
+
+
+def route_for_module(module: str) -> Route:
+    """The route served by a handler module, e.g. 'users.register'."""
+    for route in ROUTES:
+        if route.module == module:
+            return route
+    raise KeyError(f"no route is served by module {module!r} in wiring.ROUTES")

@@ -1,0 +1,310 @@
+"""PostgreSQL access for one domain, with pg8000.
+
+One connection per execution environment (per thread, so the local platform can run
+invocations side by side), opened on first use and reused across warm invocations.
+A connection that broke while idle (database restart, proxy idle timeout) is re-opened
+transparently on the first statement of the next unit of work; a failure in the middle of
+a transaction is never retried, it rolls back and surfaces as a 503.
+
+Statements run as named prepared statements cached per connection, so after the first use
+each statement costs exactly one network round trip (pg8000's unnamed statements cost
+three). `Database.round_trips` counts round trips as they really happen on the socket.
+
+Connection settings, per domain (``USERS`` shown):
+- locally: ``INKWELL_USERS_DB_URL=postgresql://user:password@host:port/dbname``;
+- on AWS: ``INKWELL_USERS_DB_SECRET_ARN`` (the RDS secret: username, password, dbname,
+  port, host) and ``INKWELL_USERS_DB_HOST`` (the RDS Proxy endpoint), with TLS verified
+  against the system trust store when ``INKWELL_DB_TLS=verify-full``.
+"""
+
+from __future__ import annotations
+
+import os
+import ssl
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import pg8000.native
+from pg8000.exceptions import DatabaseError, InterfaceError
+
+from inkwell import secrets
+from inkwell.errors import Problem, service_unavailable
+from inkwell.settings import ConfigurationError
+
+Row = dict[str, Any]
+
+# Errors that mean "the connection is gone", as opposed to "the statement was wrong".
+_CONNECTION_ERRORS = (InterfaceError, OSError, ssl.SSLError)
+
+# SQLSTATE classes that mean the database (not the request) is the problem.
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57", "58")
+
+
+class IntegrityConflict(Exception):
+    """A unique, foreign-key or check constraint rejected the write."""
+
+    def __init__(self, sqlstate: str, constraint: str) -> None:
+        super().__init__(f"{sqlstate} {constraint}")
+        self.sqlstate = sqlstate
+        self.constraint = constraint
+
+    @property
+    def is_unique_violation(self) -> bool:
+        return self.sqlstate == "23505"
+
+
+class SerializationConflict(Exception):
+    """The database aborted the transaction because of a concurrent one (retryable)."""
+
+
+@dataclass(frozen=True)
+class ConnectionParams:
+    user: str
+    password: str | None
+    host: str
+    port: int
+    database: str
+    tls: bool
+
+    @classmethod
+    def for_domain(cls, domain: str) -> ConnectionParams:
+        prefix = f"INKWELL_{domain.upper()}_DB"
+        url = os.environ.get(f"{prefix}_URL")
+        if url:
+            return cls.from_url(url, tls=os.environ.get("INKWELL_DB_TLS") == "verify-full")
+        arn = os.environ.get(f"{prefix}_SECRET_ARN")
+        if not arn:
+            raise ConfigurationError(f"set {prefix}_URL (local) or {prefix}_SECRET_ARN (AWS)")
+        secret = secrets.secret_json(arn)
+        return cls(
+            user=str(secret["username"]),
+            password=str(secret["password"]),
+            host=os.environ.get(f"{prefix}_HOST") or str(secret["host"]),
+            port=int(secret.get("port", 5432)),
+            database=str(secret.get("dbname") or domain),
+            tls=os.environ.get("INKWELL_DB_TLS", "verify-full") == "verify-full",
+        )
+
+    @classmethod
+    def from_url(cls, url: str, *, tls: bool = False) -> ConnectionParams:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.path.strip("/"):
+            raise ConfigurationError(
+                "database URL must look like postgresql://user:password@host:port/dbname"
+            )
+        return cls(
+            user=unquote(parts.username or "postgres"),
+            password=unquote(parts.password) if parts.password else None,
+            host=parts.hostname or "127.0.0.1",
+            port=parts.port or 5432,
+            database=parts.path.strip("/"),
+            tls=tls,
+        )
+
+    def with_database(self, database: str) -> ConnectionParams:
+        return ConnectionParams(
+            self.user, self.password, self.host, self.port, database, self.tls
+        )
+
+    def connect(self, application_name: str = "inkwell") -> pg8000.native.Connection:
+        return pg8000.native.Connection(
+            user=self.user,
+            password=self.password,
+            host=self.host,
+            port=self.port,
+            database=self.database,
+            ssl_context=ssl.create_default_context() if self.tls else None,
+            timeout=15,
+            application_name=application_name,
+            startup_params={"statement_timeout": "10000", "TimeZone": "UTC"},
+        )
+
+
+class _CountingSocket:
+    """Wraps pg8000's buffered socket to count flushes: each flush is one round trip."""
+
+    def __init__(self, inner: Any, counter: list[int]) -> None:
+        self._inner = inner
+        self._counter = counter
+
+    def flush(self) -> None:
+        self._counter[0] += 1
+        self._inner.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class Session:
+    """Runs statements on one connection, inside or outside a transaction."""
+
+    def __init__(self, db: Database, conn: pg8000.native.Connection) -> None:
+        self._db = db
+        self._conn = conn
+        self._fresh = True  # nothing has been sent yet in this unit of work
+
+    def rows(self, sql: str, **params: Any) -> list[Row]:
+        statement = self._db._statement(self._conn, sql)
+        try:
+            values = statement.run(**params)
+        except DatabaseError as exc:
+            raise _translate(exc) from exc
+        finally:
+            self._fresh = False
+        names = [column["name"] for column in statement.columns or ()]
+        return [dict(zip(names, value, strict=True)) for value in values or ()]
+
+    def row(self, sql: str, **params: Any) -> Row | None:
+        found = self.rows(sql, **params)
+        return found[0] if found else None
+
+    def scalar(self, sql: str, **params: Any) -> Any:
+        found = self.row(sql, **params)
+        return None if found is None else next(iter(found.values()))
+
+    def execute(self, sql: str, **params: Any) -> None:
+        self.rows(sql, **params)
+
+
+class Database:
+    """The database of one domain."""
+
+    def __init__(self, domain: str) -> None:
+        self.domain = domain
+        self._local = threading.local()
+        self._round_trips = [0]
+
+    @property
+    def round_trips(self) -> int:
+        return self._round_trips[0]
+
+    def _connection(self) -> pg8000.native.Connection:
+        conn: pg8000.native.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = ConnectionParams.for_domain(self.domain).connect(f"inkwell-{self.domain}")
+            except _CONNECTION_ERRORS as exc:
+                raise service_unavailable(f"The {self.domain} database is unreachable.") from exc
+            except DatabaseError as exc:
+                raise _translate(exc) from exc
+            # pg8000 keeps its buffered socket in `_sock`; we count its flushes.
+            conn._sock = _CountingSocket(conn._sock, self._round_trips)
+            self._local.conn = conn
+            self._local.statements = {}
+        return conn
+
+    def _statement(self, conn: pg8000.native.Connection, sql: str) -> Any:
+        cache: dict[str, Any] = self._local.statements
+        statement = cache.get(sql)
+        if statement is None:
+            try:
+                statement = conn.prepare(sql)
+            except DatabaseError as exc:
+                raise _translate(exc) from exc
+            cache[sql] = statement
+        return statement
+
+    def discard_connection(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        self._local.statements = {}
+        if conn is not None:
+            with suppress(Exception):  # the connection is already unusable
+                conn.close()
+
+    @contextmanager
+    def _unit(self, begin: bool) -> Iterator[Session]:
+        for attempt in (1, 2):
+            conn = self._connection()
+            session = Session(self, conn)
+            try:
+                if begin:
+                    conn.run("BEGIN")
+                    session._fresh = False
+                break
+            except _CONNECTION_ERRORS as exc:
+                self.discard_connection()
+                if attempt == 2:
+                    raise service_unavailable(
+                        f"The {self.domain} database is unreachable."
+                    ) from exc
+        try:
+            yield session
+            if begin:
+                conn.run("COMMIT")
+        except _CONNECTION_ERRORS as exc:
+            self.discard_connection()
+            raise service_unavailable(f"The {self.domain} database connection failed.") from exc
+        except BaseException:
+            if begin:
+                self._rollback(conn)
+            raise
+
+    def _rollback(self, conn: pg8000.native.Connection) -> None:
+        try:
+            conn.run("ROLLBACK")
+        except _CONNECTION_ERRORS:
+            self.discard_connection()
+        except DatabaseError:
+            self.discard_connection()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """All statements commit together, or none do."""
+        with self._unit(begin=True) as session:
+            yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """Statements in autocommit mode: for reads and single-statement writes.
+
+        A connection found broken on the first statement is re-opened and the statement
+        retried once, which is safe because nothing of this unit reached the database.
+        """
+        with self._unit(begin=False) as session:
+            yield _RetryingSession(session, self)
+
+
+class _RetryingSession(Session):
+    def __init__(self, inner: Session, db: Database) -> None:
+        super().__init__(db, inner._conn)
+
+    def rows(self, sql: str, **params: Any) -> list[Row]:
+        if not self._fresh:
+            return super().rows(sql, **params)
+        try:
+            return super().rows(sql, **params)
+        except _CONNECTION_ERRORS:
+            self._db.discard_connection()
+            self._conn = self._db._connection()
+            return super().rows(sql, **params)
+
+
+def _translate(exc: DatabaseError) -> Exception:
+    info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    sqlstate = str(info.get("C", ""))
+    if sqlstate.startswith("23"):
+        return IntegrityConflict(sqlstate, str(info.get("n", "")))
+    if sqlstate in ("40001", "40P01"):
+        return SerializationConflict(sqlstate)
+    if sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
+        return service_unavailable("The database is unavailable. Try again shortly.")
+    if sqlstate == "22P02" or sqlstate.startswith("22"):
+        # Data exceptions reach here only when a value slipped past validation.
+        return Problem(422, "A value in the request is not valid.")
+    return exc
+
+
+_databases: dict[str, Database] = {}
+
+
+def database(domain: str) -> Database:
+    """The shared Database object of a domain (one per process)."""
+    db = _databases.get(domain)
+    if db is None:
+        db = _databases[domain] = Database(domain)
+    return db

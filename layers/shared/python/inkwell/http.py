@@ -1,0 +1,254 @@
+"""The HTTP adapter: one small FastAPI app per function, served to Lambda by Mangum.
+
+A handler module does three things::
+
+    api = FunctionApp(__name__)          # its route comes from wiring.ROUTES
+
+    @api.endpoint(status_code=201)
+    def register(body: RegisterRequest) -> UserOut:
+        return service.register(...)
+
+    handler = api.handler
+
+The path and method come from the wiring declaration, so they are written once. The adapter
+owns the cross-cutting parts: the request id (taken from ``X-Request-ID`` when the caller sent
+a sane one, else API Gateway's), the correlation id on every log line, CORS headers, the
+caller's identity from the authorizer context, and the problem+json error contract. An
+unexpected exception becomes a 500 problem; its type and location are logged, never its
+message or stack trace (either may carry user data or secrets).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import re
+import typing
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from mangum import Mangum
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import wiring
+from inkwell.errors import (
+    PROBLEM_CONTENT_TYPE,
+    FieldProblem,
+    Problem,
+    internal_error,
+    unauthorized,
+)
+from inkwell.observability import logger, set_correlation_id
+from inkwell.settings import settings
+from inkwell.tokens import ROLES, Principal
+
+LambdaEvent = dict[str, Any]
+LambdaResponse = dict[str, Any]
+
+_SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    return JSONResponse(
+        problem.to_dict(),
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type=PROBLEM_CONTENT_TYPE,
+    )
+
+
+def _field_name(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def _validation_problem(exc: RequestValidationError) -> Problem:
+    errors = exc.errors()
+    if any(e.get("type") == "json_invalid" for e in errors):
+        return Problem(400, "The request body is not valid JSON.")
+    if any(e.get("type") == "model_attributes_type" and e.get("loc") == ("body",)
+           for e in errors):
+        return Problem(400, "The request body must be a JSON object.")
+    # Only the field and the message: pydantic's error carries the input, which may be a
+    # password, and must not travel back or into logs.
+    fields = [FieldProblem(_field_name(tuple(e["loc"])), str(e["msg"])) for e in errors]
+    return Problem(422, "The request has invalid fields.", errors=fields)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    async def on_problem(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Problem)
+        return problem_response(exc)
+
+    async def on_validation(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(_validation_problem(exc))
+
+    async def on_http(_: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem_response(Problem(exc.status_code, str(exc.detail)))
+
+    app.add_exception_handler(Problem, on_problem)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+
+
+def log_unexpected(exc: BaseException) -> None:
+    """Log where an unexpected error happened without its message or stack trace."""
+    frame = exc.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    where = (
+        f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame is not None else "?"
+    )
+    logger.error("unexpected error", extra={"errorType": type(exc).__name__, "at": where})
+
+
+def _principal_from_event(event: LambdaEvent) -> Principal | None:
+    context = (event.get("requestContext") or {}).get("authorizer") or {}
+    user_id, username, role = context.get("userId"), context.get("username"), context.get("role")
+    if not user_id or not username or role not in ROLES:
+        return None
+    return Principal(user_id=str(user_id), username=str(username), role=str(role))
+
+
+def caller(request: Request) -> Principal | None:
+    """The verified caller, as the authorizer passed it; None for anonymous callers."""
+    return _principal_from_event(request.scope.get("aws.event") or {})
+
+
+def signed_in(request: Request) -> Principal:
+    """The verified caller; 401 when anonymous (the gateway normally stops them first)."""
+    principal = caller(request)
+    if principal is None:
+        raise unauthorized("This operation needs a signed-in user.")
+    return principal
+
+
+def _request_id_of(event: LambdaEvent, context: Any) -> str:
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    offered = headers.get("x-request-id")
+    if isinstance(offered, str) and _SAFE_REQUEST_ID.match(offered):
+        return offered
+    from_gateway = (event.get("requestContext") or {}).get("requestId")
+    if from_gateway:
+        return str(from_gateway)
+    return str(getattr(context, "aws_request_id", "") or "local")
+
+
+def _cors_headers(event: LambdaEvent) -> dict[str, str]:
+    origins = settings().cors_origins
+    if not origins:
+        return {}
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    origin = headers.get("origin")
+    if "*" in origins:
+        return {"Access-Control-Allow-Origin": "*"}
+    if origin in origins:
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+    return {}
+
+
+class FunctionApp:
+    """The FastAPI app of one Lambda function, bound to its route in the wiring."""
+
+    def __init__(self, module: str) -> None:
+        self.route = wiring.route_for_module(module)
+        self.api = FastAPI(
+            title=self.route.name,
+            openapi_url=None,
+            docs_url=None,
+            redoc_url=None,
+        )
+        _install_error_handlers(self.api)
+        self._mangum = Mangum(
+            self.api,
+            lifespan="off",
+            text_mime_types=["application/json", PROBLEM_CONTENT_TYPE],
+        )
+
+    def endpoint(
+        self, *, status_code: int = 200, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """Register the function's one operation at its declared method and path."""
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            async def call(**values: Any) -> Any:
+                # async so FastAPI calls it on the event loop, not in a worker thread:
+                # a Lambda serves one request at a time, and thread hops cost time.
+                try:
+                    result = fn(**values)
+                except Problem:
+                    raise
+                except Exception as exc:
+                    log_unexpected(exc)
+                    raise internal_error() from None
+                if result is None and status_code == 204:
+                    return Response(status_code=204)
+                return result
+
+            hints = typing.get_type_hints(fn, include_extras=True)
+            signature = inspect.signature(fn)
+            call.__signature__ = signature.replace(  # type: ignore[attr-defined]
+                parameters=[
+                    p.replace(annotation=hints.get(p.name, p.annotation))
+                    for p in signature.parameters.values()
+                ],
+                return_annotation=hints.get("return", signature.return_annotation),
+            )
+            call.__name__ = fn.__name__
+            call.__doc__ = fn.__doc__ or self.route.description
+            responses: dict[int | str, dict[str, Any]] = {
+                "default": {
+                    "description": "Problem",
+                    "content": {PROBLEM_CONTENT_TYPE: {}},
+                }
+            }
+            self.api.add_api_route(
+                self.route.path,
+                call,
+                methods=[self.route.method],
+                status_code=status_code,
+                operation_id=self.route.name,
+                summary=self.route.description,
+                tags=list(self.route.tags),
+                responses=responses,
+                **kwargs,
+            )
+            return fn
+
+        return register
+
+    def handler(self, event: LambdaEvent, context: Any) -> LambdaResponse:
+        """The Lambda entry point."""
+        rid = _request_id_of(event, context)
+        set_correlation_id(rid)
+        try:
+            response = self._mangum(event, context)
+        except Exception as exc:
+            log_unexpected(exc)
+            problem = internal_error()
+            response = {
+                "statusCode": problem.status,
+                "headers": {"content-type": PROBLEM_CONTENT_TYPE},
+                "body": json.dumps(problem.to_dict()),
+                "isBase64Encoded": False,
+            }
+        headers = response.setdefault("headers", {})
+        headers["x-request-id"] = rid
+        headers.update(_cors_headers(event))
+        logger.info(
+            "request",
+            extra={
+                "method": event.get("httpMethod"),
+                "path": event.get("path"),
+                "status": response.get("statusCode"),
+            },
+        )
+        return response
+
+    def openapi(self) -> dict[str, Any]:
+        return self.api.openapi()

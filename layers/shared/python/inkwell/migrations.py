@@ -1,0 +1,55 @@
+"""Versioned SQL migrations per domain: applied once, in order, safe under concurrency.
+
+Files are named ``NNNN_description.sql`` in the domain's ``migrations/`` folder. Each file
+runs in its own transaction together with the row that records it, so a failed migration
+leaves nothing half-applied. A session-level advisory lock serialises runners: when two
+start together, the second waits and then finds nothing left to do.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pg8000.native
+
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_LOCK_KEY = 0x1A4E_3E11  # arbitrary, fixed: "inkwell migrations"
+
+
+def pending_files(directory: Path) -> list[Path]:
+    files = sorted(p for p in directory.iterdir() if p.suffix == ".sql")
+    for path in files:
+        if not _NAME.match(path.name):
+            raise ValueError(f"migration file name {path.name!r} must look like 0001_name.sql")
+    return files
+
+
+def apply(conn: pg8000.native.Connection, directory: Path) -> list[str]:
+    """Apply the migrations in `directory` not applied yet; return the versions applied."""
+    files = pending_files(directory)
+    conn.run("SELECT pg_advisory_lock(:key)", key=_LOCK_KEY)
+    try:
+        conn.run(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version text PRIMARY KEY,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {row[0] for row in conn.run("SELECT version FROM schema_migrations")}
+        applied: list[str] = []
+        for path in files:
+            version = path.stem
+            if version in done:
+                continue
+            conn.run("BEGIN")
+            try:
+                conn.run(path.read_text(encoding="utf-8"))
+                conn.run("INSERT INTO schema_migrations (version) VALUES (:v)", v=version)
+                conn.run("COMMIT")
+            except Exception:
+                conn.run("ROLLBACK")
+                raise
+            applied.append(version)
+        return applied
+    finally:
+        conn.run("SELECT pg_advisory_unlock(:key)", key=_LOCK_KEY)

@@ -1,0 +1,39 @@
+"""Powertools Logger, Metrics and (opt-in) Tracer, shared by every function.
+
+The request id is the correlation id: it is stamped on every log line of the invocation
+and on every event the invocation publishes.
+
+Tracing: Lambda active tracing records every invocation without any SDK. The Powertools
+Tracer (X-Ray SDK, for custom subsegments) adds about half a second to each cold start, so
+it is created only when ``INKWELL_XRAY_SDK=true``.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+
+logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "inkwell"))
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Inkwell"))
+
+
+@cache
+def tracer() -> Any | None:
+    if os.environ.get("INKWELL_XRAY_SDK", "").lower() != "true":
+        return None
+    from aws_lambda_powertools import Tracer
+
+    return Tracer()
+
+
+def set_correlation_id(request_id: str | None) -> None:
+    logger.set_correlation_id(request_id)
+
+
+def correlation_id() -> str | None:
+    """The request id of the invocation in progress (None outside a request)."""
+    value = logger.get_correlation_id()
+    return str(value) if value else None

@@ -1,0 +1,182 @@
+"""What API Gateway does with one request, in process: route, throttle, authorize, invoke.
+
+The HTTP server of `make run` and the tests both go through `Dispatcher.handle`, so the
+tests exercise the same path a local HTTP request takes: the real authorizer, then the real
+function handler, each with the event API Gateway would send.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import math
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import wiring
+from inkwell.errors import PROBLEM_CONTENT_TYPE
+from local import apigw
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+@dataclass
+class Response:
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of Lambda's context object that code commonly reads."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    timeout_s: int
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{apigw.REGION}:{apigw.ACCOUNT}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self.timeout_s - (time.monotonic() - self.started)) * 1000))
+
+
+def context_for(function: wiring.Function) -> LambdaContext:
+    return LambdaContext(function.name, function.memory_mb, function.timeout_s)
+
+
+_handlers: dict[str, Handler] = {}
+
+
+def load_handler(function: wiring.Function) -> Handler:
+    """Import a function's module the way Lambda does (once) and return its handler."""
+    found = _handlers.get(function.handler)
+    if found is None:
+        module_name, _, attribute = function.handler.rpartition(".")
+        found = getattr(importlib.import_module(module_name), attribute)
+        _handlers[function.handler] = found
+    return found
+
+
+class TokenBucket:
+    """API Gateway's throttling model: a steady rate with a burst allowance."""
+
+    def __init__(self, throttle: wiring.Throttle) -> None:
+        self.rate = throttle.rate
+        self.capacity = float(throttle.burst)
+        self.tokens = self.capacity
+        self.updated = time.monotonic()
+        self.lock = threading.Lock()
+
+    def take(self) -> float:
+        """0 when the request may pass, else the seconds until it could."""
+        with self.lock:
+            now = time.monotonic()
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+            if self.tokens >= 1:
+                self.tokens -= 1
+                return 0.0
+            return (1 - self.tokens) / self.rate
+
+
+def _gateway_problem(status: int, title: str, detail: str, request_id: str,
+                     extra: Mapping[str, str] | None = None) -> Response:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    headers = {"content-type": PROBLEM_CONTENT_TYPE, "x-request-id": request_id, **(extra or {})}
+    return Response(status, headers, json.dumps(body).encode())
+
+
+def _lambda_response(result: dict[str, Any]) -> Response:
+    headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
+    for name, values in (result.get("multiValueHeaders") or {}).items():
+        if values:
+            headers[name.lower()] = ", ".join(str(v) for v in values)
+    raw = result.get("body") or ""
+    body = base64.b64decode(raw) if result.get("isBase64Encoded") else str(raw).encode()
+    return Response(int(result.get("statusCode", 502)), headers, body)
+
+
+class Dispatcher:
+    """The local API Gateway, minus the HTTP server."""
+
+    def __init__(self, *, throttling: bool = True) -> None:
+        self.throttling = throttling
+        self.buckets = {route.name: TokenBucket(route.throttle) for route in wiring.ROUTES}
+        # One invocation at a time, as in one Lambda execution environment: module-level
+        # state (connections, the logger's correlation id) is never shared mid-request.
+        self.invoke_lock = threading.Lock()
+
+    def handle(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: Mapping[str, list[str]] | None = None,
+        query: Mapping[str, list[str]] | None = None,
+        body: bytes | None = None,
+        source_ip: str = "127.0.0.1",
+    ) -> Response:
+        request_id = str(uuid.uuid4())
+        try:
+            found = apigw.match(method, path)
+        except apigw.NoRoute as exc:
+            if exc.status == 405:
+                return _gateway_problem(
+                    405, "Method Not Allowed", f"{method} is not supported on {path}.",
+                    request_id, {"allow": ", ".join(exc.allowed)},
+                )
+            return _gateway_problem(404, "Not Found", f"No route for {method} {path}.",
+                                    request_id)
+        route = found.route
+        if self.throttling:
+            wait = self.buckets[route.name].take()
+            if wait:
+                return _gateway_problem(
+                    429, "Too Many Requests", "The API is receiving too many requests; slow down.",
+                    request_id, {"retry-after": str(max(1, math.ceil(wait)))},
+                )
+        event = apigw.request_event(
+            route, path, headers=headers, query=query, body=body,
+            path_parameters=found.path_parameters, request_id=request_id, source_ip=source_ip,
+        )
+        with self.invoke_lock:
+            if route.auth != "none":
+                denied = self._authorize(route, event, request_id)
+                if denied is not None:
+                    return denied
+            result = load_handler(route)(event, context_for(route))
+        return _lambda_response(result)
+
+    def _authorize(self, route: wiring.Route, event: dict[str, Any],
+                   request_id: str) -> Response | None:
+        """Run the real authorizer; on success put its context into `event`."""
+        unauthorized = _gateway_problem(
+            401, "Unauthorized", "Missing or invalid bearer token.", request_id,
+            {"www-authenticate": 'Bearer realm="inkwell"'},
+        )
+        auth_event = apigw.authorizer_event(route, event)
+        if auth_event["type"] == "TOKEN" and not auth_event["authorizationToken"]:
+            return unauthorized  # API Gateway answers this itself, without the authorizer
+        try:
+            result = load_handler(wiring.AUTHORIZER)(auth_event, context_for(wiring.AUTHORIZER))
+        except Exception as exc:
+            if str(exc) == "Unauthorized":
+                return unauthorized
+            return _gateway_problem(500, "Internal Server Error",
+                                    "The authorizer failed.", request_id)
+        event["requestContext"]["authorizer"] = apigw.authorizer_context(result)
+        return None
