@@ -4,7 +4,6 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-CDK_VERSION := 2.1148.1
 CDK := node_modules/.bin/cdk
 export PYTHONPATH := functions:layers/shared/python:.
 export CDK_DISABLE_CLI_TELEMETRY := true
@@ -19,8 +18,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-$(CDK):
-	npm install --no-audit --no-fund --silent --prefix . aws-cdk@$(CDK_VERSION)
+$(CDK): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
 
 run: $(STAMP)
 	$(PY) -m local.run

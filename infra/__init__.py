@@ -1,0 +1,1 @@
+"""Inkwell infrastructure as code (the AWS CDK app lives in ``infra/cdk``)."""

@@ -1,0 +1,1 @@
+"""The Inkwell AWS CDK app: ``app.py`` is the entry point, ``inkwell_infra`` the constructs."""

@@ -1,0 +1,28 @@
+"""CDK app entry point (``cdk.json``: ``.venv/bin/python infra/cdk/app.py``).
+
+Synthesizes the ``inkwell-<stage>`` stack; settings come from CDK context (see
+``inkwell_infra.config``), e.g. ``cdk synth -c stage=prod -c corsOrigins=https://inkwell.example``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parents[2]
+# Make `infra` and `wiring` importable however the app is started (the Makefile also sets
+# PYTHONPATH=functions:layers/shared/python:.).
+for _entry in (_ROOT / "functions", _ROOT):
+    if str(_entry) not in sys.path:
+        sys.path.insert(0, str(_entry))
+
+from infra.cdk.inkwell_infra import create_app, environment_from_os  # noqa: E402
+
+
+def main() -> None:
+    app, _stack = create_app(env=environment_from_os())
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,429 @@
+"""The public HTTP API: API Gateway REST API (v1) in front of one Lambda per route.
+
+Why a REST API and not an HTTP API (v2): the credential routes (login, register, refresh,
+logout) are the target of credential stuffing and password spraying. A REST API stage can
+be protected by AWS WAF, whose rate-based rules limit each client (source IP) separately,
+and it has per-method throttling on top; an HTTP API cannot be associated with WAF and
+only throttles per route for everyone at once. The price: a REST API costs more per
+million requests and adds a few milliseconds of latency. Login protection is worth it.
+
+Everything here is derived from ``wiring.ROUTES``:
+
+- Lambda proxy integration for every route;
+- auth ``required``: a TOKEN authorizer (``Authorization`` header, results cached 300 s;
+  the authorizer allows every method of the stage, so a cached policy is valid for all
+  routes); ``optional``: a REQUEST authorizer with no identity sources and no cache, so it
+  runs on every call, lets anonymous callers through and rejects bad tokens; ``none``: no
+  authorizer;
+- per-method throttling from ``Route.throttle``, and a WAF web ACL on the stage with a
+  per-IP rate limit on the credential routes (``throttle == CREDENTIALS_THROTTLE``) and a
+  general per-IP rate limit;
+- gateway responses (errors produced by API Gateway itself) in the same
+  ``application/problem+json`` contract as the functions, with ``X-Request-ID``;
+- CORS preflight for the configured origins (functions add CORS headers themselves).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_wafv2 as wafv2
+from constructs import Construct
+
+import wiring
+from infra.cdk.inkwell_infra.config import InkwellConfig
+from infra.cdk.inkwell_infra.functions import retention_days
+
+PROBLEM_JSON = "application/problem+json"
+CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Request-ID")
+CORS_EXPOSE_HEADERS = ("X-Request-ID", "Retry-After", "Location")
+TOKEN_AUTHORIZER_CACHE_TTL = Duration.seconds(300)
+
+
+@dataclass(frozen=True)
+class GatewayProblem:
+    """An API Gateway response type rendered as an RFC 9457 problem."""
+
+    type: apigw.ResponseType
+    status: int
+    title: str
+    # None: use API Gateway's own message ($context.error.messageString).
+    detail: str | None = None
+    retry_after: str | None = None
+
+
+GATEWAY_PROBLEMS: tuple[GatewayProblem, ...] = (
+    GatewayProblem(apigw.ResponseType.UNAUTHORIZED, 401, "Unauthorized",
+                   "Missing or invalid bearer token."),
+    GatewayProblem(apigw.ResponseType.ACCESS_DENIED, 403, "Forbidden",
+                   "The token does not allow this request."),
+    GatewayProblem(apigw.ResponseType.EXPIRED_TOKEN, 403, "Forbidden"),
+    GatewayProblem(apigw.ResponseType.INVALID_SIGNATURE, 403, "Forbidden"),
+    GatewayProblem(apigw.ResponseType.INVALID_API_KEY, 403, "Forbidden"),
+    GatewayProblem(apigw.ResponseType.WAF_FILTERED, 403, "Forbidden",
+                   "The request was blocked."),
+    # No IAM auth anywhere: this is what API Gateway answers for an unknown path/method.
+    GatewayProblem(apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 404, "Not Found",
+                   "There is no such resource or method."),
+    GatewayProblem(apigw.ResponseType.RESOURCE_NOT_FOUND, 404, "Not Found"),
+    GatewayProblem(apigw.ResponseType.BAD_REQUEST_BODY, 400, "Bad Request"),
+    GatewayProblem(apigw.ResponseType.BAD_REQUEST_PARAMETERS, 400, "Bad Request"),
+    GatewayProblem(apigw.ResponseType.REQUEST_TOO_LARGE, 413, "Content Too Large"),
+    GatewayProblem(apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, 415, "Unsupported Media Type"),
+    GatewayProblem(apigw.ResponseType.THROTTLED, 429, "Too Many Requests",
+                   "Request rate limit exceeded; retry later.", retry_after="1"),
+    GatewayProblem(apigw.ResponseType.QUOTA_EXCEEDED, 429, "Too Many Requests",
+                   "Request quota exceeded; retry later.", retry_after="60"),
+    GatewayProblem(apigw.ResponseType.AUTHORIZER_FAILURE, 500, "Internal Server Error",
+                   "The request could not be authorized."),
+    GatewayProblem(apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR, 500,
+                   "Internal Server Error", "The request could not be authorized."),
+    GatewayProblem(apigw.ResponseType.API_CONFIGURATION_ERROR, 500, "Internal Server Error",
+                   "The API is misconfigured."),
+    GatewayProblem(apigw.ResponseType.INTEGRATION_FAILURE, 502, "Bad Gateway",
+                   "The service failed to answer."),
+    GatewayProblem(apigw.ResponseType.INTEGRATION_TIMEOUT, 504, "Gateway Timeout",
+                   "The service did not answer in time."),
+    # Anything not listed above (every listed type overrides these defaults).
+    GatewayProblem(apigw.ResponseType.DEFAULT_4_XX, 400, "Bad Request"),
+    GatewayProblem(apigw.ResponseType.DEFAULT_5_XX, 500, "Internal Server Error",
+                   "Internal error."),
+)
+
+
+def method_option_key(route: wiring.Route) -> str:
+    """The stage ``method_options`` key of a route: ``/api/v1/users/login/POST``."""
+    return f"{route.path}/{route.method}"
+
+
+def credential_routes() -> tuple[wiring.Route, ...]:
+    return tuple(r for r in wiring.ROUTES if r.throttle == wiring.CREDENTIALS_THROTTLE)
+
+
+def problem_template(problem: GatewayProblem) -> str:
+    detail = (
+        json.dumps(problem.detail)
+        if problem.detail is not None
+        else "$context.error.messageString"
+    )
+    return (
+        '{"type":"about:blank",'
+        f'"title":{json.dumps(problem.title)},'
+        f'"status":{problem.status},'
+        f'"detail":{detail}}}'
+    )
+
+
+def gateway_cors_origin(origins: Sequence[str]) -> str | None:
+    """The fixed Access-Control-Allow-Origin value of gateway responses, if one exists.
+
+    Gateway responses cannot pick one of several origins per request, and echoing the
+    request's Origin would allow every site; with several origins we send none (the
+    browser then reports a CORS failure instead of the error body).
+    """
+    if "*" in origins:
+        return "*"
+    if len(origins) == 1:
+        return origins[0]
+    return None
+
+
+class InkwellApi(Construct):
+    """REST API, authorizers, routes, gateway responses, throttling, WAF, CORS."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: InkwellConfig,
+        handlers: Mapping[str, lambda_.Function],
+        authorizer_function: lambda_.IFunction,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._config = config
+        prefix = config.name_prefix
+
+        access_logs = logs.LogGroup(
+            self,
+            "AccessLogs",
+            log_group_name=f"/aws/apigateway/{prefix}-access",
+            retention=retention_days(config.log_retention_days),
+            removal_policy=RemovalPolicy.RETAIN if config.is_prod else RemovalPolicy.DESTROY,
+        )
+        stage_throttle = wiring.DEFAULT_THROTTLE
+        self.api = apigw.RestApi(
+            self,
+            "RestApi",
+            rest_api_name=f"{prefix}-api",
+            description="Inkwell blogging API",
+            endpoint_types=[apigw.EndpointType.REGIONAL],
+            # Access logging needs the (account-wide) API Gateway CloudWatch role.
+            cloud_watch_role=True,
+            cloud_watch_role_removal_policy=RemovalPolicy.RETAIN,
+            deploy_options=apigw.StageOptions(
+                stage_name=config.stage,
+                tracing_enabled=True,
+                metrics_enabled=True,
+                logging_level=apigw.MethodLoggingLevel.ERROR,
+                data_trace_enabled=False,  # would log request bodies (passwords)
+                throttling_rate_limit=stage_throttle.rate,
+                throttling_burst_limit=stage_throttle.burst,
+                method_options={
+                    method_option_key(route): apigw.MethodDeploymentOptions(
+                        throttling_rate_limit=route.throttle.rate,
+                        throttling_burst_limit=route.throttle.burst,
+                    )
+                    for route in wiring.ROUTES
+                },
+                access_log_destination=apigw.LogGroupLogDestination(access_logs),
+                access_log_format=apigw.AccessLogFormat.custom(
+                    json.dumps(
+                        {
+                            "requestId": "$context.requestId",
+                            "ip": "$context.identity.sourceIp",
+                            "method": "$context.httpMethod",
+                            "path": "$context.path",
+                            "resourcePath": "$context.resourcePath",
+                            "status": "$context.status",
+                            "responseLength": "$context.responseLength",
+                            "latencyMs": "$context.responseLatency",
+                            "integrationLatencyMs": "$context.integrationLatency",
+                            "userId": "$context.authorizer.userId",
+                            "authorizerError": "$context.authorizer.error",
+                            "errorType": "$context.error.responseType",
+                            "wafStatus": "$context.waf.status",
+                            "userAgent": "$context.identity.userAgent",
+                        }
+                    )
+                ),
+            ),
+            default_cors_preflight_options=apigw.CorsOptions(
+                allow_origins=list(config.cors_origins),
+                allow_methods=sorted({r.method for r in wiring.ROUTES} | {"OPTIONS"}),
+                allow_headers=list(CORS_ALLOW_HEADERS),
+                max_age=Duration.hours(1),
+            ),
+        )
+
+        self.token_authorizer = apigw.TokenAuthorizer(
+            self,
+            "TokenAuthorizer",
+            authorizer_name=f"{prefix}-token",
+            handler=authorizer_function,
+            identity_source=apigw.IdentitySource.header("Authorization"),
+            results_cache_ttl=TOKEN_AUTHORIZER_CACHE_TTL,
+        )
+        self.request_authorizer = apigw.RequestAuthorizer(
+            self,
+            "OptionalAuthorizer",
+            authorizer_name=f"{prefix}-optional",
+            handler=authorizer_function,
+            identity_sources=[],
+            results_cache_ttl=Duration.seconds(0),
+        )
+        # With identity sources, API Gateway would answer 401 itself when they are absent
+        # (anonymous callers): leave the property out entirely so the authorizer always runs.
+        request_authorizer_resource = self.request_authorizer.node.default_child
+        if isinstance(request_authorizer_resource, apigw.CfnAuthorizer):
+            request_authorizer_resource.add_property_deletion_override("IdentitySource")
+
+        self.methods: dict[str, apigw.Method] = {}
+        for route in wiring.ROUTES:
+            self.methods[route.name] = self._add_route(route, handlers[route.name])
+
+        self._add_gateway_responses()
+        self.web_acl = self._add_waf()
+
+        cloudwatch.Alarm(
+            self,
+            "ServerErrorsAlarm",
+            alarm_description=f"{prefix}-api: 5xx responses",
+            metric=self.api.metric_server_error(period=Duration.minutes(5), statistic="Sum"),
+            threshold=5,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+    @property
+    def url(self) -> str:
+        return self.api.url
+
+    def _add_route(self, route: wiring.Route, handler: lambda_.Function) -> apigw.Method:
+        resource = self.api.root.resource_for_path(route.path)
+        integration = apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False)
+        authorizer: apigw.IAuthorizer | None
+        if route.auth == "required":
+            authorizer = self.token_authorizer
+        elif route.auth == "optional":
+            authorizer = self.request_authorizer
+        elif route.auth == "none":
+            authorizer = None
+        else:  # pragma: no cover - guarded by the Literal type
+            raise ValueError(f"{route.name}: unknown auth {route.auth!r}")
+        return resource.add_method(
+            route.method,
+            integration,
+            operation_name=route.name,
+            authorizer=authorizer,
+            authorization_type=(
+                apigw.AuthorizationType.CUSTOM if authorizer else apigw.AuthorizationType.NONE
+            ),
+        )
+
+    def _add_gateway_responses(self) -> None:
+        origin = gateway_cors_origin(self._config.cors_origins)
+        for problem in GATEWAY_PROBLEMS:
+            headers = {
+                "Content-Type": f"'{PROBLEM_JSON}'",
+                "X-Request-ID": "context.requestId",
+            }
+            if origin is not None:
+                headers["Access-Control-Allow-Origin"] = f"'{origin}'"
+                headers["Access-Control-Expose-Headers"] = f"'{','.join(CORS_EXPOSE_HEADERS)}'"
+                if origin != "*":
+                    headers["Vary"] = "'Origin'"
+            if problem.retry_after is not None:
+                headers["Retry-After"] = f"'{problem.retry_after}'"
+            body = problem_template(problem)
+            self.api.add_gateway_response(
+                f"Gateway{problem.type.response_type}",
+                type=problem.type,
+                status_code=str(problem.status),
+                response_headers=headers,
+                templates={"application/json": body, PROBLEM_JSON: body},
+            )
+
+    def _add_waf(self) -> wafv2.CfnWebACL:
+        config = self._config
+        prefix = config.name_prefix
+        rate_limited_body = "rate-limited"
+        rate_limited_action = wafv2.CfnWebACL.RuleActionProperty(
+            block=wafv2.CfnWebACL.BlockActionProperty(
+                custom_response=wafv2.CfnWebACL.CustomResponseProperty(
+                    response_code=429,
+                    custom_response_body_key=rate_limited_body,
+                    response_headers=[
+                        wafv2.CfnWebACL.CustomHTTPHeaderProperty(
+                            name="Retry-After", value=str(config.waf_window_seconds)
+                        )
+                    ],
+                )
+            )
+        )
+
+        def visibility(metric: str) -> wafv2.CfnWebACL.VisibilityConfigProperty:
+            return wafv2.CfnWebACL.VisibilityConfigProperty(
+                cloud_watch_metrics_enabled=True,
+                metric_name=f"{prefix}-{metric}",
+                sampled_requests_enabled=True,
+            )
+
+        # The credential routes, matched on the normalized, URL-decoded path. CONTAINS
+        # (not EXACTLY) so the stage prefix (/dev/...) of the default endpoint, a custom
+        # domain without it, and a trailing slash all match.
+        path_matches = [
+            wafv2.CfnWebACL.StatementProperty(
+                byte_match_statement=wafv2.CfnWebACL.ByteMatchStatementProperty(
+                    field_to_match=wafv2.CfnWebACL.FieldToMatchProperty(uri_path={}),
+                    positional_constraint="CONTAINS",
+                    search_string=route.path,
+                    text_transformations=[
+                        wafv2.CfnWebACL.TextTransformationProperty(
+                            priority=0, type="URL_DECODE"
+                        ),
+                        wafv2.CfnWebACL.TextTransformationProperty(
+                            priority=1, type="NORMALIZE_PATH"
+                        ),
+                    ],
+                )
+            )
+            for route in credential_routes()
+        ]
+        if not path_matches:
+            raise ValueError("wiring declares no credential routes to protect")
+        scope_down = (
+            path_matches[0]
+            if len(path_matches) == 1
+            else wafv2.CfnWebACL.StatementProperty(
+                or_statement=wafv2.CfnWebACL.OrStatementProperty(statements=path_matches)
+            )
+        )
+
+        rules = [
+            wafv2.CfnWebACL.RuleProperty(
+                name="credentials-per-ip",
+                priority=0,
+                action=rate_limited_action,
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        aggregate_key_type="IP",
+                        limit=config.waf_credentials_limit,
+                        evaluation_window_sec=config.waf_window_seconds,
+                        scope_down_statement=scope_down,
+                    )
+                ),
+                visibility_config=visibility("credentials-per-ip"),
+            ),
+            wafv2.CfnWebACL.RuleProperty(
+                name="general-per-ip",
+                priority=1,
+                action=rate_limited_action,
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    rate_based_statement=wafv2.CfnWebACL.RateBasedStatementProperty(
+                        aggregate_key_type="IP",
+                        limit=config.waf_general_limit,
+                        evaluation_window_sec=config.waf_window_seconds,
+                    )
+                ),
+                visibility_config=visibility("general-per-ip"),
+            ),
+            # Known bad sources (botnets, scanners) - the usual credential stuffers.
+            wafv2.CfnWebACL.RuleProperty(
+                name="aws-ip-reputation",
+                priority=2,
+                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                statement=wafv2.CfnWebACL.StatementProperty(
+                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                        vendor_name="AWS", name="AWSManagedRulesAmazonIpReputationList"
+                    )
+                ),
+                visibility_config=visibility("aws-ip-reputation"),
+            ),
+        ]
+
+        problem = GatewayProblem(
+            apigw.ResponseType.THROTTLED, 429, "Too Many Requests",
+            "Too many requests from this client; retry later.",
+        )
+        web_acl = wafv2.CfnWebACL(
+            self,
+            "WebAcl",
+            name=f"{prefix}-api",
+            description="Per-client rate limits for the Inkwell API",
+            scope="REGIONAL",
+            default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
+            custom_response_bodies={
+                rate_limited_body: wafv2.CfnWebACL.CustomResponseBodyProperty(
+                    content_type="APPLICATION_JSON",
+                    content=problem_template(problem),
+                )
+            },
+            rules=rules,
+            visibility_config=visibility("api"),
+        )
+        wafv2.CfnWebACLAssociation(
+            self,
+            "WebAclAssociation",
+            resource_arn=self.api.deployment_stage.stage_arn,
+            web_acl_arn=web_acl.attr_arn,
+        )
+        return web_acl

@@ -1,0 +1,160 @@
+"""The shared Lambda layer: ``layers/shared/python`` plus the runtime dependencies.
+
+The dependency list is read from ``[project].dependencies`` in ``pyproject.toml`` (the one
+source of truth) and installed with pip for the Lambda platform (Linux, ARM64, CPython
+3.12, binary wheels only), so bundling runs locally with the Python that runs the CDK app:
+no Docker, ever. The asset hash is computed up front from the dependency list, the pip
+target platform and the contents of ``layers/shared/python``, so a re-synth with nothing
+changed reuses the staged asset in ``cdk.out`` instead of running pip again.
+
+With ``aws:cdk:bundling-stacks`` set to ``[]`` (the infra tests) CDK skips bundling and
+the layer asset is a placeholder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
+from aws_cdk import aws_lambda as lambda_
+from constructs import Construct
+
+from infra.cdk.inkwell_infra.paths import LAYER_DIR, LAYER_PYTHON_DIR, PYPROJECT
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.ARM_64
+
+# Where pip resolves wheels for: must match RUNTIME and ARCHITECTURE.
+PIP_PLATFORM_ARGS: tuple[str, ...] = (
+    "--platform",
+    "manylinux2014_aarch64",
+    "--implementation",
+    "cp",
+    "--python-version",
+    "3.12",
+    "--only-binary=:all:",
+)
+# The layer is on sys.path before the runtime's own boto3/botocore (/var/runtime), so a
+# transitive dependency we ship shadows the runtime's copy. Keep those within what the
+# runtime's botocore accepts (pg8000 pulls in python-dateutil; botocore needs <3).
+RUNTIME_CONSTRAINTS: tuple[str, ...] = ("python-dateutil<3",)
+
+_IGNORED_NAMES = ("__pycache__", "*.pyc", "*.pyo", ".mypy_cache", ".pytest_cache")
+
+
+def project_dependencies(pyproject: Path = PYPROJECT) -> list[str]:
+    """``[project].dependencies`` of ``pyproject.toml``: what the layer ships."""
+    with pyproject.open("rb") as fh:
+        data = tomllib.load(fh)
+    deps = data.get("project", {}).get("dependencies", [])
+    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+        raise ValueError(f"{pyproject}: [project].dependencies must be a list of strings")
+    return list(deps)
+
+
+def _source_files(root: Path) -> Iterable[Path]:
+    for path in sorted(root.rglob("*")):
+        rel = path.relative_to(root)
+        if any(part in {"__pycache__", ".mypy_cache", ".pytest_cache"} for part in rel.parts):
+            continue
+        if path.is_file() and path.suffix not in {".pyc", ".pyo"}:
+            yield path
+
+
+def layer_asset_hash(
+    dependencies: Sequence[str], source_dir: Path = LAYER_PYTHON_DIR
+) -> str:
+    """Hash of everything that determines the bundled layer's content."""
+    digest = hashlib.sha256()
+    for part in (*PIP_PLATFORM_ARGS, *RUNTIME_CONSTRAINTS, *dependencies):
+        digest.update(b"pip\0" + part.encode() + b"\0")
+    if source_dir.is_dir():
+        for path in _source_files(source_dir):
+            digest.update(b"file\0" + path.relative_to(source_dir).as_posix().encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+@jsii.implements(ILocalBundling)
+class PipLayerBundling:
+    """Builds the layer in ``<output_dir>/python`` with the local Python and pip."""
+
+    def __init__(self, source_dir: Path, dependencies: Sequence[str]) -> None:
+        self.source_dir = source_dir
+        self.dependencies = list(dependencies)
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
+        # ``image`` is the unused Docker fallback; a keyword-only parameter is needed so
+        # jsii passes the bundling options as keywords.
+        target = Path(output_dir) / "python"
+        if self.source_dir.is_dir():
+            shutil.copytree(
+                self.source_dir,
+                target,
+                ignore=shutil.ignore_patterns(*_IGNORED_NAMES),
+                dirs_exist_ok=True,
+            )
+        target.mkdir(parents=True, exist_ok=True)
+        if self.dependencies:
+            self._pip_install(target)
+        # Console scripts are useless in a layer (and not executable for the platform).
+        shutil.rmtree(target / "bin", ignore_errors=True)
+        return True
+
+    def _pip_install(self, target: Path) -> None:
+        with tempfile.TemporaryDirectory() as tmp:
+            constraints = Path(tmp) / "constraints.txt"
+            constraints.write_text("".join(f"{c}\n" for c in RUNTIME_CONSTRAINTS))
+            command = [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--no-compile",  # .pyc from the host interpreter would not match 3.12
+                "--target",
+                str(target),
+                *PIP_PLATFORM_ARGS,
+                "--upgrade",
+                "--constraint",
+                str(constraints),
+                *self.dependencies,
+            ]
+            subprocess.run(command, check=True)  # noqa: S603 - fixed argv, no shell
+
+
+class DependencyLayer(Construct):
+    """The layer every function gets: shared code + third-party dependencies."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, name_prefix: str) -> None:
+        super().__init__(scope, construct_id)
+        dependencies = project_dependencies()
+        self.dependencies = dependencies
+        self.layer = lambda_.LayerVersion(
+            self,
+            "Layer",
+            layer_version_name=f"{name_prefix}-shared",
+            description="Inkwell shared code and runtime dependencies (pyproject.toml)",
+            code=lambda_.Code.from_asset(
+                str(LAYER_DIR),
+                asset_hash_type=AssetHashType.CUSTOM,
+                asset_hash=layer_asset_hash(dependencies),
+                bundling=BundlingOptions(
+                    image=DockerImage.from_registry("unused"),
+                    local=PipLayerBundling(LAYER_PYTHON_DIR, dependencies),
+                    command=["false"],  # never reached: local bundling always succeeds
+                ),
+            ),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+        )

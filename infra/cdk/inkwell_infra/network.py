@@ -1,0 +1,62 @@
+"""The VPC: private isolated subnets only, no NAT gateways, interface endpoints instead.
+
+Nothing in the VPC talks to the internet. Functions that need a database run in the
+isolated subnets next to the RDS Proxy; AWS APIs they call from there are reached through
+interface VPC endpoints (private DNS on, so SDK clients need no configuration). Functions
+without database access are not in the VPC at all.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+ISOLATED = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+
+
+class Network(Construct):
+    """A two-AZ VPC with isolated subnets and the interface endpoints in-VPC code needs."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.vpc = ec2.Vpc(
+            self,
+            "Vpc",
+            # max_azs works environment-agnostically (Fn::GetAZs); no context lookup.
+            max_azs=2,
+            nat_gateways=0,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(
+                    name="isolated",
+                    subnet_type=ec2.SubnetType.PRIVATE_ISOLATED,
+                    cidr_mask=22,
+                ),
+            ],
+        )
+        self.isolated_subnets = ISOLATED
+
+        # Functions read their database secret and the JWT signing key from Secrets Manager.
+        self.secrets_manager_endpoint = self.add_interface_endpoint(
+            "SecretsManagerEndpoint", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER
+        )
+        # Add further endpoints here as in-VPC functions need more AWS APIs, e.g. the
+        # transactional-outbox relay publishing events:
+        #   self.events_endpoint = self.add_interface_endpoint(
+        #       "EventBridgeEndpoint", ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE)
+        # and allow the callers with `endpoint.connections.allow_default_port_from(sg)`.
+
+    def add_interface_endpoint(
+        self, construct_id: str, service: ec2.InterfaceVpcEndpointAwsService
+    ) -> ec2.InterfaceVpcEndpoint:
+        """An interface endpoint in the isolated subnets with private DNS.
+
+        Its security group admits HTTPS from the VPC CIDR (``open=True``); callers with
+        restricted egress must still be allowed out to it.
+        """
+        return self.vpc.add_interface_endpoint(
+            construct_id,
+            service=service,
+            private_dns_enabled=True,
+            subnets=ISOLATED,
+            open=True,
+        )

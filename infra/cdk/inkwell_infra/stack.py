@@ -1,0 +1,127 @@
+"""The Inkwell stack: network, databases, signing key, layer, functions, API, triggers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Duration, Stack, Tags, triggers
+from aws_cdk import aws_secretsmanager as secretsmanager
+from constructs import Construct
+
+import wiring
+from infra.cdk.inkwell_infra.api import InkwellApi
+from infra.cdk.inkwell_infra.config import InkwellConfig
+from infra.cdk.inkwell_infra.database import DomainDatabase
+from infra.cdk.inkwell_infra.functions import InkwellFunctions
+from infra.cdk.inkwell_infra.layer import DependencyLayer
+from infra.cdk.inkwell_infra.network import Network
+
+JWT_SECRET_LENGTH = 64
+
+
+def _construct_id(name: str) -> str:
+    """``users`` -> ``Users``, ``users-maintenance`` -> ``UsersMaintenance``."""
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+class InkwellStack(Stack):
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: InkwellConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        self.config = config
+        # CDK renders tags on DBProxyTargetGroup, which CloudFormation rejects.
+        untaggable = ["AWS::RDS::DBProxyTargetGroup"]
+        Tags.of(self).add("project", "inkwell", exclude_resource_types=untaggable)
+        Tags.of(self).add("stage", config.stage, exclude_resource_types=untaggable)
+
+        self.network = Network(self, "Network")
+
+        self.databases: dict[str, DomainDatabase] = {
+            domain: DomainDatabase(
+                self,
+                f"{_construct_id(domain)}Database",
+                domain=domain,
+                network=self.network,
+                config=config,
+            )
+            for domain in wiring.DATABASE_DOMAINS
+        }
+
+        self.signing_key = secretsmanager.Secret(
+            self,
+            "JwtSigningKey",
+            description="Inkwell JWT signing key (HS256)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(
+                password_length=JWT_SECRET_LENGTH,
+                exclude_punctuation=True,
+            ),
+        )
+
+        self.layer = DependencyLayer(self, "DependencyLayer", name_prefix=config.name_prefix)
+
+        self.functions = InkwellFunctions(
+            self,
+            "Functions",
+            config=config,
+            layer=self.layer.layer,
+            network=self.network,
+            databases=self.databases,
+            signing_key=self.signing_key,
+        )
+
+        self.api = InkwellApi(
+            self,
+            "Api",
+            config=config,
+            handlers={route.name: self.functions[route.name] for route in wiring.ROUTES},
+            authorizer_function=self.functions[wiring.AUTHORIZER.name],
+        )
+
+        # Maintenance functions (migrations) run on every deploy that changes them, once
+        # their database, its proxy and the network path to both are in place. A failed
+        # migration fails the deployment.
+        self.triggers: dict[str, triggers.Trigger] = {}
+        for maintenance in wiring.MAINTENANCE:
+            handler = self.functions[maintenance.name]
+            database = self.functions.database_of(maintenance)
+            self.triggers[maintenance.name] = triggers.Trigger(
+                self,
+                f"{_construct_id(maintenance.name)}Trigger",
+                handler=handler,
+                invocation_type=triggers.InvocationType.REQUEST_RESPONSE,
+                timeout=Duration.seconds(maintenance.timeout_s + 30),
+                execute_after=[database, self.network.secrets_manager_endpoint],
+                execute_on_handler_change=True,
+            )
+
+        CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")
+        CfnOutput(
+            self,
+            "WebAclArn",
+            value=self.api.web_acl.attr_arn,
+            description="WAF web ACL on the API stage",
+        )
+        for domain, database in self.databases.items():
+            CfnOutput(
+                self,
+                f"{_construct_id(domain)}DbSecretArn",
+                value=database.secret.secret_arn,
+                description=f"Secret with the {domain} database master credentials",
+            )
+            CfnOutput(
+                self,
+                f"{_construct_id(domain)}DbProxyEndpoint",
+                value=database.endpoint,
+                description=f"RDS Proxy endpoint of the {domain} database",
+            )
+        for maintenance in wiring.MAINTENANCE:
+            CfnOutput(
+                self,
+                f"{_construct_id(maintenance.name)}FunctionName",
+                value=self.functions[maintenance.name].function_name,
+                description=(
+                    "Invoke for admin tasks, e.g. aws lambda invoke --function-name <name> "
+                    """--payload '{"action":"promote-admin","username":"alice"}' out.json"""
+                ),
+            )

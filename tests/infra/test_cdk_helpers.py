@@ -1,0 +1,114 @@
+"""The CDK app's helpers: code asset excludes, layer dependency list/hash, config."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from aws_cdk import App, CopyOptions, DockerImage, FileSystem
+
+from infra.cdk.inkwell_infra.config import InkwellConfig
+from infra.cdk.inkwell_infra.functions import code_excludes
+from infra.cdk.inkwell_infra.layer import (
+    PipLayerBundling,
+    layer_asset_hash,
+    project_dependencies,
+)
+from infra.cdk.inkwell_infra.paths import PYPROJECT
+
+pytestmark = pytest.mark.xdist_group("cdk")
+
+
+def write(path: Path, text: str = "") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def files_under(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file()}
+
+
+def test_code_excludes_keep_only_wiring_and_the_domain(tmp_path: Path) -> None:
+    src = tmp_path / "functions"
+    for rel in (
+        "wiring.py",
+        "conftest.py",
+        "users/__init__.py",
+        "users/login.py",
+        "users/migrations/0001_users.sql",
+        "users/__pycache__/login.cpython-311.pyc",
+        "users/tests/test_login.py",
+        "users/test_service.py",
+        "content/__init__.py",
+        "content/posts.py",
+        "authorizer/handler.py",
+        "__pycache__/wiring.cpython-311.pyc",
+    ):
+        write(src / rel)
+    dest = tmp_path / "out"
+    FileSystem.copy_directory(str(src), str(dest), CopyOptions(exclude=code_excludes("users")))
+    assert files_under(dest) == {
+        "wiring.py",
+        "users/__init__.py",
+        "users/login.py",
+        "users/migrations/0001_users.sql",
+    }
+
+
+def test_layer_dependencies_come_from_pyproject() -> None:
+    with PYPROJECT.open("rb") as fh:
+        declared = tomllib.load(fh)["project"]["dependencies"]
+    assert project_dependencies() == declared
+    assert declared, "the layer would ship no dependencies"
+
+
+def test_layer_hash_tracks_dependencies_and_sources(tmp_path: Path) -> None:
+    write(tmp_path / "inkwell" / "db.py", "A = 1\n")
+    base = layer_asset_hash(["pg8000==1.31.6"], tmp_path)
+    assert layer_asset_hash(["pg8000==1.31.6"], tmp_path) == base
+    assert layer_asset_hash(["pg8000==1.31.5"], tmp_path) != base
+    write(tmp_path / "inkwell" / "__pycache__" / "db.cpython-311.pyc", "junk")
+    assert layer_asset_hash(["pg8000==1.31.6"], tmp_path) == base  # caches are ignored
+    write(tmp_path / "inkwell" / "db.py", "A = 2\n")
+    assert layer_asset_hash(["pg8000==1.31.6"], tmp_path) != base
+
+
+def test_layer_bundling_copies_shared_code_under_python(tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    write(src / "inkwell" / "__init__.py")
+    write(src / "inkwell" / "platform_migrations" / "0001_outbox.sql", "select 1;")
+    write(src / "inkwell" / "__pycache__" / "x.cpython-311.pyc", "junk")
+    out = tmp_path / "out"
+    out.mkdir()
+    # no dependencies: exercises the copy without running pip
+    bundled = PipLayerBundling(src, []).try_bundle(
+        str(out), image=DockerImage.from_registry("unused")
+    )
+    assert bundled is True
+    assert files_under(out) == {
+        "python/inkwell/__init__.py",
+        "python/inkwell/platform_migrations/0001_outbox.sql",
+    }
+
+
+def test_config_defaults_and_prod_safety() -> None:
+    dev = InkwellConfig.from_node(App().node)
+    assert dev.stage == "dev" and not dev.deletion_protection and not dev.snapshot_on_removal
+    assert dev.cors_origins == ("http://localhost:3000",)
+    assert dev.name_prefix == "inkwell-dev"
+    prod = InkwellConfig.from_node(App(context={"stage": "prod"}).node)
+    assert prod.deletion_protection and prod.snapshot_on_removal and prod.multi_az
+    custom = InkwellConfig.from_node(
+        App(
+            context={
+                "stage": "prod",
+                "deletionProtection": "false",
+                "corsOrigins": "https://a.example, https://b.example",
+            }
+        ).node
+    )
+    assert not custom.deletion_protection and custom.snapshot_on_removal
+    assert custom.cors_origins == ("https://a.example", "https://b.example")
+    with pytest.raises(ValueError):
+        InkwellConfig.from_node(App(context={"wafWindowSeconds": 30}).node)
