@@ -8,7 +8,7 @@ CDK := node_modules/.bin/cdk
 export PYTHONPATH := functions:layers/shared/python:.
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: install run test lint typecheck unit bench synth deploy invoke clean
+.PHONY: install run test lint typecheck bench synth deploy invoke events samples clean
 
 install: $(STAMP)
 
@@ -43,9 +43,17 @@ synth: $(STAMP) $(CDK)
 deploy: $(STAMP) $(CDK)
 	$(CDK) deploy --all --no-notices
 
-# make invoke FN=users-register EVENT=events/users/register.json
+# make invoke FN=users-register EVENT=events/users-register.json
 invoke: $(STAMP)
 	$(PY) -m local.invoke $(FN) $(EVENT)
+
+# Recent events on the local bus, their deliveries and dead letters (make run's data dir).
+events: $(STAMP)
+	$(PY) -m local.events
+
+# Regenerate the sample events under events/ (a test fails when they are stale).
+samples: $(STAMP)
+	$(PY) -m local.sample_events
 
 clean:
 	rm -rf cdk.out build .mypy_cache .ruff_cache .pytest_cache

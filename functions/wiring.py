@@ -1,8 +1,10 @@
 """The single declaration of how Inkwell is wired.
 
 Every Lambda function, every HTTP route (method, path, auth, throttling, sizing and the AWS
-access it needs) is declared here, once. The CDK app, the local gateway, the OpenAPI
-document, the sample events and the tests all read this module; nothing is wired twice.
+access it needs), every event type and every event subscription (event types -> consumer
+function) is declared here, once. The CDK app, the local gateway, the local event bus, the
+OpenAPI document, the sample events and the tests all read this module; nothing is wired
+twice.
 
 This module is plain data with no third-party imports: it is shipped inside every
 function's code asset and imported on cold start by the HTTP adapter.
@@ -28,6 +30,7 @@ class Access(StrEnum):
 
     DATABASE = "database"  # its own domain's database secret and network path
     SIGNING_KEY = "signing-key"  # the JWT signing key secret
+    EVENTS = "events"  # PutEvents on the Inkwell bus (functions that write to an outbox)
 
 
 @dataclass(frozen=True)
@@ -75,8 +78,44 @@ class Route(Function):
     tags: tuple[str, ...] = field(default_factory=tuple)
 
 
+@dataclass(frozen=True)
+class Consumer(Function):
+    """A Lambda function subscribed by an EventBridge rule to one or more event types.
+
+    Failed invocations are retried `max_retries` times (Lambda asynchronous invocation),
+    then the event goes to the consumer's dead-letter queue.
+    """
+
+    events: tuple[str, ...] = ()
+    max_retries: int = 2
+    max_event_age_s: int = 3600
+
+    def pattern(self) -> dict[str, list[str]]:
+        """The EventBridge rule's event pattern."""
+        return {
+            "source": sorted({f"inkwell.{EVENT_TYPES[t]}" for t in self.events}),
+            "detail-type": list(self.events),
+        }
+
+
+@dataclass(frozen=True)
+class Relay(Function):
+    """A scheduled function that publishes a domain's outbox rows still unpublished."""
+
+    schedule_minutes: int = 1
+
+
+# Every event type and the domain that publishes it (source = inkwell.<domain>).
+EVENT_TYPES: dict[str, str] = {
+    "user.registered": "users",
+    "user.updated": "users",
+    "user.role_changed": "users",
+    "user.deactivated": "users",
+}
+
 DB = frozenset({Access.DATABASE})
 DB_AND_KEY = frozenset({Access.DATABASE, Access.SIGNING_KEY})
+DB_AND_EVENTS = frozenset({Access.DATABASE, Access.EVENTS})
 
 
 def _users(
@@ -119,7 +158,7 @@ ROUTES: tuple[Route, ...] = (
         tags=("platform",),
     ),
     _users("register", "POST", "/register", "optional", "Register a new user.",
-           throttle=CREDENTIALS_THROTTLE, memory_mb=_BCRYPT_MEMORY),
+           access=DB_AND_EVENTS, throttle=CREDENTIALS_THROTTLE, memory_mb=_BCRYPT_MEMORY),
     _users("login", "POST", "/login", "optional", "Exchange credentials for tokens.",
            access=DB_AND_KEY, throttle=CREDENTIALS_THROTTLE, memory_mb=_BCRYPT_MEMORY),
     _users("refresh", "POST", "/refresh", "optional", "Rotate a refresh token for new tokens.",
@@ -129,12 +168,14 @@ ROUTES: tuple[Route, ...] = (
     _users("get_me", "GET", "/me", "required", "The caller's own user, with email."),
     _users("list_users", "GET", "", "required", "All users (admin)."),
     _users("get_user", "GET", "/{id}", "optional", "A user's public profile."),
-    _users("update_user", "PATCH", "/{id}", "required", "Update a profile (self or admin)."),
+    _users("update_user", "PATCH", "/{id}", "required", "Update a profile (self or admin).",
+           access=DB_AND_EVENTS),
     _users("change_password", "PUT", "/{id}/password", "required",
            "Change the caller's password; revokes refresh tokens.", memory_mb=_BCRYPT_MEMORY),
-    _users("change_role", "PUT", "/{id}/role", "required", "Set a user's role (admin)."),
+    _users("change_role", "PUT", "/{id}/role", "required", "Set a user's role (admin).",
+           access=DB_AND_EVENTS),
     _users("deactivate_user", "DELETE", "/{id}", "required",
-           "Deactivate an account (self or admin)."),
+           "Deactivate an account (self or admin).", access=DB_AND_EVENTS),
 )
 
 AUTHORIZER = Function(
@@ -151,9 +192,19 @@ MAINTENANCE: tuple[Function, ...] = (
     Function(
         name="users-maintenance",
         handler="users.maintenance.handler",
-        access=DB,
+        access=DB_AND_EVENTS,
         timeout_s=120,
         description="Applies users migrations; promotes the first admin.",
+    ),
+)
+
+CONSUMERS: tuple[Consumer, ...] = (
+    Consumer(
+        name="users-audit",
+        handler="users.audit.handler",
+        access=DB,
+        events=("user.registered", "user.updated", "user.role_changed", "user.deactivated"),
+        description="Keeps each account's audit trail from the users events.",
     ),
 )
 
@@ -161,8 +212,24 @@ MAINTENANCE: tuple[Function, ...] = (
 DATABASE_DOMAINS: tuple[str, ...] = ("users",)
 
 
+RELAYS: tuple[Relay, ...] = tuple(
+    Relay(
+        name=f"{domain}-outbox-relay",
+        handler=f"{domain}.relay.handler",
+        access=DB_AND_EVENTS,
+        timeout_s=60,
+        description=f"Publishes {domain} outbox events that their writers could not.",
+    )
+    for domain in DATABASE_DOMAINS
+)
+
+
 def all_functions() -> tuple[Function, ...]:
-    return (*ROUTES, AUTHORIZER, *MAINTENANCE)
+    return (*ROUTES, AUTHORIZER, *MAINTENANCE, *CONSUMERS, *RELAYS)
+
+
+def consumers_of(detail_type: str) -> tuple[Consumer, ...]:
+    return tuple(c for c in CONSUMERS if detail_type in c.events)
 
 
 def route_by_name(name: str) -> Route:

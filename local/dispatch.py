@@ -7,6 +7,7 @@ function handler, each with the event API Gateway would send.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import importlib
 import json
@@ -15,14 +16,16 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import wiring
 from inkwell.errors import PROBLEM_CONTENT_TYPE
 from local import apigw
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+T = TypeVar("T")
 
 
 @dataclass
@@ -110,15 +113,60 @@ def _lambda_response(result: dict[str, Any]) -> Response:
     return Response(int(result.get("statusCode", 502)), headers, body)
 
 
+def _open_environment() -> None:
+    # Mangum drives each request on the thread's asyncio loop; a thread other than the
+    # main one has none until it makes its own.
+    asyncio.set_event_loop(asyncio.new_event_loop())
+
+
+def _close_environment() -> None:
+    from inkwell.db import _databases
+
+    for db in _databases.values():
+        db.discard_connection()
+    asyncio.get_event_loop().close()
+    asyncio.set_event_loop(None)
+
+
+class ExecutionEnvironment:
+    """One Lambda execution environment: invocations run one at a time on one thread.
+
+    Module state (warm database connections, the logger's correlation id, the asyncio
+    loop) then lives across invocations as it does on AWS, and is never shared by two
+    invocations at once, whichever thread the request arrived on.
+    """
+
+    def __init__(self, name: str = "inkwell-lambda") -> None:
+        self._executor: ThreadPoolExecutor | None = ThreadPoolExecutor(
+            1, thread_name_prefix=name, initializer=_open_environment
+        )
+
+    def run(self, call: Callable[[], T]) -> T:
+        if self._executor is None:
+            raise RuntimeError("the execution environment is closed")
+        return self._executor.submit(call).result()
+
+    def invoke(self, function: wiring.Function, event: dict[str, Any]) -> Any:
+        """Invoke `function` with `event`, as Lambda would."""
+        return self.run(lambda: load_handler(function)(event, context_for(function)))
+
+    def close(self) -> None:
+        """Let the invocation in progress finish, then release connections."""
+        executor, self._executor = self._executor, None
+        if executor is not None:
+            executor.submit(_close_environment)
+            executor.shutdown(wait=True)
+
+
 class Dispatcher:
     """The local API Gateway, minus the HTTP server."""
 
-    def __init__(self, *, throttling: bool = True) -> None:
+    def __init__(
+        self, *, throttling: bool = True, environment: ExecutionEnvironment | None = None
+    ) -> None:
         self.throttling = throttling
         self.buckets = {route.name: TokenBucket(route.throttle) for route in wiring.ROUTES}
-        # One invocation at a time, as in one Lambda execution environment: module-level
-        # state (connections, the logger's correlation id) is never shared mid-request.
-        self.invoke_lock = threading.Lock()
+        self.environment = environment or ExecutionEnvironment()
 
     def handle(
         self,
@@ -153,13 +201,11 @@ class Dispatcher:
             route, path, headers=headers, query=query, body=body,
             path_parameters=found.path_parameters, request_id=request_id, source_ip=source_ip,
         )
-        with self.invoke_lock:
-            if route.auth != "none":
-                denied = self._authorize(route, event, request_id)
-                if denied is not None:
-                    return denied
-            result = load_handler(route)(event, context_for(route))
-        return _lambda_response(result)
+        if route.auth != "none":
+            denied = self._authorize(route, event, request_id)
+            if denied is not None:
+                return denied
+        return _lambda_response(self.environment.invoke(route, event))
 
     def _authorize(self, route: wiring.Route, event: dict[str, Any],
                    request_id: str) -> Response | None:
@@ -172,7 +218,7 @@ class Dispatcher:
         if auth_event["type"] == "TOKEN" and not auth_event["authorizationToken"]:
             return unauthorized  # API Gateway answers this itself, without the authorizer
         try:
-            result = load_handler(wiring.AUTHORIZER)(auth_event, context_for(wiring.AUTHORIZER))
+            result = self.environment.invoke(wiring.AUTHORIZER, auth_event)
         except Exception as exc:
             if str(exc) == "Unauthorized":
                 return unauthorized

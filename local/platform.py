@@ -82,7 +82,27 @@ def _persistent_secret(path: Path) -> str:
     return value
 
 
-def function_environment(database_urls: dict[str, str], state_dir: Path) -> dict[str, str]:
+LOCAL_BUS_NAME = "inkwell-local"
+
+
+def events_environment(endpoint: str) -> dict[str, str]:
+    """Point the functions' EventBridge client at a local PutEvents endpoint.
+
+    The credentials are placeholders: the local bus does not check signatures, and the
+    local platform must never reach a real AWS account.
+    """
+    return {
+        "INKWELL_EVENT_BUS_NAME": LOCAL_BUS_NAME,
+        "AWS_ENDPOINT_URL_EVENTS": endpoint,
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "local",
+        "AWS_SECRET_ACCESS_KEY": "local",
+    }
+
+
+def function_environment(
+    database_urls: dict[str, str], state_dir: Path, events_endpoint: str | None = None
+) -> dict[str, str]:
     """The environment variables the functions read, as CDK sets them on AWS."""
     env = {
         "INKWELL_STAGE": "local",
@@ -96,6 +116,8 @@ def function_environment(database_urls: dict[str, str], state_dir: Path) -> dict
     }
     for domain, url in database_urls.items():
         env[f"INKWELL_{domain.upper()}_DB_URL"] = url
+    if events_endpoint:
+        env.update(events_environment(events_endpoint))
     return env
 
 
@@ -119,12 +141,18 @@ class LocalDatabases:
             self.embedded = None
 
 
-def start_environment(state_dir: Path | None = None) -> tuple[LocalDatabases, dict[str, str]]:
+def start_environment(
+    state_dir: Path | None = None, events_endpoint: str | None = None
+) -> tuple[LocalDatabases, dict[str, str]]:
     """Start PostgreSQL, prepare the databases and export the functions' environment."""
     state = state_dir or data_dir()
     databases = LocalDatabases(state)
     server_url = databases.start()
-    urls = prepare_databases(server_url)
-    env = function_environment(urls, state)
+    try:
+        urls = prepare_databases(server_url)
+    except BaseException:
+        databases.stop()  # a failed start must not leave an embedded server running
+        raise
+    env = function_environment(urls, state, events_endpoint)
     os.environ.update(env)
     return databases, env

@@ -1,10 +1,16 @@
-"""SQL of the users domain. Every function is one statement: one round trip."""
+"""SQL of the users domain. Every function is one statement: one round trip.
+
+A statement that changes what other domains may show (registration, profile, role,
+deactivation) also writes its event to the outbox, in the same statement (inkwell.events).
+Events carry only what other domains need: never the email or anything secret.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from inkwell import events
 from inkwell.db import Row, Session
 
 _USER_COLUMNS = (
@@ -14,6 +20,41 @@ _USER_COLUMNS = (
 
 # Columns a profile update may touch: the SET clause is built only from these names.
 UPDATABLE_COLUMNS = ("first_name", "last_name", "email", "bio")
+# Columns other domains show: changing one of them announces user.updated.
+PUBLIC_PROFILE_COLUMNS = ("first_name", "last_name", "bio")
+
+
+def _iso(column: str) -> str:
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
+_IDENTITY = "'id', changed.id, 'username', changed.username"
+_PROFILE = (
+    f"{_IDENTITY}, 'firstName', changed.first_name, 'lastName', changed.last_name,"
+    " 'bio', changed.bio"
+)
+EVENT_DATA = {
+    "user.registered": f"jsonb_build_object({_PROFILE}, 'role', changed.role,"
+    f" 'createdAt', {_iso('changed.created_at')})",
+    "user.updated": f"jsonb_build_object({_PROFILE}, 'updatedAt', {_iso('changed.updated_at')})",
+    "user.role_changed": f"jsonb_build_object({_IDENTITY}, 'role', changed.role,"
+    f" 'updatedAt', {_iso('changed.updated_at')})",
+    "user.deactivated": f"jsonb_build_object({_IDENTITY},"
+    f" 'updatedAt', {_iso('changed.updated_at')})",
+}
+
+
+def _announcing(change: str, detail_type: str, *, before: str = "") -> str:
+    """`change` (an INSERT/UPDATE without RETURNING) plus the event announcing it."""
+    return (
+        f"WITH {before}changed AS ({change} RETURNING {_USER_COLUMNS})"
+        f"{events.emit('changed', EVENT_DATA[detail_type])}"
+        f" SELECT changed.*{events.JOIN} FROM changed{events.FROM_OUTBOX}"
+    )
+
+
+def _event(detail_type: str) -> dict[str, Any]:
+    return events.announce("users", detail_type)
 
 
 def insert_user(
@@ -28,9 +69,12 @@ def insert_user(
     role: str = "user",
 ) -> Row:
     row = s.row(
-        "INSERT INTO users (username, email, password_hash, first_name, last_name, bio, role)"
-        " VALUES (:username, :email, :password_hash, :first_name, :last_name, :bio, :role)"
-        f" RETURNING {_USER_COLUMNS}",
+        _announcing(
+            "INSERT INTO users (username, email, password_hash, first_name, last_name, bio, role)"
+            " VALUES (:username, :email, :password_hash, :first_name, :last_name, :bio, :role)",
+            "user.registered",
+        ),
+        **_event("user.registered"),
         username=username,
         email=email,
         password_hash=password_hash,
@@ -138,15 +182,19 @@ def revoke_family(s: Session, token_hash: str) -> None:
 
 
 def update_user(s: Session, user_id: str, changes: dict[str, Any]) -> Row | None:
+    """Apply profile changes; announce user.updated when a public field changed."""
     unknown = set(changes) - set(UPDATABLE_COLUMNS)
     if unknown:
         raise ValueError(f"not updatable: {sorted(unknown)}")
     assignments = ", ".join(f"{column} = :{column}" for column in changes)
-    return s.row(
+    change = (
         f"UPDATE users SET {assignments}, updated_at = now()"
-        f" WHERE id = CAST(:id AS uuid) AND is_active RETURNING {_USER_COLUMNS}",
-        id=user_id,
-        **changes,
+        " WHERE id = CAST(:id AS uuid) AND is_active"
+    )
+    if not set(changes) & set(PUBLIC_PROFILE_COLUMNS):
+        return s.row(f"{change} RETURNING {_USER_COLUMNS}", id=user_id, **changes)
+    return s.row(
+        _announcing(change, "user.updated"), **_event("user.updated"), id=user_id, **changes
     )
 
 
@@ -163,23 +211,33 @@ def set_password_and_revoke_tokens(s: Session, user_id: str, password_hash: str)
 
 
 def set_role(s: Session, user_id: str, role: str) -> Row | None:
+    """Change the role and announce it; None when the user has that role already."""
     return s.row(
-        "UPDATE users SET role = :role, updated_at = now()"
-        f" WHERE id = CAST(:id AS uuid) RETURNING {_USER_COLUMNS}",
+        _announcing(
+            "UPDATE users SET role = :role, updated_at = now()"
+            " WHERE id = CAST(:id AS uuid) AND role <> :role",
+            "user.role_changed",
+        ),
+        **_event("user.role_changed"),
         id=user_id,
         role=role,
     )
 
 
 def deactivate_user(s: Session, user_id: str) -> Row | None:
-    """Deactivate and revoke every refresh token; None if there is no such user."""
+    """Deactivate, revoke every refresh token and announce it; None if already inactive."""
     return s.row(
-        "WITH revoked AS ("
-        "  UPDATE refresh_tokens SET revoked_at = now()"
-        "  WHERE user_id = CAST(:id AS uuid) AND revoked_at IS NULL)"
-        " UPDATE users SET is_active = false,"
-        "   updated_at = CASE WHEN is_active THEN now() ELSE updated_at END"
-        f" WHERE id = CAST(:id AS uuid) RETURNING {_USER_COLUMNS}",
+        _announcing(
+            "UPDATE users SET is_active = false, updated_at = now()"
+            " WHERE id = CAST(:id AS uuid) AND is_active",
+            "user.deactivated",
+            before=(
+                "revoked AS ("
+                " UPDATE refresh_tokens SET revoked_at = now()"
+                " WHERE user_id = CAST(:id AS uuid) AND revoked_at IS NULL), "
+            ),
+        ),
+        **_event("user.deactivated"),
         id=user_id,
     )
 
@@ -200,25 +258,8 @@ def list_users(s: Session, limit: int, after: tuple[datetime, str] | None) -> li
     )
 
 
-def ensure_admin(s: Session, *, username: str, email: str, password_hash: str) -> Row:
-    """Create the admin, or promote and re-activate the existing user of that name."""
-    row = s.row(
-        "INSERT INTO users (username, email, password_hash, role)"
-        " VALUES (:username, :email, :hash, 'admin')"
-        " ON CONFLICT (lower(username)) DO UPDATE SET role = 'admin', is_active = true,"
-        "   updated_at = now()"
-        f" RETURNING {_USER_COLUMNS}",
-        username=username,
-        email=email,
-        hash=password_hash,
-    )
-    assert row is not None
-    return row
-
-
-def promote_to_admin(s: Session, username: str) -> Row | None:
+def find_by_username(s: Session, username: str) -> Row | None:
     return s.row(
-        "UPDATE users SET role = 'admin', updated_at = now()"
-        f" WHERE lower(username) = lower(:username) RETURNING {_USER_COLUMNS}",
+        f"SELECT {_USER_COLUMNS} FROM users WHERE lower(username) = lower(:username)",
         username=username,
     )

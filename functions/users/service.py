@@ -167,7 +167,7 @@ def update_user(user_id: str, req: UpdateUserRequest, principal: Principal) -> U
     target = _valid_id(user_id)
     _self_or_admin(principal, target)
     changes: dict[str, Any] = {
-        field: (str(value) if field == "email" else value)
+        field: (str(value) if field == "email" and value is not None else value)
         for field, value in req.model_dump(exclude_unset=True).items()
     }
     if any(value is None for field, value in changes.items() if field in ("email", "bio")):
@@ -214,10 +214,10 @@ def change_role(user_id: str, role: Role, principal: Principal) -> User:
     if target == principal.user_id:
         raise errors.conflict("Admins cannot change their own role; ask another admin.")
     with db.transaction() as s:
-        row = repository.set_role(s, target, role)
+        row = repository.set_role(s, target, role) or repository.find_user(s, target)
     if row is None:
         raise errors.not_found("User")
-    logger.info("role changed", extra={"userId": target, "role": role})
+    logger.info("role set", extra={"userId": target, "role": role})
     return _user(row)
 
 
@@ -225,7 +225,7 @@ def deactivate_user(user_id: str, principal: Principal) -> None:
     target = _valid_id(user_id)
     _self_or_admin(principal, target)
     with db.transaction() as s:
-        row = repository.deactivate_user(s, target)
+        row = repository.deactivate_user(s, target) or repository.find_user(s, target)
     if row is None:
         raise errors.not_found("User")
 
@@ -251,12 +251,20 @@ def list_users(principal: Principal, limit: int, cursor: str | None) -> Page[Use
 
 
 def ensure_admin(username: str, email: str, password: str) -> User:
-    """Make sure an admin of that name exists (used by the local platform's bootstrap)."""
+    """Make sure an admin of that name exists (the local platform's bootstrap).
+
+    A new account is registered as an admin; an existing one is promoted.
+    """
+    with db.reader() as s:
+        existing = repository.find_by_username(s, username)
+    if existing is not None:
+        return promote_to_admin(username)
     password_hash = hash_password(password)
     try:
         with db.transaction() as s:
-            row = repository.ensure_admin(
-                s, username=username, email=email, password_hash=password_hash
+            row = repository.insert_user(
+                s, username=username, email=email, password_hash=password_hash,
+                first_name=None, last_name=None, bio="", role="admin",
             )
     except IntegrityConflict as exc:
         raise _conflict_from(exc) from None
@@ -265,7 +273,8 @@ def ensure_admin(username: str, email: str, password: str) -> User:
 
 def promote_to_admin(username: str) -> User:
     with db.transaction() as s:
-        row = repository.promote_to_admin(s, username)
-    if row is None:
-        raise errors.not_found("User")
+        row = repository.find_by_username(s, username)
+        if row is None:
+            raise errors.not_found("User")
+        row = repository.set_role(s, str(row["id"]), "admin") or row
     return _user(row)

@@ -31,7 +31,7 @@ from urllib.parse import unquote, urlsplit
 import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
-from inkwell import secrets
+from inkwell import events, secrets
 from inkwell.errors import Problem, service_unavailable
 from inkwell.settings import ConfigurationError
 
@@ -146,6 +146,7 @@ class Session:
         self._db = db
         self._conn = conn
         self._fresh = True  # nothing has been sent yet in this unit of work
+        self.emitted: list[events.OutboxRow] = []  # events written, to publish after commit
 
     def rows(self, sql: str, **params: Any) -> list[Row]:
         statement = self._db._statement(self._conn, sql)
@@ -156,7 +157,13 @@ class Session:
         finally:
             self._fresh = False
         names = [column["name"] for column in statement.columns or ()]
-        return [dict(zip(names, value, strict=True)) for value in values or ()]
+        found = [dict(zip(names, value, strict=True)) for value in values or ()]
+        if "outbox_id" in names:
+            for row in found:
+                event = events.take_outbox_row(row)
+                if event is not None:
+                    self.emitted.append(event)
+        return found
 
     def row(self, sql: str, **params: Any) -> Row | None:
         found = self.rows(sql, **params)
@@ -220,7 +227,7 @@ class Database:
     def _unit(self, begin: bool) -> Iterator[Session]:
         for attempt in (1, 2):
             conn = self._connection()
-            session = Session(self, conn)
+            session = Session(self, conn) if begin else _RetryingSession(self, conn)
             try:
                 if begin:
                     conn.run("BEGIN")
@@ -243,6 +250,8 @@ class Database:
             if begin:
                 self._rollback(conn)
             raise
+        if session.emitted:
+            events.publish_committed(self, session.emitted)
 
     def _rollback(self, conn: pg8000.native.Connection) -> None:
         try:
@@ -266,13 +275,10 @@ class Database:
         retried once, which is safe because nothing of this unit reached the database.
         """
         with self._unit(begin=False) as session:
-            yield _RetryingSession(session, self)
+            yield session
 
 
 class _RetryingSession(Session):
-    def __init__(self, inner: Session, db: Database) -> None:
-        super().__init__(db, inner._conn)
-
     def rows(self, sql: str, **params: Any) -> list[Row]:
         if not self._fresh:
             return super().rows(sql, **params)

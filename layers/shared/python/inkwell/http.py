@@ -191,6 +191,10 @@ class FunctionApp:
                 return result
 
             hints = typing.get_type_hints(fn, include_extras=True)
+            if hints.get("return") is type(None):
+                # get_type_hints turns "-> None" into NoneType, which FastAPI would take
+                # as a response model (and refuse for 204); None means "no body".
+                hints["return"] = None
             signature = inspect.signature(fn)
             call.__signature__ = signature.replace(  # type: ignore[attr-defined]
                 parameters=[

@@ -1,6 +1,8 @@
 """Versioned SQL migrations per domain: applied once, in order, safe under concurrency.
 
-Files are named ``NNNN_description.sql`` in the domain's ``migrations/`` folder. Each file
+Files are named ``NNNN_description.sql`` in the domain's ``migrations/`` folder. Every
+domain database first gets the platform's own migrations (the outbox and the consumers'
+processed-event table, shipped in this layer), recorded as ``platform/NNNN_description``. Each file
 runs in its own transaction together with the row that records it, so a failed migration
 leaves nothing half-applied. A session-level advisory lock serialises runners: when two
 start together, the second waits and then finds nothing left to do.
@@ -15,6 +17,7 @@ import pg8000.native
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x1A4E_3E11  # arbitrary, fixed: "inkwell migrations"
+PLATFORM_DIR = Path(__file__).parent / "platform_migrations"
 
 
 def pending_files(directory: Path) -> list[Path]:
@@ -26,8 +29,12 @@ def pending_files(directory: Path) -> list[Path]:
 
 
 def apply(conn: pg8000.native.Connection, directory: Path) -> list[str]:
-    """Apply the migrations in `directory` not applied yet; return the versions applied."""
-    files = pending_files(directory)
+    """Apply the platform's and `directory`'s migrations not applied yet, in order.
+
+    Returns the versions applied.
+    """
+    files = [(f"platform/{p.stem}", p) for p in pending_files(PLATFORM_DIR)]
+    files += [(p.stem, p) for p in pending_files(directory)]
     conn.run("SELECT pg_advisory_lock(:key)", key=_LOCK_KEY)
     try:
         conn.run(
@@ -37,8 +44,7 @@ def apply(conn: pg8000.native.Connection, directory: Path) -> list[str]:
         )
         done = {row[0] for row in conn.run("SELECT version FROM schema_migrations")}
         applied: list[str] = []
-        for path in files:
-            version = path.stem
+        for version, path in files:
             if version in done:
                 continue
             conn.run("BEGIN")

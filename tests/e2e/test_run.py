@@ -1,0 +1,165 @@
+"""`python -m local.run` as a developer runs it: start, serve, stop on a signal, restart."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import wiring
+from local import gateway
+from local.embedded_pg import EmbeddedPostgres
+from tests.e2e.conftest import free_port
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+USERS = f"{wiring.API_PREFIX}/users"
+ADMIN = {"username": "chief", "email": "chief@example.com", "password": "admin-password-42"}
+START_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 20
+
+
+class Platform:
+    """One `python -m local.run` process, its output going to a file."""
+
+    def __init__(self, data_dir: Path, log: Path, port: int) -> None:
+        self.port = port
+        self.url = f"http://{gateway.HOST}:{port}"
+        self.log = log
+        env = {
+            **os.environ,
+            "PORT": str(port),
+            "INKWELL_DATA_DIR": str(data_dir),
+            "PYTHONPATH": os.pathsep.join(["functions", "layers/shared/python", "."]),
+            "INKWELL_ADMIN_USERNAME": ADMIN["username"],
+            "INKWELL_ADMIN_EMAIL": ADMIN["email"],
+            "INKWELL_ADMIN_PASSWORD": ADMIN["password"],
+        }
+        # Its own embedded PostgreSQL under the data dir, and the signing key kept there:
+        # exactly what `make run` does, so what survives a restart is tested too.
+        for name in ("INKWELL_DATABASE_URL", "INKWELL_JWT_SECRET", "INKWELL_USERS_DB_URL"):
+            env.pop(name, None)
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "local.run"], cwd=ROOT, env=env, stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def wait_healthy(self) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                pytest.fail(f"local.run exited with {self.process.returncode}:\n{self.output()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+        pytest.fail(f"local.run was not healthy within {START_TIMEOUT_S}s:\n{self.output()}")
+
+    def stop(self, signum: int) -> int:
+        self.process.send_signal(signum)
+        return self.process.wait(timeout=STOP_TIMEOUT_S)
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(timeout=STOP_TIMEOUT_S)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Iterator[Path]:
+    directory = tmp_path / "data"
+    yield directory
+    # Whatever happened, no PostgreSQL is left running on it.
+    if (directory / "postgres" / "postmaster.pid").exists():
+        EmbeddedPostgres(directory / "postgres").stop()
+
+
+def login(url: str, username: str, password: str) -> dict[str, Any]:
+    response = httpx.post(f"{url}{USERS}/login",
+                          json={"username": username, "password": password}, timeout=10)
+    assert response.status_code == 200, response.text
+    tokens: dict[str, Any] = response.json()
+    return tokens
+
+
+def test_run_serves_stops_cleanly_and_keeps_data(data_dir: Path, tmp_path: Path) -> None:
+    first = Platform(data_dir, tmp_path / "first.log", free_port())
+    try:
+        first.wait_healthy()
+        admin = login(first.url, ADMIN["username"], ADMIN["password"])
+        registered = httpx.post(f"{first.url}{USERS}/register", json={
+            "username": "dora", "email": "dora@example.com", "password": "dora-password-1",
+        }, timeout=10)
+        assert registered.status_code == 201, registered.text
+        assert first.stop(signal.SIGINT) == 0, first.output()
+    finally:
+        first.kill()
+    output = first.output()
+    assert f"admin: {ADMIN['username']} is ready" in output
+    assert ADMIN["password"] not in output
+    assert f"{first.url}/docs" in output
+    assert " POST /api/v1/users/login 200 " in output  # the access log
+    assert " POST /api/v1/users/register 201 " in output
+    assert "Traceback" not in output
+    assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL still running"
+
+    second = Platform(data_dir, tmp_path / "second.log", free_port())
+    try:
+        second.wait_healthy()
+        me = httpx.get(f"{second.url}{USERS}/me", timeout=10,
+                       headers={"Authorization": f"Bearer {admin['token']}"})
+        assert me.status_code == 200, me.text  # the signing key survived the restart
+        assert me.json()["role"] == "admin"
+        assert login(second.url, "dora", "dora-password-1")["user"]["username"] == "dora"
+        assert second.stop(signal.SIGTERM) == 0, second.output()
+    finally:
+        second.kill()
+    assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL still running"
+
+
+def test_run_on_a_taken_port_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    taken = gateway.serve(0, gateway.Dispatcher(throttling=False))
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "local.run"], cwd=ROOT, capture_output=True, text=True,
+            timeout=30,
+            env={**os.environ, "PORT": str(taken.port), "INKWELL_DATA_DIR": str(tmp_path),
+                 "PYTHONPATH": os.pathsep.join(["functions", "layers/shared/python", "."])},
+        )
+    finally:
+        taken.server_close()
+    assert done.returncode == 1
+    message = f"error: port {taken.port} is already in use; set PORT to another one"
+    assert done.stderr.strip() == message
+    assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_a_signal_during_start_up_stops_once_started(data_dir: Path, tmp_path: Path) -> None:
+    platform = Platform(data_dir, tmp_path / "early.log", free_port())
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while "starting PostgreSQL" not in platform.output():
+            assert time.monotonic() < deadline and platform.process.poll() is None, (
+                platform.output()
+            )
+            time.sleep(0.02)
+        assert platform.stop(signal.SIGTERM) == 0, platform.output()
+    finally:
+        platform.kill()
+    assert "stopped" in platform.output()
+    assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL left running"

@@ -1,0 +1,97 @@
+"""Fixtures of the integration tests."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from inkwell.db import ConnectionParams
+from inkwell.observability import logger
+from local import platform
+from tests.conftest import Api
+from tests.integration.support import Account, close_inspectors, sign_up
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_inspectors() -> Iterator[None]:
+    yield
+    close_inspectors()
+
+
+@pytest.fixture
+def admin(api: Api) -> Account:
+    return sign_up(api, "root_admin", role="admin")
+
+
+@pytest.fixture
+def alice(api: Api) -> Account:
+    return sign_up(api, "alice", firstName="Alice", lastName="Liddell", bio="Down the hole.")
+
+
+@pytest.fixture
+def bob(api: Api) -> Account:
+    return sign_up(api, "bob")
+
+
+@dataclass
+class Logs:
+    """Everything logged during a test: Powertools' JSON lines and every logging record."""
+
+    stream: io.StringIO
+    caplog: pytest.LogCaptureFixture
+    capsys: pytest.CaptureFixture[str]
+    printed: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        out, err = self.capsys.readouterr()
+        self.printed.extend([out, err])
+        records = [f"{r.getMessage()} {r.__dict__}" for r in self.caplog.records]
+        return "\n".join([self.stream.getvalue(), *records, self.caplog.text, *self.printed])
+
+    def json_lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.stream.getvalue().splitlines() if line]
+
+
+@pytest.fixture
+def logs(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> Iterator[Logs]:
+    """Capture logs at DEBUG: Powertools writes JSON lines to a stream it bound at import
+    (stdout), so its handler's stream is pointed at a buffer for the test; every record
+    also reaches caplog, and anything printed reaches capsys."""
+    handler = logger.registered_handler
+    assert isinstance(handler, logging.StreamHandler)
+    buffer = io.StringIO()
+    old_stream = handler.setStream(buffer)
+    old_level = logger.log_level
+    logger.setLevel(logging.DEBUG)
+    caplog.set_level(logging.DEBUG)
+    try:
+        yield Logs(buffer, caplog, capsys)
+    finally:
+        logger.setLevel(old_level)
+        handler.setStream(old_stream)
+
+
+@pytest.fixture
+def fresh_database_url(pg_server_url: str) -> Iterator[str]:
+    """An empty database of its own (no migrations applied), dropped afterwards."""
+    server = ConnectionParams.from_url(pg_server_url)
+    name = f"inkwell_fresh_{uuid.uuid4().hex[:12]}"
+    admin = server.connect("inkwell-test-fresh")
+    try:
+        admin.run(f'CREATE DATABASE "{name}"')
+    finally:
+        admin.close()
+    yield platform.database_url(pg_server_url, name)
+    admin = server.connect("inkwell-test-fresh")
+    try:
+        admin.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.close()

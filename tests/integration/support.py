@@ -1,0 +1,135 @@
+"""Helpers shared by the integration tests (plain functions; fixtures are in conftest.py)."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+import pg8000.native
+
+import wiring
+from inkwell.db import ConnectionParams
+from inkwell.errors import PROBLEM_CONTENT_TYPE
+from inkwell.settings import settings
+from inkwell.tokens import signing_key
+from local.dispatch import Response
+from tests.conftest import Api
+
+USERS = f"{wiring.API_PREFIX}/users"
+PASSWORD = "correct horse battery"
+USER_FIELDS = {
+    "id", "username", "email", "firstName", "lastName", "bio", "role", "isActive", "createdAt",
+    "updatedAt",
+}
+
+
+@dataclass
+class Account:
+    """A registered, signed-in user."""
+
+    id: str
+    username: str
+    password: str
+    token: str
+    refresh_token: str
+
+
+def sign_up(api: Api, username: str, *, role: str = "user", password: str = PASSWORD,
+            **extra: Any) -> Account:
+    """Register through the API, set the role directly in the database, then log in."""
+    user = api.register(username, password, **extra)
+    if role != "user":
+        sql(f"UPDATE users SET role = '{role}' WHERE id = CAST(:id AS uuid)", id=user["id"])
+    tokens = api.login(username, password)
+    assert tokens["user"]["role"] == role
+    return Account(user["id"], username, password, tokens["token"], tokens["refreshToken"])
+
+
+_inspectors: dict[str, pg8000.native.Connection] = {}
+
+
+def inspector(url: str) -> pg8000.native.Connection:
+    """A connection of the tests' own (not the functions'), kept for the session: opening
+    one costs tens of milliseconds."""
+    conn = _inspectors.get(url)
+    if conn is None:
+        conn = _inspectors[url] = ConnectionParams.from_url(url).connect("inkwell-test-inspect")
+    return conn
+
+
+def close_inspectors() -> None:
+    for conn in _inspectors.values():
+        with contextlib.suppress(Exception):
+            conn.close()
+    _inspectors.clear()
+
+
+def sql(query: str, **params: Any) -> list[dict[str, Any]]:
+    """Run one statement on the users database, outside the code under test."""
+    conn = inspector(os.environ["INKWELL_USERS_DB_URL"])
+    rows = conn.run(query, **params) or []
+    names = [c["name"] for c in conn.columns or ()]
+    return [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def user_row(user_id: str) -> dict[str, Any]:
+    (row,) = sql("SELECT * FROM users WHERE id = CAST(:id AS uuid)", id=user_id)
+    return row
+
+
+def user_count() -> int:
+    return int(sql("SELECT count(*) AS n FROM users")[0]["n"])
+
+
+def assert_problem(response: Response, status: int) -> dict[str, Any]:
+    """The response is an RFC 9457 problem with this status; returns its body."""
+    assert response.status == status, (response.status, response.body)
+    assert response.headers["content-type"].startswith(PROBLEM_CONTENT_TYPE), response.headers
+    body = response.json()
+    assert isinstance(body, dict)
+    assert {"type", "title", "status", "detail"} <= set(body), body
+    assert body["status"] == status
+    assert isinstance(body["detail"], str) and body["detail"]
+    text = response.body.decode()
+    assert "Traceback" not in text and "$2b$" not in text
+    return body
+
+
+def error_fields(response: Response) -> set[str]:
+    body = assert_problem(response, 422)
+    return {e["field"] for e in body.get("errors", [])}
+
+
+def token_claims(token: str) -> dict[str, Any]:
+    return dict(jwt.decode(token, options={"verify_signature": False}))
+
+
+def _b64(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def bad_tokens(user_id: str, username: str = "mallory") -> dict[str, str]:
+    """Tokens the API must refuse, each claiming to be an admin `user_id`."""
+    config = settings()
+    now = int(time.time())
+    claims = {"iss": config.jwt_issuer, "aud": config.jwt_audience, "sub": user_id,
+              "username": username, "role": "admin", "iat": now, "exp": now + 600}
+    key = signing_key()
+    return {
+        "expired": jwt.encode({**claims, "iat": now - 7200, "exp": now - 3600}, key,
+                              algorithm="HS256"),
+        "forged-signature": jwt.encode(claims, "an-attacker-key-0123456789-0123456789",
+                                       algorithm="HS256"),
+        "alg-none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
+        "other-audience": jwt.encode({**claims, "aud": "another-api"}, key, algorithm="HS256"),
+        "other-issuer": jwt.encode({**claims, "iss": "someone-else"}, key, algorithm="HS256"),
+        "bad-role": jwt.encode({**claims, "role": "root"}, key, algorithm="HS256"),
+        "garbage": "this.is.garbage",
+    }

@@ -1,0 +1,239 @@
+"""Access tokens: issue/verify, the pinned algorithm, the checked claims, bearer parsing."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from inkwell import tokens
+from inkwell.settings import settings
+from inkwell.tokens import (
+    InvalidToken,
+    Principal,
+    bearer_token,
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+    signing_key,
+    verify_access_token,
+)
+
+ALICE = Principal(user_id="3f1c3f0e-2c5e-4b8e-9a53-0c1a8f1b2d3e", username="alice", role="user")
+
+
+def _claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "iss": settings().jwt_issuer,
+        "aud": settings().jwt_audience,
+        "sub": ALICE.user_id,
+        "username": ALICE.username,
+        "role": ALICE.role,
+        "iat": now,
+        "exp": now + 300,
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _sign(claims: dict[str, Any], key: str | None = None, algorithm: str = "HS256") -> str:
+    return jwt.encode(claims, key or signing_key(), algorithm=algorithm)
+
+
+def _b64(data: dict[str, Any]) -> str:
+    raw = json.dumps(data, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def unsigned_token(claims: dict[str, Any]) -> str:
+    """A token with ``alg: none`` and an empty signature, built by hand."""
+    return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
+
+
+def test_issue_then_verify_round_trip() -> None:
+    token, ttl = issue_access_token(ALICE)
+    assert ttl == settings().access_token_ttl_s == 900
+    assert verify_access_token(token) == ALICE
+    header = jwt.get_unverified_header(token)
+    assert header["alg"] == "HS256"
+    claims = jwt.decode(token, options={"verify_signature": False})
+    assert set(claims) == {"iss", "aud", "sub", "username", "role", "iat", "exp"}
+    assert claims["exp"] - claims["iat"] == ttl
+
+
+@pytest.mark.parametrize("role", ["user", "moderator", "admin"])
+def test_every_role_round_trips(role: str) -> None:
+    principal = Principal(ALICE.user_id, "bob", role)
+    token, _ = issue_access_token(principal)
+    verified = verify_access_token(token)
+    assert verified.role == role
+    assert verified.is_admin == (role == "admin")
+    assert verified.is_moderator == (role in ("moderator", "admin"))
+
+
+def test_expired_token_is_rejected() -> None:
+    long_ago = time.time() - 2 * settings().access_token_ttl_s
+    token, _ = issue_access_token(ALICE, now=long_ago)
+    with pytest.raises(InvalidToken, match="expired"):
+        verify_access_token(token)
+
+
+def test_token_within_its_lifetime_is_accepted_even_if_issued_earlier() -> None:
+    token, _ = issue_access_token(ALICE, now=time.time() - settings().access_token_ttl_s / 2)
+    assert verify_access_token(token) == ALICE
+
+
+def test_forged_signature_is_rejected() -> None:
+    forged = _sign(_claims(role="admin"), key="an-attacker-key-that-is-long-enough-0123456789")
+    with pytest.raises(InvalidToken):
+        verify_access_token(forged)
+
+
+def test_tampered_payload_is_rejected() -> None:
+    token, _ = issue_access_token(ALICE)
+    header, _, signature = token.split(".")
+    tampered = f"{header}.{_b64(_claims(role='admin'))}.{signature}"
+    with pytest.raises(InvalidToken):
+        verify_access_token(tampered)
+
+
+def test_alg_none_token_is_rejected() -> None:
+    with pytest.raises(InvalidToken):
+        verify_access_token(unsigned_token(_claims(role="admin")))
+
+
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
+def test_hs512_token_signed_with_the_real_key_is_rejected() -> None:
+    # A correct signature with another algorithm: only the pinned algorithm is accepted.
+    token = _sign(_claims(), algorithm="HS512")
+    assert jwt.decode(
+        token, signing_key(), algorithms=["HS512"], audience=settings().jwt_audience
+    )["sub"] == ALICE.user_id
+    with pytest.raises(InvalidToken):
+        verify_access_token(token)
+
+
+def test_rs256_token_is_rejected() -> None:
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = jwt.encode(_claims(), private_key, algorithm="RS256")
+    assert jwt.get_unverified_header(token)["alg"] == "RS256"
+    with pytest.raises(InvalidToken):
+        verify_access_token(token)
+
+
+def test_wrong_issuer_is_rejected() -> None:
+    with pytest.raises(InvalidToken, match=r"(?i)issuer"):
+        verify_access_token(_sign(_claims(iss="someone-else")))
+
+
+def test_wrong_audience_is_rejected() -> None:
+    with pytest.raises(InvalidToken, match=r"(?i)audience"):
+        verify_access_token(_sign(_claims(aud="another-api")))
+
+
+@pytest.mark.parametrize("claim", ["iss", "aud", "exp", "iat", "sub"])
+def test_missing_registered_claim_is_rejected(claim: str) -> None:
+    claims = _claims()
+    del claims[claim]
+    with pytest.raises(InvalidToken):
+        verify_access_token(_sign(claims))
+
+
+@pytest.mark.parametrize("claim", ["username", "role"])
+def test_missing_identity_claim_is_rejected(claim: str) -> None:
+    claims = _claims()
+    del claims[claim]
+    with pytest.raises(InvalidToken, match="incomplete"):
+        verify_access_token(_sign(claims))
+
+
+@pytest.mark.parametrize("role", ["superuser", "ADMIN", "", 1, None, ["admin"]])
+def test_bad_role_claim_is_rejected(role: Any) -> None:
+    claims = _claims()
+    claims["role"] = role
+    with pytest.raises(InvalidToken):
+        verify_access_token(_sign(claims))
+
+
+@pytest.mark.parametrize("username", [7, None, ["alice"]])
+def test_non_string_username_claim_is_rejected(username: Any) -> None:
+    claims = _claims()
+    claims["username"] = username
+    with pytest.raises(InvalidToken):
+        verify_access_token(_sign(claims))
+
+
+@pytest.mark.parametrize("garbage", ["", "abc", "a.b.c", "x" * 500, "Bearer x.y.z"])
+def test_garbage_is_rejected(garbage: str) -> None:
+    with pytest.raises(InvalidToken):
+        verify_access_token(garbage)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, None),
+        ("Bearer abc.def.ghi", "abc.def.ghi"),
+        ("bearer abc.def.ghi", "abc.def.ghi"),
+        ("BEARER abc", "abc"),
+        ("  Bearer   abc  ", "abc"),
+    ],
+)
+def test_bearer_header_parsing(header: str | None, expected: str | None) -> None:
+    assert bearer_token(header) == expected
+
+
+@pytest.mark.parametrize(
+    "header", ["", "   ", "Bearer", "Bearer    ", "Basic dXNlcjpwYXNz", "Token abc", "abc.def.ghi"]
+)
+def test_bad_bearer_header_raises(header: str) -> None:
+    with pytest.raises(InvalidToken):
+        bearer_token(header)
+
+
+def test_refresh_tokens_are_random_and_hashed() -> None:
+    first, second = new_refresh_token(), new_refresh_token()
+    assert first != second
+    assert len(first) >= 43  # 32 random bytes, base64url
+    digest = hash_refresh_token(first)
+    assert digest == hash_refresh_token(first)
+    assert digest != hash_refresh_token(second)
+    assert first not in digest and len(digest) == 64
+
+
+def test_short_signing_key_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inkwell.settings import ConfigurationError
+
+    monkeypatch.setenv("INKWELL_JWT_SECRET", "too-short")
+    signing_key.cache_clear()
+    try:
+        with pytest.raises(ConfigurationError, match="at least 32 bytes"):
+            signing_key()
+    finally:
+        monkeypatch.undo()
+        signing_key.cache_clear()
+    assert len(signing_key()) >= 32
+
+
+def test_missing_signing_key_is_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from inkwell.settings import ConfigurationError
+
+    monkeypatch.delenv("INKWELL_JWT_SECRET")
+    monkeypatch.delenv("INKWELL_JWT_SECRET_ARN", raising=False)
+    signing_key.cache_clear()
+    try:
+        with pytest.raises(ConfigurationError, match="INKWELL_JWT_SECRET"):
+            signing_key()
+    finally:
+        monkeypatch.undo()
+        signing_key.cache_clear()
+
+
+def test_algorithm_is_pinned_to_hs256() -> None:
+    assert tokens.ALGORITHM == "HS256"
