@@ -7,6 +7,8 @@ STAMP := $(VENV)/.installed
 CDK := node_modules/.bin/cdk
 export PYTHONPATH := functions:layers/shared/python:.
 export CDK_DISABLE_CLI_TELEMETRY := true
+# Extra CDK CLI arguments, e.g. make deploy CDK_ARGS='-c stage=prod -c corsOrigins=https://blog.example.com'
+CDK_ARGS ?=
 
 .PHONY: install run test lint typecheck bench synth deploy invoke events samples clean
 
@@ -38,10 +40,10 @@ bench: $(STAMP)
 	$(PY) -m local.bench
 
 synth: $(STAMP) $(CDK)
-	$(CDK) synth --quiet --no-notices
+	$(CDK) synth --quiet --no-notices $(CDK_ARGS)
 
 deploy: $(STAMP) $(CDK)
-	$(CDK) deploy --all --no-notices
+	$(CDK) deploy --all --no-notices $(CDK_ARGS)
 
 # make invoke FN=users-register EVENT=events/users-register.json
 invoke: $(STAMP)

@@ -10,7 +10,7 @@ from typing import Any
 from inkwell import errors
 from inkwell.db import IntegrityConflict, Row, database
 from inkwell.models import Page
-from inkwell.observability import logger
+from inkwell.observability import count, logger
 from inkwell.pagination import decode_cursor, encode_cursor
 from inkwell.passwords import hash_password, verify_password
 from inkwell.settings import settings
@@ -77,6 +77,7 @@ def register(req: RegisterRequest) -> User:
     except IntegrityConflict as exc:
         raise _conflict_from(exc) from None
     logger.info("user registered", extra={"userId": str(row["id"])})
+    count("UserRegistered")
     return _user(row)
 
 
@@ -103,6 +104,7 @@ def login(req: LoginRequest) -> TokenResponse:
     if row is not None:
         wait = _locked_for(row)
         if wait:
+            count("LoginThrottled")
             raise errors.too_many_requests(
                 "Too many failed sign-in attempts for this account. Try again later.", wait
             )
@@ -111,6 +113,7 @@ def login(req: LoginRequest) -> TokenResponse:
             with db.reader() as s:
                 repository.record_login_failure(s, str(row["id"]), config.login_failure_window_s)
             logger.info("login failed", extra={"userId": str(row["id"])})
+        count("LoginFailed")
         raise errors.unauthorized(_INVALID_CREDENTIALS)
     assert row is not None
     if not row["is_active"]:
@@ -134,6 +137,7 @@ def refresh(refresh_token: str) -> TokenResponse:
             revoked = repository.revoke_family_of_used_token(s, presented)
             if revoked:
                 logger.warning("refresh token reused; its family was revoked")
+                count("RefreshTokenReuse")
     if row is None:
         raise errors.unauthorized("The refresh token is invalid, expired or already used.")
     return _tokens_for(row, successor)

@@ -65,6 +65,15 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
     yield synthesize(tmp_path_factory.mktemp("cdk-dev"))
 
 
+# The second (and last) synth of the session: prod, with every optional setting given a
+# non-default value, so one template covers both the prod defaults and the overrides.
+PROD_CONTEXT: dict[str, Any] = {
+    "stage": "prod",
+    "alarmEmail": "oncall@inkwell.example",
+    "eventArchiveRetentionDays": 90,
+}
+
+
 @pytest.fixture(scope="session")
 def prod_synth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Synthesized]:
-    yield synthesize(tmp_path_factory.mktemp("cdk-prod"), stage="prod")
+    yield synthesize(tmp_path_factory.mktemp("cdk-prod"), **PROD_CONTEXT)

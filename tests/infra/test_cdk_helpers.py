@@ -112,3 +112,18 @@ def test_config_defaults_and_prod_safety() -> None:
     assert custom.cors_origins == ("https://a.example", "https://b.example")
     with pytest.raises(ValueError):
         InkwellConfig.from_node(App(context={"wafWindowSeconds": 30}).node)
+
+
+def test_config_event_settings() -> None:
+    dev = InkwellConfig.from_node(App().node)
+    assert dev.event_archive_retention_days == 30
+    assert dev.alarm_email is None
+    custom = InkwellConfig.from_node(
+        App(context={"eventArchiveRetentionDays": "7", "alarmEmail": " ops@x.example "}).node
+    )
+    assert custom.event_archive_retention_days == 7
+    assert custom.alarm_email == "ops@x.example"
+    assert InkwellConfig.from_node(App(context={"alarmEmail": ""}).node).alarm_email is None
+    for bad in ({"eventArchiveRetentionDays": 0}, {"alarmEmail": "not-an-address"}):
+        with pytest.raises(ValueError):
+            InkwellConfig.from_node(App(context=bad).node)

@@ -12,76 +12,28 @@ import wiring
 from infra.cdk.inkwell_infra.api import credential_routes
 from infra.cdk.inkwell_infra.functions import db_host_env, db_secret_env
 from tests.infra.conftest import Synthesized
+from tests.infra.helpers import (
+    PREFIX,
+    as_list,
+    function_id,
+    function_props,
+    only,
+    ref,
+    refs_in,
+    role_id,
+    role_statements,
+)
 
 pytestmark = pytest.mark.xdist_group("cdk")
 
-PREFIX = "inkwell-dev"
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 SECRET_READ_ACTIONS = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
+PUT_EVENTS = {"events:PutEvents"}
+# What a Lambda on-failure destination needs on the consumer's own dead-letter queue.
+DLQ_SEND_ACTIONS = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def ref(logical_id: str) -> dict[str, str]:
-    return {"Ref": logical_id}
-
-
-def only(items: dict[str, Any]) -> tuple[str, Any]:
-    assert len(items) == 1, f"expected exactly one, got {sorted(items)}"
-    return next(iter(items.items()))
-
-
-def refs_in(value: Any) -> set[str]:
-    """Every logical id referenced (Ref / Fn::GetAtt) anywhere inside ``value``."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        if set(value) == {"Ref"} and isinstance(value["Ref"], str):
-            found.add(value["Ref"])
-        elif set(value) == {"Fn::GetAtt"}:
-            found.add(value["Fn::GetAtt"][0])
-        else:
-            for item in value.values():
-                found |= refs_in(item)
-    elif isinstance(value, list):
-        for item in value:
-            found |= refs_in(item)
-    return found
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
-
-
-def function_id(synth: Synthesized, name: str) -> str:
-    matches = {
-        k: v
-        for k, v in synth.of_type("AWS::Lambda::Function").items()
-        if v["Properties"].get("FunctionName") == f"{PREFIX}-{name}"
-    }
-    logical_id, _ = only(matches)
-    return logical_id
-
-
-def function_props(synth: Synthesized, name: str) -> dict[str, Any]:
-    props: dict[str, Any] = synth.resources[function_id(synth, name)]["Properties"]
-    return props
-
-
-def role_id(synth: Synthesized, name: str) -> str:
-    (role,) = refs_in(function_props(synth, name)["Role"])
-    return role
-
-
-def role_statements(synth: Synthesized, name: str) -> list[dict[str, Any]]:
-    role = role_id(synth, name)
-    statements: list[dict[str, Any]] = []
-    for policy in synth.of_type("AWS::IAM::Policy").values():
-        if ref(role) in policy["Properties"]["Roles"]:
-            statements += policy["Properties"]["PolicyDocument"]["Statement"]
-    for inline in synth.resources[role]["Properties"].get("Policies", []):
-        statements += inline["PolicyDocument"]["Statement"]
-    return statements
 
 
 def readable_secrets(synth: Synthesized, name: str) -> set[str]:
@@ -280,19 +232,38 @@ def test_code_asset_holds_only_wiring_and_the_function_domain(synth: Synthesized
 def test_roles_grant_only_what_access_declares(synth: Synthesized) -> None:
     jwt_secret = jwt_secret_ids(synth)
     db_secret = db_secret_ids(synth)
+    (bus,) = synth.of_type("AWS::Events::EventBus")
+    consumers = {c.name for c in wiring.CONSUMERS}
     for function in wiring.all_functions():
         actions: set[str] = set()
         for statement in role_statements(synth, function.name):
             assert statement["Effect"] == "Allow"
-            actions |= set(as_list(statement["Action"]))
-            if set(as_list(statement["Action"])) <= XRAY_ACTIONS:
+            statement_actions = set(as_list(statement["Action"]))
+            actions |= statement_actions
+            if statement_actions <= XRAY_ACTIONS:
                 continue
-            # anything else must be a secret read scoped to named secrets
-            assert set(as_list(statement["Action"])) <= SECRET_READ_ACTIONS, statement
-            assert statement["Resource"] != "*"
+            assert statement["Resource"] != "*", statement
+            if statement_actions <= SECRET_READ_ACTIONS:
+                continue  # scoped to named secrets, checked below
+            if statement_actions == PUT_EVENTS:
+                assert statement["Resource"] == {"Fn::GetAtt": [bus, "Arn"]}, statement
+                continue
+            # the only other grant: a consumer sends failure records to its own DLQ
+            assert function.name in consumers, statement
+            assert statement_actions <= DLQ_SEND_ACTIONS, statement
+            (queue,) = refs_in(statement["Resource"])
+            assert synth.resources[queue]["Properties"]["QueueName"] == (
+                f"{PREFIX}-{function.name}-dlq"
+            )
         readable = readable_secrets(synth, function.name)
-        expected_secret_access = bool(function.access)
-        assert (actions == XRAY_ACTIONS | SECRET_READ_ACTIONS) == expected_secret_access
+        expected = set(XRAY_ACTIONS)
+        if {wiring.Access.DATABASE, wiring.Access.SIGNING_KEY} & function.access:
+            expected |= SECRET_READ_ACTIONS
+        if wiring.Access.EVENTS in function.access:
+            expected |= PUT_EVENTS
+        if function.name in consumers:
+            expected |= {"sqs:SendMessage"}
+        assert expected <= actions <= expected | DLQ_SEND_ACTIONS, function.name
         assert bool(readable & jwt_secret) == (wiring.Access.SIGNING_KEY in function.access)
         assert bool(readable & db_secret) == (wiring.Access.DATABASE in function.access)
         assert readable <= jwt_secret | db_secret
@@ -470,9 +441,14 @@ def test_cors_preflight_uses_the_configured_origins(synth: Synthesized) -> None:
 
 
 def test_outputs(synth: Synthesized) -> None:
-    assert {"ApiUrl", "WebAclArn", "UsersDbSecretArn", "UsersMaintenanceFunctionName"} <= set(
-        synth.outputs
-    )
+    assert {
+        "ApiUrl",
+        "WebAclArn",
+        "UsersDbSecretArn",
+        "UsersMaintenanceFunctionName",
+        "EventBusName",
+        "EventBusArn",
+    } <= set(synth.outputs)
     maintenance = function_id(synth, wiring.MAINTENANCE[0].name)
     assert synth.outputs["UsersMaintenanceFunctionName"]["Value"] == ref(maintenance)
 
@@ -480,18 +456,21 @@ def test_outputs(synth: Synthesized) -> None:
 # --- network and database --------------------------------------------------------------
 
 
-def test_vpc_has_no_nat_and_a_secrets_manager_endpoint(synth: Synthesized) -> None:
+def test_vpc_has_no_nat_and_the_interface_endpoints(synth: Synthesized) -> None:
     synth.template.resource_count_is("AWS::EC2::NatGateway", 0)
     synth.template.resource_count_is("AWS::EC2::InternetGateway", 0)
     synth.template.resource_count_is("AWS::EC2::Subnet", 2)
     for subnet in synth.of_type("AWS::EC2::Subnet").values():
         tags = {t["Key"]: t["Value"] for t in subnet["Properties"]["Tags"]}
         assert tags["aws-cdk:subnet-type"] == "Isolated"
-    _, endpoint = only(synth.of_type("AWS::EC2::VPCEndpoint"))
-    props = endpoint["Properties"]
-    assert props["VpcEndpointType"] == "Interface"
-    assert props["PrivateDnsEnabled"] is True
-    assert ".secretsmanager" in json.dumps(props["ServiceName"])
+    services = set()
+    for endpoint in synth.of_type("AWS::EC2::VPCEndpoint").values():
+        props = endpoint["Properties"]
+        assert props["VpcEndpointType"] == "Interface"
+        assert props["PrivateDnsEnabled"] is True
+        services.add(props["ServiceName"]["Fn::Join"][1][-1])
+    # Secrets Manager (credentials, signing key) and EventBridge (PutEvents) only
+    assert services == {".secretsmanager", ".events"}
 
 
 def test_database_is_private_encrypted_and_tls_only(synth: Synthesized) -> None:
@@ -548,6 +527,7 @@ def test_maintenance_trigger_runs_after_the_database(synth: Synthesized) -> None
     versions = synth.of_type("AWS::Lambda::Version")
     instance_id, _ = only(synth.of_type("AWS::RDS::DBInstance"))
     proxy_id, _ = only(synth.of_type("AWS::RDS::DBProxy"))
+    endpoints = set(synth.of_type("AWS::EC2::VPCEndpoint"))
     for maintenance in wiring.MAINTENANCE:
         fn = function_id(synth, maintenance.name)
         matching = {
@@ -562,4 +542,5 @@ def test_maintenance_trigger_runs_after_the_database(synth: Synthesized) -> None
         _, trigger = only(matching)
         assert trigger["Properties"]["ExecuteOnHandlerChange"] is True
         assert trigger["Properties"]["InvocationType"] == "RequestResponse"
-        assert {instance_id, proxy_id} <= set(trigger.get("DependsOn", []))
+        # the database and every endpoint the function may call are in place first
+        assert {instance_id, proxy_id} | endpoints <= set(trigger.get("DependsOn", []))

@@ -1,13 +1,18 @@
 """Inkwell's CDK constructs, one module per concern, and the app factory.
 
-- ``network``: VPC (isolated subnets, no NAT) and interface endpoints;
+- ``network``: VPC (isolated subnets, no NAT) and interface endpoints (Secrets Manager,
+  EventBridge);
 - ``database``: one RDS PostgreSQL + RDS Proxy per domain;
 - ``layer``: the shared dependency layer (local pip bundling, no Docker);
+- ``events``: the EventBridge bus and its archive; per consumer a rule, a dead-letter
+  queue and retries; per relay a schedule; the event alarms;
 - ``functions``: one Lambda per ``wiring`` Function, least-privilege grants;
 - ``api``: REST API, authorizers, gateway responses, throttling, WAF, CORS;
-- ``stack``: assembles them, plus the migration triggers and the outputs.
+- ``stack``: assembles them, plus the migration triggers, the optional alarm topic and
+  the outputs.
 
-Everything that is wired (routes, functions, access) comes from ``functions/wiring.py``.
+Everything that is wired (routes, functions, access, event types, consumers, relays) comes
+from ``functions/wiring.py``.
 """
 
 from __future__ import annotations

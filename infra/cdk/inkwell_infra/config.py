@@ -17,6 +17,10 @@ Context keys (all optional):
 - ``wafCredentialsLimit``: requests per source IP per window to the credential routes (100).
 - ``wafGeneralLimit``: requests per source IP per window to any route (2000).
 - ``wafWindowSeconds``: rate-based rule evaluation window: 60, 120, 300 or 600 (300).
+- ``eventArchiveRetentionDays``: how long the event bus archive keeps events for replay
+  (default 30).
+- ``alarmEmail``: if set, every alarm notifies an SNS topic with this address subscribed
+  (default: no topic, alarms only change state).
 """
 
 from __future__ import annotations
@@ -55,6 +59,16 @@ def _as_origins(value: Any) -> tuple[str, ...]:
     return origins
 
 
+def _as_optional_email(value: Any) -> str | None:
+    text = str(value).strip()
+    if not text:
+        return None
+    local, at, domain = text.partition("@")
+    if not (local and at and "." in domain) or any(c.isspace() for c in text):
+        raise ValueError(f"alarmEmail is not an email address: {value!r}")
+    return text
+
+
 @dataclass(frozen=True)
 class InkwellConfig:
     stage: str = DEFAULT_STAGE
@@ -70,6 +84,8 @@ class InkwellConfig:
     waf_credentials_limit: int = 100
     waf_general_limit: int = 2000
     waf_window_seconds: int = 300
+    event_archive_retention_days: int = 30
+    alarm_email: str | None = None
 
     @property
     def is_prod(self) -> bool:
@@ -106,7 +122,11 @@ class InkwellConfig:
             waf_credentials_limit=get("wafCredentialsLimit", 100, int),
             waf_general_limit=get("wafGeneralLimit", 2000, int),
             waf_window_seconds=get("wafWindowSeconds", 300, int),
+            event_archive_retention_days=get("eventArchiveRetentionDays", 30, int),
+            alarm_email=get("alarmEmail", None, _as_optional_email),
         )
         if config.waf_window_seconds not in WAF_WINDOWS:
             raise ValueError(f"wafWindowSeconds must be one of {WAF_WINDOWS}")
+        if config.event_archive_retention_days < 1:
+            raise ValueError("eventArchiveRetentionDays must be at least 1")
         return config

@@ -11,6 +11,14 @@ grant and nothing more:
   and ``INKWELL_DB_TLS=verify-full``. Functions without it are not in the VPC.
 - ``Access.SIGNING_KEY``: may read the JWT signing key secret, gets
   ``INKWELL_JWT_SECRET_ARN``.
+- ``Access.EVENTS``: may ``events:PutEvents`` on the Inkwell bus only (no other function
+  may publish), gets ``INKWELL_EVENT_BUS_NAME``; if it is in the VPC, its security group
+  is let through to the EventBridge interface endpoint.
+
+Route handlers, the authorizer, maintenance functions, event consumers and outbox relays
+all come from ``wiring.all_functions()`` and are built here the same way; what is special
+about consumers (rules, dead-letter queues, retries) and relays (schedules) is added on top
+by ``events.EventRouting``.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from collections.abc import Mapping
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -33,6 +42,7 @@ from infra.cdk.inkwell_infra.network import Network
 from infra.cdk.inkwell_infra.paths import FUNCTIONS_DIR
 
 POWERTOOLS_METRICS_NAMESPACE = "Inkwell"
+EVENT_BUS_ENV = "INKWELL_EVENT_BUS_NAME"
 
 _RETENTION: dict[int, logs.RetentionDays] = {
     1: logs.RetentionDays.ONE_DAY,
@@ -92,6 +102,15 @@ def db_host_env(domain: str) -> str:
     return f"INKWELL_{env_key(domain)}_DB_HOST"
 
 
+def powertools_service(function: wiring.Function) -> str:
+    """``POWERTOOLS_SERVICE_NAME`` of a function.
+
+    Powertools Metrics adds it to every metric as the ``service`` dimension, so alarms on
+    the functions' custom metrics must name it too (see ``events.outbox_age_metric``).
+    """
+    return function.domain
+
+
 class InkwellFunctions(Construct):
     """Creates every function in ``wiring.all_functions()``; look them up by name."""
 
@@ -105,6 +124,7 @@ class InkwellFunctions(Construct):
         network: Network,
         databases: Mapping[str, DomainDatabase],
         signing_key: secretsmanager.ISecret,
+        event_bus: events.IEventBus,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -112,9 +132,13 @@ class InkwellFunctions(Construct):
         self._network = network
         self._databases = dict(databases)
         self._signing_key = signing_key
+        self._event_bus = event_bus
+        self._endpoint_allowed: set[str] = set()
         self._code: dict[str, lambda_.Code] = {}
         self.by_name: dict[str, lambda_.Function] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
+        # Errors >= 1 in 5 minutes, for every function (consumers and relays included).
+        self.error_alarms: dict[str, cloudwatch.Alarm] = {}
         for function in wiring.all_functions():
             if function.name in self.by_name:
                 raise ValueError(f"duplicate function name in wiring: {function.name}")
@@ -149,7 +173,7 @@ class InkwellFunctions(Construct):
             "INKWELL_JWT_ISSUER": config.jwt_issuer,
             "INKWELL_JWT_AUDIENCE": config.jwt_audience,
             "INKWELL_CORS_ORIGINS": ",".join(config.cors_origins),
-            "POWERTOOLS_SERVICE_NAME": function.domain,
+            "POWERTOOLS_SERVICE_NAME": powertools_service(function),
             "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
             "LOG_LEVEL": "INFO",
         }
@@ -160,6 +184,8 @@ class InkwellFunctions(Construct):
             env[db_secret_env(database.domain)] = database.secret.secret_arn
             env[db_host_env(database.domain)] = database.endpoint
             env["INKWELL_DB_TLS"] = "verify-full"
+        if wiring.Access.EVENTS in function.access:
+            env[EVENT_BUS_ENV] = self._event_bus.event_bus_name
         return env
 
     def _create(self, function: wiring.Function) -> lambda_.Function:
@@ -203,8 +229,13 @@ class InkwellFunctions(Construct):
             database.grant_connect_secret(fn)
         if wiring.Access.SIGNING_KEY in function.access:
             self._signing_key.grant_read(fn)
+        if wiring.Access.EVENTS in function.access:
+            # events:PutEvents on this bus's ARN, nothing else.
+            self._event_bus.grant_put_events_to(fn)
+            if database is not None:
+                self._allow_to_events_endpoint(database)
 
-        cloudwatch.Alarm(
+        self.error_alarms[function.name] = cloudwatch.Alarm(
             scope,
             "ErrorsAlarm",
             alarm_description=f"{function_name}: invocations ended in an error",
@@ -215,3 +246,17 @@ class InkwellFunctions(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         return fn
+
+    def _allow_to_events_endpoint(self, database: DomainDatabase) -> None:
+        """Let a domain's in-VPC functions reach the EventBridge endpoint (both directions
+        of the security-group pair: the clients group allows no egress by default).
+
+        The clients group is per domain, so the network path is shared by the domain's
+        functions; IAM decides which of them may actually publish.
+        """
+        if database.domain in self._endpoint_allowed:
+            return
+        self._endpoint_allowed.add(database.domain)
+        self._network.events_endpoint.connections.allow_default_port_from(
+            database.clients_security_group, f"{database.domain} functions to EventBridge"
+        )

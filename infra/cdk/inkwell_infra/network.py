@@ -39,24 +39,32 @@ class Network(Construct):
         self.secrets_manager_endpoint = self.add_interface_endpoint(
             "SecretsManagerEndpoint", ec2.InterfaceVpcEndpointAwsService.SECRETS_MANAGER
         )
-        # Add further endpoints here as in-VPC functions need more AWS APIs, e.g. the
-        # transactional-outbox relay publishing events:
-        #   self.events_endpoint = self.add_interface_endpoint(
-        #       "EventBridgeEndpoint", ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE)
-        # and allow the callers with `endpoint.connections.allow_default_port_from(sg)`.
+        # Functions that write to an outbox publish to the event bus after their commit,
+        # and the outbox relays publish the rest: PutEvents from inside the VPC. Closed by
+        # default: only the security groups of functions with ``Access.EVENTS`` are let in
+        # (``InkwellFunctions`` calls ``allow_default_port_from`` for each).
+        self.events_endpoint = self.add_interface_endpoint(
+            "EventBridgeEndpoint", ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE, open=False
+        )
 
     def add_interface_endpoint(
-        self, construct_id: str, service: ec2.InterfaceVpcEndpointAwsService
+        self,
+        construct_id: str,
+        service: ec2.InterfaceVpcEndpointAwsService,
+        *,
+        open: bool = True,
     ) -> ec2.InterfaceVpcEndpoint:
         """An interface endpoint in the isolated subnets with private DNS.
 
-        Its security group admits HTTPS from the VPC CIDR (``open=True``); callers with
-        restricted egress must still be allowed out to it.
+        With ``open`` its security group admits HTTPS from the VPC CIDR; without it, no
+        one until ``endpoint.connections.allow_default_port_from(group)``. Either way,
+        callers with restricted egress must still be allowed out to it (the same call
+        does both sides).
         """
         return self.vpc.add_interface_endpoint(
             construct_id,
             service=service,
             private_dns_enabled=True,
             subnets=ISOLATED,
-            open=True,
+            open=open,
         )

@@ -1,17 +1,23 @@
-"""The Inkwell stack: network, databases, signing key, layer, functions, API, triggers."""
+"""The Inkwell stack: network, databases, signing key, event bus, layer, functions, API,
+event routing (rules, DLQs, relay schedules), triggers, alarm notifications, outputs."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack, Tags, triggers
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as sns_subscriptions
 from constructs import Construct
 
 import wiring
 from infra.cdk.inkwell_infra.api import InkwellApi
 from infra.cdk.inkwell_infra.config import InkwellConfig
 from infra.cdk.inkwell_infra.database import DomainDatabase
+from infra.cdk.inkwell_infra.events import EventRouting, InkwellBus
 from infra.cdk.inkwell_infra.functions import InkwellFunctions
 from infra.cdk.inkwell_infra.layer import DependencyLayer
 from infra.cdk.inkwell_infra.network import Network
@@ -58,6 +64,8 @@ class InkwellStack(Stack):
             ),
         )
 
+        self.event_bus = InkwellBus(self, "EventBus", config=config)
+
         self.layer = DependencyLayer(self, "DependencyLayer", name_prefix=config.name_prefix)
 
         self.functions = InkwellFunctions(
@@ -68,6 +76,11 @@ class InkwellStack(Stack):
             network=self.network,
             databases=self.databases,
             signing_key=self.signing_key,
+            event_bus=self.event_bus.bus,
+        )
+
+        self.events = EventRouting(
+            self, "Events", config=config, bus=self.event_bus, functions=self.functions
         )
 
         self.api = InkwellApi(
@@ -91,9 +104,15 @@ class InkwellStack(Stack):
                 handler=handler,
                 invocation_type=triggers.InvocationType.REQUEST_RESPONSE,
                 timeout=Duration.seconds(maintenance.timeout_s + 30),
-                execute_after=[database, self.network.secrets_manager_endpoint],
+                execute_after=[
+                    database,
+                    self.network.secrets_manager_endpoint,
+                    self.network.events_endpoint,
+                ],
                 execute_on_handler_change=True,
             )
+
+        self.alarm_topic = self._notify_alarms(config.alarm_email)
 
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")
         CfnOutput(
@@ -125,3 +144,39 @@ class InkwellStack(Stack):
                     """--payload '{"action":"promote-admin","username":"alice"}' out.json"""
                 ),
             )
+        CfnOutput(
+            self,
+            "EventBusName",
+            value=self.event_bus.bus_name,
+            description="The Inkwell event bus",
+        )
+        CfnOutput(self, "EventBusArn", value=self.event_bus.bus_arn)
+        for consumer_name, queue in self.events.dead_letter_queues.items():
+            CfnOutput(
+                self,
+                f"{_construct_id(consumer_name)}DeadLetterQueueUrl",
+                value=queue.queue_url,
+                description=f"Events {consumer_name} did not process (redrive from here)",
+            )
+        if self.alarm_topic is not None:
+            CfnOutput(self, "AlarmTopicArn", value=self.alarm_topic.topic_arn)
+
+    def _notify_alarms(self, email: str | None) -> sns.Topic | None:
+        """With ``alarmEmail``: one topic, that address subscribed, every alarm of the
+        stack (API, functions, DLQs, outboxes) notifying it on ALARM and on OK."""
+        if not email:
+            return None
+        topic = sns.Topic(
+            self,
+            "AlarmTopic",
+            topic_name=f"{self.config.name_prefix}-alarms",
+            display_name="Inkwell alarms",
+            enforce_ssl=True,
+        )
+        topic.add_subscription(sns_subscriptions.EmailSubscription(email))
+        action = cloudwatch_actions.SnsAction(topic)
+        for construct in self.node.find_all():
+            if isinstance(construct, cloudwatch.Alarm):
+                construct.add_alarm_action(action)
+                construct.add_ok_action(action)
+        return topic

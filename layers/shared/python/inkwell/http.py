@@ -41,7 +41,7 @@ from inkwell.errors import (
     internal_error,
     unauthorized,
 )
-from inkwell.observability import logger, set_correlation_id
+from inkwell.observability import flush_metrics, logger, set_correlation_id
 from inkwell.settings import settings
 from inkwell.tokens import ROLES, Principal
 
@@ -72,6 +72,8 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
     if any(e.get("type") == "model_attributes_type" and e.get("loc") == ("body",)
            for e in errors):
         return Problem(400, "The request body must be a JSON object.")
+    if any(e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",) for e in errors):
+        return Problem(400, "The request needs a JSON body.")
     # Only the field and the message: pydantic's error carries the input, which may be a
     # password, and must not travel back or into logs.
     fields = [FieldProblem(_field_name(tuple(e["loc"])), str(e["msg"])) for e in errors]
@@ -164,6 +166,7 @@ class FunctionApp:
             redoc_url=None,
         )
         _install_error_handlers(self.api)
+        settings()  # validate the configuration at cold start, not in the middle of a request
         self._mangum = Mangum(
             self.api,
             lifespan="off",
@@ -252,6 +255,7 @@ class FunctionApp:
                 "status": response.get("statusCode"),
             },
         )
+        flush_metrics()
         return response
 
     def openapi(self) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, StringConstraints, field_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -12,6 +12,14 @@ class RequestModel(BaseModel):
     """A request body: camelCase fields only, unknown fields rejected (422)."""
 
     model_config = ConfigDict(alias_generator=to_camel, extra="forbid", validate_by_name=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        # PostgreSQL text cannot hold NUL: refuse it here, naming the field, not in the DB.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        return value
 
 
 class ResponseModel(BaseModel):

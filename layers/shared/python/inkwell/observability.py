@@ -29,6 +29,19 @@ def tracer() -> Any | None:
     return Tracer()
 
 
+def count(name: str) -> None:
+    """Add one to a business metric of this invocation (published by `flush_metrics`)."""
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    metrics.add_metric(name=name, unit=MetricUnit.Count, value=1)
+
+
+def flush_metrics() -> None:
+    """Publish the invocation's metrics (as EMF log lines), if it recorded any."""
+    if metrics.metric_set:
+        metrics.flush_metrics()
+
+
 def set_correlation_id(request_id: str | None) -> None:
     logger.set_correlation_id(request_id)
 

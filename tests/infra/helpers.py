@@ -1,0 +1,88 @@
+"""Helpers shared by the CDK assertion modules: walking the synthesized template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.infra.conftest import Synthesized
+
+PREFIX = "inkwell-dev"
+
+
+def ref(logical_id: str) -> dict[str, str]:
+    return {"Ref": logical_id}
+
+
+def only(items: dict[str, Any]) -> tuple[str, Any]:
+    assert len(items) == 1, f"expected exactly one, got {sorted(items)}"
+    return next(iter(items.items()))
+
+
+def refs_in(value: Any) -> set[str]:
+    """Every logical id referenced (Ref / Fn::GetAtt) anywhere inside ``value``."""
+    found: set[str] = set()
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and isinstance(value["Ref"], str):
+            found.add(value["Ref"])
+        elif set(value) == {"Fn::GetAtt"}:
+            found.add(value["Fn::GetAtt"][0])
+        else:
+            for item in value.values():
+                found |= refs_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            found |= refs_in(item)
+    return found
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def function_id(synth: Synthesized, name: str) -> str:
+    matches = {
+        k: v
+        for k, v in synth.of_type("AWS::Lambda::Function").items()
+        if v["Properties"].get("FunctionName") == f"{PREFIX}-{name}"
+    }
+    logical_id, _ = only(matches)
+    return logical_id
+
+
+def function_props(synth: Synthesized, name: str) -> dict[str, Any]:
+    props: dict[str, Any] = synth.resources[function_id(synth, name)]["Properties"]
+    return props
+
+
+def role_id(synth: Synthesized, name: str) -> str:
+    (role,) = refs_in(function_props(synth, name)["Role"])
+    return role
+
+
+def role_statements(synth: Synthesized, name: str) -> list[dict[str, Any]]:
+    role = role_id(synth, name)
+    statements: list[dict[str, Any]] = []
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if ref(role) in policy["Properties"]["Roles"]:
+            statements += policy["Properties"]["PolicyDocument"]["Statement"]
+    for inline in synth.resources[role]["Properties"].get("Policies", []):
+        statements += inline["PolicyDocument"]["Statement"]
+    return statements
+
+
+def statements_by_role(synth: Synthesized) -> dict[str, list[dict[str, Any]]]:
+    """Every IAM statement in the template, by the logical id of the role it applies to.
+
+    Covers ``AWS::IAM::Policy``, ``AWS::IAM::ManagedPolicy`` (attached to roles in the
+    template) and roles' inline policies.
+    """
+    found: dict[str, list[dict[str, Any]]] = {}
+    for policy_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for policy in synth.of_type(policy_type).values():
+            props = policy["Properties"]
+            for role in refs_in(props.get("Roles", [])):
+                found.setdefault(role, []).extend(props["PolicyDocument"]["Statement"])
+    for logical_id, resource in synth.of_type("AWS::IAM::Role").items():
+        for inline in resource["Properties"].get("Policies", []):
+            found.setdefault(logical_id, []).extend(inline["PolicyDocument"]["Statement"])
+    return found
