@@ -41,6 +41,11 @@ class Throttle:
     burst: int
 
 
+# CORS, as API Gateway's preflight, its gateway responses and the functions all answer it.
+CORS_ALLOW_HEADERS: tuple[str, ...] = ("Authorization", "Content-Type", "X-Request-ID")
+CORS_EXPOSE_HEADERS: tuple[str, ...] = ("X-Request-ID", "Retry-After", "Location")
+CORS_MAX_AGE_S = 3600
+
 DEFAULT_THROTTLE = Throttle(rate=50, burst=100)
 # Routes that take credentials: per-route throttling here, per-client limits in WAF.
 CREDENTIALS_THROTTLE = Throttle(rate=10, burst=20)
@@ -230,6 +235,10 @@ def all_functions() -> tuple[Function, ...]:
 
 def consumers_of(detail_type: str) -> tuple[Consumer, ...]:
     return tuple(c for c in CONSUMERS if detail_type in c.events)
+
+
+def cors_allow_methods() -> tuple[str, ...]:
+    return tuple(sorted({route.method for route in ROUTES} | {"OPTIONS"}))
 
 
 def route_by_name(name: str) -> Route:

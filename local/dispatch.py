@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 import wiring
 from inkwell.errors import PROBLEM_CONTENT_TYPE
+from inkwell.settings import Settings
 from local import apigw
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -96,10 +97,24 @@ class TokenBucket:
             return (1 - self.tokens) / self.rate
 
 
-def _gateway_problem(status: int, title: str, detail: str, request_id: str,
+def gateway_cors_headers() -> dict[str, str]:
+    """CORS headers of API Gateway's own responses, as the API construct configures them:
+    set for a single origin (or "*"); with several none, since a gateway response cannot
+    echo the request's Origin safely."""
+    origins = Settings.from_env().cors_origins
+    if len(origins) != 1:
+        return {}
+    return {
+        "access-control-allow-origin": origins[0],
+        "access-control-expose-headers": ",".join(wiring.CORS_EXPOSE_HEADERS),
+    }
+
+
+def gateway_problem(status: int, title: str, detail: str, request_id: str,
                      extra: Mapping[str, str] | None = None) -> Response:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    headers = {"content-type": PROBLEM_CONTENT_TYPE, "x-request-id": request_id, **(extra or {})}
+    headers = {"content-type": PROBLEM_CONTENT_TYPE, "x-request-id": request_id,
+               **gateway_cors_headers(), **(extra or {})}
     return Response(status, headers, json.dumps(body).encode())
 
 
@@ -183,17 +198,17 @@ class Dispatcher:
             found = apigw.match(method, path)
         except apigw.NoRoute as exc:
             if exc.status == 405:
-                return _gateway_problem(
+                return gateway_problem(
                     405, "Method Not Allowed", f"{method} is not supported on {path}.",
                     request_id, {"allow": ", ".join(exc.allowed)},
                 )
-            return _gateway_problem(404, "Not Found", f"No route for {method} {path}.",
+            return gateway_problem(404, "Not Found", f"No route for {method} {path}.",
                                     request_id)
         route = found.route
         if self.throttling:
             wait = self.buckets[route.name].take()
             if wait:
-                return _gateway_problem(
+                return gateway_problem(
                     429, "Too Many Requests", "The API is receiving too many requests; slow down.",
                     request_id, {"retry-after": str(max(1, math.ceil(wait)))},
                 )
@@ -210,7 +225,7 @@ class Dispatcher:
     def _authorize(self, route: wiring.Route, event: dict[str, Any],
                    request_id: str) -> Response | None:
         """Run the real authorizer; on success put its context into `event`."""
-        unauthorized = _gateway_problem(
+        unauthorized = gateway_problem(
             401, "Unauthorized", "Missing or invalid bearer token.", request_id,
             {"www-authenticate": 'Bearer realm="inkwell"'},
         )
@@ -222,7 +237,7 @@ class Dispatcher:
         except Exception as exc:
             if str(exc) == "Unauthorized":
                 return unauthorized
-            return _gateway_problem(500, "Internal Server Error",
+            return gateway_problem(500, "Internal Server Error",
                                     "The authorizer failed.", request_id)
         event["requestContext"]["authorizer"] = apigw.authorizer_context(result)
         return None

@@ -11,31 +11,24 @@ Swagger UI at ``/docs``.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote
 
-from inkwell.errors import PROBLEM_CONTENT_TYPE
+import wiring
+from inkwell.settings import Settings
 from local import apigw, openapi
 from local.bus import LocalEventBus, handle_put_events
-from local.dispatch import Dispatcher, Response
+from local.dispatch import Dispatcher, Response, gateway_problem
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
-
-# The CORS preflight, as the API construct declares it (defaultCorsPreflightOptions):
-# every method, these request headers, browsers may cache the answer for MAX_AGE seconds.
-CORS_ALLOW_METHODS = ("OPTIONS", "GET", "PUT", "POST", "DELETE", "PATCH", "HEAD")
-CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Request-ID")
-CORS_MAX_AGE_S = 600
 
 OPENAPI_PATH = "/openapi.json"
 DOCS_PATH = "/docs"
@@ -50,22 +43,9 @@ class BadRequest(Exception):
     """The HTTP framing itself is wrong (bad Content-Length, broken chunked encoding)."""
 
 
-def problem(status: int, title: str, detail: str, request_id: str,
-            extra: Mapping[str, str] | None = None) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
-    headers = {"content-type": PROBLEM_CONTENT_TYPE, "x-request-id": request_id, **(extra or {})}
-    return Response(status, headers, json.dumps(body).encode())
-
-
-def cors_origins() -> tuple[str, ...]:
-    # Read per request, like the functions' settings: the same variable, the same parsing.
-    raw = os.environ.get("INKWELL_CORS_ORIGINS", "")
-    return tuple(o.strip() for o in raw.split(",") if o.strip())
-
-
 def preflight(origin: str | None, request_id: str) -> Response | None:
     """The CDK default preflight answer; None when CORS is off (no origins configured)."""
-    origins = cors_origins()
+    origins = Settings.from_env().cors_origins  # the functions' variable and parsing
     if not origins:
         return None
     # CDK: one origin is always answered as is; with several, the request's Origin is
@@ -73,9 +53,9 @@ def preflight(origin: str | None, request_id: str) -> Response | None:
     allowed = origin if len(origins) > 1 and origin in origins else origins[0]
     headers = {
         "access-control-allow-origin": allowed,
-        "access-control-allow-methods": ",".join(CORS_ALLOW_METHODS),
-        "access-control-allow-headers": ",".join(CORS_ALLOW_HEADERS),
-        "access-control-max-age": str(CORS_MAX_AGE_S),
+        "access-control-allow-methods": ",".join(wiring.cors_allow_methods()),
+        "access-control-allow-headers": ",".join(wiring.CORS_ALLOW_HEADERS),
+        "access-control-max-age": str(wiring.CORS_MAX_AGE_S),
         "x-request-id": request_id,
     }
     if allowed != "*":
@@ -180,16 +160,18 @@ class GatewayHandler(BaseHTTPRequestHandler):
         except RequestTooLarge:
             # The unread body is still on the socket: answer, then drop the connection.
             self.close_connection = True
-            response = problem(413, "Content Too Large",
+            response = gateway_problem(413, "Content Too Large",
                                f"The request body is over {MAX_BODY_BYTES} bytes.", _new_id(),
                                {"connection": "close"})
         except BadRequest as exc:
             self.close_connection = True
-            response = problem(400, "Bad Request", str(exc), _new_id(), {"connection": "close"})
+            response = gateway_problem(
+                400, "Bad Request", str(exc), _new_id(), {"connection": "close"}
+            )
         except Exception as exc:
             # Never a stack trace to the client; the developer's console gets where it broke.
             self._log_error(exc)
-            response = problem(500, "Internal Server Error",
+            response = gateway_problem(500, "Internal Server Error",
                                "The local gateway failed; see its console.", _new_id())
         # Logged before the response goes out, so a client that has its answer can rely on
         # the line being there (the tests do); the duration is the gateway's and function's.

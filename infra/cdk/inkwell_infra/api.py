@@ -42,8 +42,6 @@ from infra.cdk.inkwell_infra.config import InkwellConfig
 from infra.cdk.inkwell_infra.functions import retention_days
 
 PROBLEM_JSON = "application/problem+json"
-CORS_ALLOW_HEADERS = ("Authorization", "Content-Type", "X-Request-ID")
-CORS_EXPOSE_HEADERS = ("X-Request-ID", "Retry-After", "Location")
 TOKEN_AUTHORIZER_CACHE_TTL = Duration.seconds(300)
 
 
@@ -207,9 +205,9 @@ class InkwellApi(Construct):
             ),
             default_cors_preflight_options=apigw.CorsOptions(
                 allow_origins=list(config.cors_origins),
-                allow_methods=sorted({r.method for r in wiring.ROUTES} | {"OPTIONS"}),
-                allow_headers=list(CORS_ALLOW_HEADERS),
-                max_age=Duration.hours(1),
+                allow_methods=list(wiring.cors_allow_methods()),
+                allow_headers=list(wiring.CORS_ALLOW_HEADERS),
+                max_age=Duration.seconds(wiring.CORS_MAX_AGE_S),
             ),
         )
 
@@ -288,7 +286,8 @@ class InkwellApi(Construct):
             }
             if origin is not None:
                 headers["Access-Control-Allow-Origin"] = f"'{origin}'"
-                headers["Access-Control-Expose-Headers"] = f"'{','.join(CORS_EXPOSE_HEADERS)}'"
+                exposed = ",".join(wiring.CORS_EXPOSE_HEADERS)
+                headers["Access-Control-Expose-Headers"] = f"'{exposed}'"
                 if origin != "*":
                     headers["Vary"] = "'Origin'"
             if problem.retry_after is not None:

@@ -147,10 +147,11 @@ def _cors_headers(event: LambdaEvent) -> dict[str, str]:
         return {}
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     origin = headers.get("origin")
+    expose = {"Access-Control-Expose-Headers": ",".join(wiring.CORS_EXPOSE_HEADERS)}
     if "*" in origins:
-        return {"Access-Control-Allow-Origin": "*"}
+        return {"Access-Control-Allow-Origin": "*", **expose}
     if origin in origins:
-        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin"}
+        return {"Access-Control-Allow-Origin": origin, "Vary": "Origin", **expose}
     return {}
 
 
