@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 API_PREFIX = "/api/v1"
 
@@ -104,8 +104,8 @@ class Consumer(Function):
 
 
 @dataclass(frozen=True)
-class Relay(Function):
-    """A scheduled function that publishes a domain's outbox rows still unpublished."""
+class Scheduled(Function):
+    """A function run on a schedule (EventBridge Scheduler on AWS, a timer locally)."""
 
     schedule_minutes: int = 1
 
@@ -123,7 +123,8 @@ DB_AND_KEY = frozenset({Access.DATABASE, Access.SIGNING_KEY})
 DB_AND_EVENTS = frozenset({Access.DATABASE, Access.EVENTS})
 
 
-def _users(
+def _route(
+    domain: str,
     name: str,
     method: Method,
     path: str,
@@ -134,18 +135,24 @@ def _users(
     throttle: Throttle = DEFAULT_THROTTLE,
     memory_mb: int = 512,
 ) -> Route:
+    """A route of `domain` served by module `<domain>.<name>`; `path` below API_PREFIX."""
     return Route(
-        name=f"users-{name.replace('_', '-')}",
-        handler=f"users.{name}.handler",
+        name=f"{domain}-{name.replace('_', '-')}",
+        handler=f"{domain}.{name}.handler",
         method=method,
-        path=f"{API_PREFIX}/users{path}",
+        path=f"{API_PREFIX}{path}",
         auth=auth,
         description=description,
         access=access,
         throttle=throttle,
         memory_mb=memory_mb,
-        tags=("users",),
+        tags=(domain,),
     )
+
+
+def _users(name: str, method: Method, path: str, auth: Auth, description: str,
+           **options: Any) -> Route:
+    return _route("users", name, method, f"/users{path}", auth, description, **options)
 
 
 # bcrypt is CPU bound: Lambda CPU scales with memory, so password routes get more.
@@ -217,8 +224,8 @@ CONSUMERS: tuple[Consumer, ...] = (
 DATABASE_DOMAINS: tuple[str, ...] = ("users",)
 
 
-RELAYS: tuple[Relay, ...] = tuple(
-    Relay(
+RELAYS: tuple[Scheduled, ...] = tuple(
+    Scheduled(
         name=f"{domain}-outbox-relay",
         handler=f"{domain}.relay.handler",
         access=DB_AND_EVENTS,
@@ -229,8 +236,12 @@ RELAYS: tuple[Relay, ...] = tuple(
 )
 
 
+# Every scheduled function: the outbox relays and the domains' own timers.
+SCHEDULED: tuple[Scheduled, ...] = RELAYS
+
+
 def all_functions() -> tuple[Function, ...]:
-    return (*ROUTES, AUTHORIZER, *MAINTENANCE, *CONSUMERS, *RELAYS)
+    return (*ROUTES, AUTHORIZER, *MAINTENANCE, *CONSUMERS, *SCHEDULED)
 
 
 def consumers_of(detail_type: str) -> tuple[Consumer, ...]:

@@ -266,8 +266,10 @@ def scheduled_event(
     }
 
 
-class RelayTimer:
-    """Runs every domain's outbox relay on a timer, like the scheduled relay Lambdas."""
+class ScheduleTimer:
+    """Runs the scheduled functions (the outbox relays, ...) on a timer, as EventBridge
+    Scheduler runs them on AWS; every few seconds rather than every minute, for a quick
+    local feedback loop."""
 
     def __init__(self, run_relay: Callable[[], None], interval_s: float = 5.0) -> None:
         self.run_relay = run_relay
@@ -276,18 +278,18 @@ class RelayTimer:
         self._thread = threading.Thread(target=self._loop, name="local-relay", daemon=True)
 
     @classmethod
-    def for_relays(cls, environment: ExecutionEnvironment, interval_s: float = 5.0
-                   ) -> RelayTimer:
+    def for_scheduled(cls, environment: ExecutionEnvironment, interval_s: float = 5.0
+                   ) -> ScheduleTimer:
         def run_all() -> None:
-            for relay in wiring.RELAYS:
+            for function in wiring.SCHEDULED:
                 try:
-                    environment.invoke(relay, scheduled_event(relay))
+                    environment.invoke(function, scheduled_event(function))
                 except Exception as exc:  # the next tick tries again, as the schedule would
-                    print(f"relay {relay.name} failed: {type(exc).__name__}", flush=True)
+                    print(f"{function.name} failed: {type(exc).__name__}", flush=True)
 
         return cls(run_all, interval_s)
 
-    def start(self) -> RelayTimer:
+    def start(self) -> ScheduleTimer:
         self._thread.start()
         return self
 

@@ -6,8 +6,8 @@ API Gateway on http://127.0.0.1:$PORT (default 8000) running the real authorizer
 functions. Data survives a restart.
 
 The local event bus takes the functions' PutEvents calls at ``/_aws/events`` and delivers
-them to the subscribed consumers; the outbox relays run every few seconds. Recent events,
-deliveries and dead letters: ``python -m local.events``.
+them to the subscribed consumers; the scheduled functions (outbox relays) run every few
+seconds. Recent events, deliveries and dead letters: ``python -m local.events``.
 
 Optional: ``INKWELL_ADMIN_USERNAME``, ``INKWELL_ADMIN_EMAIL`` and ``INKWELL_ADMIN_PASSWORD``
 (all three) make sure that admin exists on start.
@@ -25,7 +25,7 @@ from types import FrameType
 from urllib.parse import urlsplit
 
 from local import gateway
-from local.bus import LocalEventBus, RelayTimer
+from local.bus import LocalEventBus, ScheduleTimer
 from local.dispatch import Dispatcher, ExecutionEnvironment
 from local.invoke import running_postgres_url
 
@@ -141,7 +141,7 @@ def main() -> int:
 
     databases: platform.LocalDatabases | None = None
     bus: LocalEventBus | None = None
-    relays: RelayTimer | None = None
+    relays: ScheduleTimer | None = None
     try:
         data_dir = platform.data_dir()
         if not os.environ.get("INKWELL_DATABASE_URL") and running_postgres_url(
@@ -154,7 +154,7 @@ def main() -> int:
             data_dir, events_endpoint=server.url + gateway.EVENTS_PATH
         )
         bus = server.bus = LocalEventBus(data_dir, bus_name=platform.LOCAL_BUS_NAME)
-        relays = RelayTimer.for_relays(ExecutionEnvironment("inkwell-relays")).start()
+        relays = ScheduleTimer.for_scheduled(ExecutionEnvironment("inkwell-scheduled")).start()
         ensure_admin()
         say(banner(server, str(data_dir)))
         signals.start_serving()

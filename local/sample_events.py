@@ -235,7 +235,7 @@ def events_for(function: wiring.Function) -> dict[str, dict[str, Any]]:
         return {function.name: {"action": "migrate"}}
     if isinstance(function, wiring.Consumer):
         return {f"bus/{detail_type}": bus_event(detail_type) for detail_type in function.events}
-    if isinstance(function, wiring.Relay):
+    if isinstance(function, wiring.Scheduled):
         return {function.name: scheduled_event(
             function, event_id=str(uuid.uuid5(_SAMPLE_NAMESPACE, f"schedule:{function.name}")),
             at="2025-01-15T09:30:00Z",

@@ -45,12 +45,8 @@ EVENT_DATA = {
 
 
 def _announcing(change: str, detail_type: str, *, before: str = "") -> str:
-    """`change` (an INSERT/UPDATE without RETURNING) plus the event announcing it."""
-    return (
-        f"WITH {before}changed AS ({change} RETURNING {_USER_COLUMNS})"
-        f"{events.emit('changed', EVENT_DATA[detail_type])}"
-        f" SELECT changed.*{events.JOIN} FROM changed{events.FROM_OUTBOX}"
-    )
+    """`change` (an INSERT/UPDATE of users) plus the event announcing it."""
+    return events.announcing(change, EVENT_DATA[detail_type], _USER_COLUMNS, before=before)
 
 
 def _event(detail_type: str) -> dict[str, Any]:

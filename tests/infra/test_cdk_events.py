@@ -104,7 +104,7 @@ def grants_put_events(statement: dict[str, Any]) -> bool:
     )
 
 
-def relay_of(domain: str) -> wiring.Relay:
+def relay_of(domain: str) -> wiring.Scheduled:
     (relay,) = [r for r in wiring.RELAYS if r.domain == domain]
     return relay
 

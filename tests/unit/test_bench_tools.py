@@ -83,3 +83,12 @@ def test_bytecode_environments() -> None:
     assert source["PYTHONDONTWRITEBYTECODE"] == "1"
     assert source["PYTHONPYCACHEPREFIX"] != cached["PYTHONPYCACHEPREFIX"]
     assert source["X"] == "y"
+
+
+def test_layer_blocks_dev_packages_only() -> None:
+    from local.bench.layer import blocked_top_levels
+
+    blocked = set(blocked_top_levels(Path(__file__).resolve().parents[2] / "pyproject.toml"))
+    assert {"fastapi", "pydantic", "pg8000", "jwt", "bcrypt", "mangum"}.isdisjoint(blocked)
+    assert "botocore" not in blocked  # the Lambda runtime provides it
+    assert "pytest" in blocked

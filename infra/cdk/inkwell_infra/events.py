@@ -116,7 +116,7 @@ def validate_consumer(consumer: wiring.Consumer) -> None:
         raise ValueError(f"consumer {consumer.name}: max_event_age_s must be {low}..{high}")
 
 
-def outbox_age_metric(relay: wiring.Relay) -> cloudwatch.Metric:
+def outbox_age_metric(relay: wiring.Scheduled) -> cloudwatch.Metric:
     """The metric the relay of ``relay.domain`` emits each run, exactly as it lands.
 
     CloudWatch identifies a metric by its full dimension set. Powertools adds a
@@ -256,7 +256,7 @@ class EventRouting(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
-    def _schedule(self, relay: wiring.Relay, fn: lambda_.Function) -> None:
+    def _schedule(self, relay: wiring.Scheduled, fn: lambda_.Function) -> None:
         if relay.schedule_minutes < 1:
             raise ValueError(f"relay {relay.name}: schedule_minutes must be at least 1")
         prefix = self._config.name_prefix

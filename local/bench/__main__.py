@@ -1,0 +1,5 @@
+"""`python -m local.bench` (what `make bench` runs)."""
+
+from local.bench.runner import main
+
+raise SystemExit(main())
