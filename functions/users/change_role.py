@@ -1,11 +1,7 @@
 """PUT /api/v1/users/{id}/role"""
 
-from typing import Annotated
-
-from fastapi import Depends
-
-from inkwell.http import FunctionApp, signed_in
-from inkwell.tokens import Principal
+from inkwell.http import FunctionApp
+from inkwell.identity import Principal
 from users import service
 from users.models import ChangeRoleRequest, User
 
@@ -14,7 +10,7 @@ api = FunctionApp(__name__)
 
 @api.endpoint()
 def change_role(
-    id: str, body: ChangeRoleRequest, principal: Annotated[Principal, Depends(signed_in)]
+    id: str, body: ChangeRoleRequest, principal: Principal
 ) -> User:
     return service.change_role(id, body.role, principal)
 

@@ -1,18 +1,14 @@
 """DELETE /api/v1/users/{id}"""
 
-from typing import Annotated
-
-from fastapi import Depends
-
-from inkwell.http import FunctionApp, signed_in
-from inkwell.tokens import Principal
+from inkwell.http import FunctionApp
+from inkwell.identity import Principal
 from users import service
 
 api = FunctionApp(__name__)
 
 
 @api.endpoint(status_code=204)
-def deactivate_user(id: str, principal: Annotated[Principal, Depends(signed_in)]) -> None:
+def deactivate_user(id: str, principal: Principal) -> None:
     service.deactivate_user(id, principal)
 
 

@@ -1,11 +1,7 @@
 """GET /api/v1/users/me"""
 
-from typing import Annotated
-
-from fastapi import Depends
-
-from inkwell.http import FunctionApp, signed_in
-from inkwell.tokens import Principal
+from inkwell.http import FunctionApp
+from inkwell.identity import Principal
 from users import service
 from users.models import User
 
@@ -13,7 +9,7 @@ api = FunctionApp(__name__)
 
 
 @api.endpoint()
-def get_me(principal: Annotated[Principal, Depends(signed_in)]) -> User:
+def get_me(principal: Principal) -> User:
     return service.get_me(principal)
 
 

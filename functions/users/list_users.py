@@ -1,13 +1,9 @@
 """GET /api/v1/users"""
 
-from typing import Annotated
-
-from fastapi import Depends
-
-from inkwell.http import FunctionApp, signed_in
+from inkwell.http import FunctionApp
+from inkwell.identity import Principal
 from inkwell.models import Page
 from inkwell.pagination import DEFAULT_LIMIT, Cursor, Limit
-from inkwell.tokens import Principal
 from users import service
 from users.models import User
 
@@ -16,7 +12,7 @@ api = FunctionApp(__name__)
 
 @api.endpoint()
 def list_users(
-    principal: Annotated[Principal, Depends(signed_in)],
+    principal: Principal,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> Page[User]:

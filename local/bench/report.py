@@ -184,7 +184,8 @@ def render(results: list[FunctionResult], hello: FunctionResult, meta: dict[str,
         f" (median of {meta['layer_runs']}; refused here: "
         f"{', '.join(meta['blocked_in_layer_runs']) or 'none'}), with its ratio to hello.",
         f"'no .pyc' = the same with no .pyc outside the stdlib (median of {meta['nopyc_runs']}):"
-        " what the CDK bundling ships today (pip --no-compile, __pycache__ excluded).",
+        " the cost of shipping sources only (the CDK layer ships compiled bytecode; the"
+        " functions' own small packages are compiled on first import).",
         f"Budget: HTTP functions <= {COLD_BUDGET}x the FastAPI+Mangum hello-world, authorizer"
         f" <= {AUTHORIZER_COLD_BUDGET}x.",
     ]

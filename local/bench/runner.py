@@ -43,7 +43,7 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
                         help="untimed cold rounds first (bytecode and file caches)")
     parser.add_argument("--nopyc-runs", type=int, default=1,
                         help="cold starts per target with no .pyc outside the stdlib"
-                        " (as the CDK bundling ships today); 0 to skip")
+                        " (the cost of shipping sources only); 0 to skip")
     parser.add_argument("--layer-runs", type=int, default=3,
                         help="cold starts per target importing only the Lambda layer's"
                         " third-party packages; 0 to skip")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from typing import Any
 
 import pytest
@@ -31,6 +32,9 @@ SECRET_READ_ACTIONS = {"secretsmanager:GetSecretValue", "secretsmanager:Describe
 PUT_EVENTS = {"events:PutEvents"}
 # What a Lambda on-failure destination needs on the consumer's own dead-letter queue.
 DLQ_SEND_ACTIONS = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
+
+# The runtime is the Python that builds (and compiles) the layer.
+EXPECTED_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -133,7 +137,7 @@ def test_one_function_per_wiring_function(synth: Synthesized) -> None:
     for function in wiring.all_functions():
         props = function_props(synth, function.name)
         assert props["Handler"] == function.handler
-        assert props["Runtime"] == "python3.12"
+        assert props["Runtime"] == EXPECTED_RUNTIME
         assert props["Architectures"] == ["arm64"]
         assert props["MemorySize"] == function.memory_mb
         assert props["Timeout"] == function.timeout_s
@@ -517,7 +521,7 @@ def test_prod_stage_protects_the_database(prod_synth: Synthesized) -> None:
 def test_layer_targets_python312_arm64(synth: Synthesized) -> None:
     synth.template.has_resource_properties(
         "AWS::Lambda::LayerVersion",
-        {"CompatibleRuntimes": ["python3.12"], "CompatibleArchitectures": ["arm64"]},
+        {"CompatibleRuntimes": [EXPECTED_RUNTIME], "CompatibleArchitectures": ["arm64"]},
     )
 
 

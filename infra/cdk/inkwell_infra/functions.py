@@ -1,6 +1,7 @@
 """One Lambda function per ``wiring`` Function, with exactly the access it declares.
 
-Every function: Python 3.12 on ARM64, the shared dependency layer, its own log group,
+Every function: Python (the version that builds the layer: see layer.py) on ARM64, the
+shared dependency layer, its own log group,
 X-Ray active tracing, a code asset holding only ``wiring.py`` and its own domain package,
 and the common environment. What ``Function.access`` declares turns into the narrowest
 grant and nothing more:

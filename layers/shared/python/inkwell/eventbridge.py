@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import ssl
+import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -130,6 +131,10 @@ class EventBridgeClient:
         self.url = endpoint(self.region)
         self.timeout_s = timeout_s
         self._conn: http.client.HTTPConnection | None = None
+        # One request/response at a time on the one connection: http.client connections
+        # are not thread-safe, and the local platform runs execution environments (and the
+        # tests run relays) on several threads of one process, all sharing this client.
+        self._lock = threading.RLock()
 
     def _connection(self) -> http.client.HTTPConnection:
         if self._conn is None:
@@ -157,17 +162,20 @@ class EventBridgeClient:
             target=_TARGET,
         )
         path = urlsplit(self.url).path or "/"
-        for attempt in (1, 2):  # a kept-alive connection may have been closed while frozen
-            try:
-                conn = self._connection()
-                conn.request("POST", path, body=body, headers=headers)
-                response = conn.getresponse()
-                payload = response.read()
-                break
-            except (OSError, http.client.HTTPException) as exc:
-                self.close()
-                if attempt == 2:
-                    raise EventBridgeUnavailable(f"PutEvents failed: {type(exc).__name__}") from exc
+        with self._lock:
+            for attempt in (1, 2):  # a kept-alive connection may have closed while frozen
+                try:
+                    conn = self._connection()
+                    conn.request("POST", path, body=body, headers=headers)
+                    response = conn.getresponse()
+                    payload = response.read()
+                    break
+                except (OSError, http.client.HTTPException) as exc:
+                    self.close()
+                    if attempt == 2:
+                        raise EventBridgeUnavailable(
+                            f"PutEvents failed: {type(exc).__name__}"
+                        ) from exc
         if response.status != 200:
             raise EventBridgeUnavailable(f"PutEvents answered HTTP {response.status}")
         results = json.loads(payload).get("Entries") or []
@@ -179,6 +187,7 @@ class EventBridgeClient:
         ]
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

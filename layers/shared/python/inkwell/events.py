@@ -80,6 +80,19 @@ JOIN = (
 FROM_OUTBOX = " LEFT JOIN outbox_insert ON true"
 
 
+def announcing(change: str, data_sql: str, returning: str, *, before: str = "") -> str:
+    """A whole statement: `change` (INSERT/UPDATE/DELETE without RETURNING) returning
+    `returning`, plus one event per changed row with data `data_sql` (over ``changed``).
+
+    `before` adds CTEs (ending with ", ") that run in the same statement.
+    """
+    return (
+        f"WITH {before}changed AS ({change} RETURNING {returning})"
+        f"{emit('changed', data_sql)}"
+        f" SELECT changed.*{JOIN} FROM changed{FROM_OUTBOX}"
+    )
+
+
 def announce(domain: str, detail_type: str) -> dict[str, Any]:
     """The parameters of an `emit` CTE."""
     return {

@@ -25,12 +25,14 @@ import json
 import re
 import typing
 from collections.abc import Callable
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from mangum import Mangum
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import wiring
@@ -41,9 +43,9 @@ from inkwell.errors import (
     internal_error,
     unauthorized,
 )
+from inkwell.identity import ROLES, Principal
 from inkwell.observability import flush_metrics, logger, set_correlation_id
 from inkwell.settings import settings
-from inkwell.tokens import ROLES, Principal
 
 LambdaEvent = dict[str, Any]
 LambdaResponse = dict[str, Any]
@@ -117,17 +119,33 @@ def _principal_from_event(event: LambdaEvent) -> Principal | None:
     return Principal(user_id=str(user_id), username=str(username), role=str(role))
 
 
-def caller(request: Request) -> Principal | None:
+# The event of the invocation in progress: the caller's identity is read from it.
+_current_event: ContextVar[LambdaEvent] = ContextVar("inkwell_event")
+
+
+def _caller() -> Principal | None:
     """The verified caller, as the authorizer passed it; None for anonymous callers."""
-    return _principal_from_event(request.scope.get("aws.event") or {})
+    return _principal_from_event(_current_event.get({}))
 
 
-def signed_in(request: Request) -> Principal:
+def _signed_in() -> Principal:
     """The verified caller; 401 when anonymous (the gateway normally stops them first)."""
-    principal = caller(request)
+    principal = _caller()
     if principal is None:
         raise unauthorized("This operation needs a signed-in user.")
     return principal
+
+
+def _identity_parameters(hints: dict[str, Any]) -> dict[str, Callable[[], Principal | None]]:
+    """Parameters typed `Principal` (signed in) or `Principal | None` (anyone): the adapter
+    fills them from the authorizer's context, without FastAPI's dependency machinery."""
+    found: dict[str, Callable[[], Principal | None]] = {}
+    for name, hint in hints.items():
+        if hint is Principal:
+            found[name] = _signed_in
+        elif hint == (Principal | None):
+            found[name] = _caller
+    return found
 
 
 def _request_id_of(event: LambdaEvent, context: Any) -> str:
@@ -180,10 +198,15 @@ class FunctionApp:
         """Register the function's one operation at its declared method and path."""
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            hints = typing.get_type_hints(fn, include_extras=True)
+            identity = _identity_parameters(hints)
+
             async def call(**values: Any) -> Any:
                 # async so FastAPI calls it on the event loop, not in a worker thread:
                 # a Lambda serves one request at a time, and thread hops cost time.
                 try:
+                    for name, resolve in identity.items():
+                        values[name] = resolve()
                     result = fn(**values)
                 except Problem:
                     raise
@@ -192,9 +215,16 @@ class FunctionApp:
                     raise internal_error() from None
                 if result is None and status_code == 204:
                     return Response(status_code=204)
+                if isinstance(result, BaseModel):
+                    # Already a validated response model: serialise it once, instead of
+                    # letting FastAPI validate it again against the declared model.
+                    return Response(
+                        result.model_dump_json(by_alias=True),
+                        status_code=status_code,
+                        media_type="application/json",
+                    )
                 return result
 
-            hints = typing.get_type_hints(fn, include_extras=True)
             if hints.get("return") is type(None):
                 # get_type_hints turns "-> None" into NoneType, which FastAPI would take
                 # as a response model (and refuse for 204); None means "no body".
@@ -204,6 +234,7 @@ class FunctionApp:
                 parameters=[
                     p.replace(annotation=hints.get(p.name, p.annotation))
                     for p in signature.parameters.values()
+                    if p.name not in identity
                 ],
                 return_annotation=hints.get("return", signature.return_annotation),
             )
@@ -233,6 +264,7 @@ class FunctionApp:
     def handler(self, event: LambdaEvent, context: Any) -> LambdaResponse:
         """The Lambda entry point."""
         rid = _request_id_of(event, context)
+        _current_event.set(event)
         set_correlation_id(rid)
         try:
             response = self._mangum(event, context)
@@ -248,14 +280,6 @@ class FunctionApp:
         headers = response.setdefault("headers", {})
         headers["x-request-id"] = rid
         headers.update(_cors_headers(event))
-        logger.info(
-            "request",
-            extra={
-                "method": event.get("httpMethod"),
-                "path": event.get("path"),
-                "status": response.get("statusCode"),
-            },
-        )
         flush_metrics()
         return response
 

@@ -43,10 +43,13 @@ def flush_metrics() -> None:
 
 
 def set_correlation_id(request_id: str | None) -> None:
-    logger.set_correlation_id(request_id)
+    # Kept per thread (a context variable), not on the shared formatter: the local platform
+    # runs its execution environments (gateway, consumers, relays) as threads of one process,
+    # and a consumer must not stamp its event's id on a concurrent request's lines and events.
+    logger.thread_safe_append_keys(correlation_id=request_id)
 
 
 def correlation_id() -> str | None:
     """The request id of the invocation in progress (None outside a request)."""
-    value = logger.get_correlation_id()
+    value = logger.thread_safe_get_current_keys().get("correlation_id")
     return str(value) if value else None

@@ -4,6 +4,9 @@ The signing algorithm is pinned: verification accepts HS256 only, so a token cla
 ``alg: none`` or any other algorithm is rejected. ``iss``, ``aud``, ``exp``, ``iat`` and
 ``sub`` are required. The key comes from ``INKWELL_JWT_SECRET`` (local) or the Secrets
 Manager secret named by ``INKWELL_JWT_SECRET_ARN`` (AWS).
+
+PyJWT is imported on first use: most functions import this module for the refresh-token
+helpers only and never sign or verify a JWT.
 """
 
 from __future__ import annotations
@@ -12,33 +15,13 @@ import hashlib
 import os
 import secrets as stdlib_secrets
 import time
-from dataclasses import dataclass
 from functools import cache
 
-import jwt
-
+from inkwell.identity import ROLES, Principal
 from inkwell.settings import ConfigurationError, settings
 
 ALGORITHM = "HS256"
-ROLES = ("user", "moderator", "admin")
 _MIN_KEY_BYTES = 32
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The verified caller of a request."""
-
-    user_id: str
-    username: str
-    role: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
-
-    @property
-    def is_moderator(self) -> bool:
-        return self.role in ("moderator", "admin")
 
 
 class InvalidToken(Exception):
@@ -73,10 +56,14 @@ def issue_access_token(principal: Principal, now: float | None = None) -> tuple[
         "iat": issued,
         "exp": issued + config.access_token_ttl_s,
     }
+    import jwt
+
     return jwt.encode(claims, signing_key(), algorithm=ALGORITHM), config.access_token_ttl_s
 
 
 def verify_access_token(token: str) -> Principal:
+    import jwt
+
     config = settings()
     try:
         claims = jwt.decode(
