@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from pathlib import Path
 
@@ -74,9 +75,9 @@ def test_layer_hash_tracks_dependencies_and_sources(tmp_path: Path) -> None:
     assert layer_asset_hash(["pg8000==1.31.6"], tmp_path) != base
 
 
-def test_layer_bundling_copies_shared_code_under_python(tmp_path: Path) -> None:
+def test_layer_bundling_copies_shared_code_under_python_and_compiles_it(tmp_path: Path) -> None:
     src = tmp_path / "src"
-    write(src / "inkwell" / "__init__.py")
+    write(src / "inkwell" / "__init__.py", "VALUE = 1\n")
     write(src / "inkwell" / "platform_migrations" / "0001_outbox.sql", "select 1;")
     write(src / "inkwell" / "__pycache__" / "x.cpython-311.pyc", "junk")
     out = tmp_path / "out"
@@ -86,10 +87,17 @@ def test_layer_bundling_copies_shared_code_under_python(tmp_path: Path) -> None:
         str(out), image=DockerImage.from_registry("unused")
     )
     assert bundled is True
+    tag = sys.implementation.cache_tag
+    # The stale .pyc of the source tree is not copied; a fresh one is compiled for the
+    # runtime (= this interpreter), hash-based so deployment timestamps don't matter.
     assert files_under(out) == {
         "python/inkwell/__init__.py",
+        f"python/inkwell/__pycache__/__init__.{tag}.pyc",
         "python/inkwell/platform_migrations/0001_outbox.sql",
     }
+    pyc = (out / "python" / "inkwell" / "__pycache__" / f"__init__.{tag}.pyc").read_bytes()
+    flags = int.from_bytes(pyc[4:8], "little")
+    assert flags == 0b01  # hash-based, unchecked
 
 
 def test_config_defaults_and_prod_safety() -> None:
