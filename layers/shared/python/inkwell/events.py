@@ -116,12 +116,20 @@ def bus_name() -> str | None:
     return os.environ.get("INKWELL_EVENT_BUS_NAME") or None
 
 
+# A request publishing after its commit waits at most this long for EventBridge: the
+# relay is the backstop, so a slow EventBridge must not make writes slow.
+REQUEST_TIMEOUT_S = 1.0
+RELAY_TIMEOUT_S = 5.0
+
+
 @cache
-def client() -> EventBridgeClient:
-    return EventBridgeClient()
+def client(timeout_s: float = RELAY_TIMEOUT_S) -> EventBridgeClient:
+    return EventBridgeClient(timeout_s=timeout_s)
 
 
-def publish(rows: Sequence[OutboxRow]) -> tuple[list[int], dict[int, str]]:
+def publish(
+    rows: Sequence[OutboxRow], *, timeout_s: float = RELAY_TIMEOUT_S
+) -> tuple[list[int], dict[int, str]]:
     """Send rows to EventBridge in calls of at most 10, checking every entry's result.
 
     Returns the ids accepted and, for the others, why not. Never raises for EventBridge
@@ -135,7 +143,7 @@ def publish(rows: Sequence[OutboxRow]) -> tuple[list[int], dict[int, str]]:
     for start in range(0, len(rows), MAX_ENTRIES_PER_CALL):
         batch = list(rows[start : start + MAX_ENTRIES_PER_CALL])
         try:
-            results = client().put_events([row.entry(bus) for row in batch])
+            results = client(timeout_s).put_events([row.entry(bus) for row in batch])
         except EventBridgeUnavailable as exc:
             failed.update({row.id: str(exc) for row in batch})
             continue
@@ -152,7 +160,7 @@ def publish_committed(db: Database, rows: Sequence[OutboxRow]) -> None:
 
     Anything not accepted stays in the outbox for the relay; the request succeeds either way.
     """
-    accepted, failed = publish(rows)
+    accepted, failed = publish(rows, timeout_s=REQUEST_TIMEOUT_S)
     if failed:
         logger.warning(
             "events left for the relay",

@@ -3,8 +3,11 @@
 Runs on a schedule per domain (EventBridge Scheduler on AWS, a timer under `make run`).
 Rows are claimed with ``FOR UPDATE SKIP LOCKED`` inside a transaction, so relays running at
 once never publish the same row twice; a row younger than the grace period is left to the
-request that wrote it, which normally publishes it within milliseconds. Published rows are
-deleted after the retention period.
+request that wrote it, which normally publishes it within milliseconds. A row EventBridge
+refused MAX_ATTEMPTS times (say, a detail over 256 KB) is parked: the relay skips it, so
+it cannot hold up the others, while the outbox-age alarm keeps pointing at it until an
+operator deals with it (its `last_error` says why). Published rows, and the consumers'
+processed-event ids, are deleted after the retention period.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from inkwell.db import Database, database
 from inkwell.observability import logger, metrics
 
 BATCH = 100
+MAX_ATTEMPTS = 10
 
 
 @dataclass
@@ -45,11 +49,12 @@ def relay_once(db: Database, *, grace_s: int | None = None, batch: int = BATCH) 
     with db.transaction() as s:
         claimed = s.rows(
             "SELECT id, source, detail_type, detail FROM outbox"
-            " WHERE published_at IS NULL"
+            " WHERE published_at IS NULL AND attempts < :max_attempts"
             "   AND created_at < now() - make_interval(secs => CAST(:grace AS integer))"
             " ORDER BY id LIMIT :batch FOR UPDATE SKIP LOCKED",
             grace=_grace_s() if grace_s is None else grace_s,
             batch=batch,
+            max_attempts=MAX_ATTEMPTS,
         )
         if not claimed:
             return result
@@ -61,23 +66,36 @@ def relay_once(db: Database, *, grace_s: int | None = None, batch: int = BATCH) 
             events.mark_published(s, accepted)
         if failed:
             s.execute(
-                "UPDATE outbox SET attempts = attempts + 1, last_error = :error"
-                " WHERE id = ANY(CAST(:ids AS bigint[]))",
-                ids=sorted(failed),
-                error=next(iter(failed.values()))[:500],
+                "UPDATE outbox SET attempts = attempts + 1, last_error = reasons.error"
+                " FROM unnest(CAST(:ids AS bigint[]), CAST(:errors AS text[]))"
+                "   AS reasons (id, error)"
+                " WHERE outbox.id = reasons.id",
+                ids=list(failed),
+                errors=[reason[:500] for reason in failed.values()],
             )
         result.published, result.failed = len(accepted), len(failed)
     return result
 
 
 def clean_up(db: Database, retention_s: int | None = None) -> int:
+    """Delete published outbox rows and processed-event ids older than the retention.
+
+    A processed-event id must outlive any redelivery: EventBridge retries for at most
+    24 hours, so the 7-day default leaves a wide margin (replaying the archive from further
+    back than the retention would apply those events again).
+    """
+    keep = _retention_s() if retention_s is None else retention_s
     with db.reader() as s:
         removed = s.rows(
-            "DELETE FROM outbox WHERE id IN ("
+            "WITH old_ids AS ("
+            "  DELETE FROM processed_events WHERE ctid IN ("
+            "   SELECT ctid FROM processed_events WHERE processed_at"
+            "    < now() - make_interval(secs => CAST(:keep AS integer)) LIMIT 10000))"
+            " DELETE FROM outbox WHERE id IN ("
             " SELECT id FROM outbox WHERE published_at"
             "  < now() - make_interval(secs => CAST(:keep AS integer)) LIMIT 10000)"
             " RETURNING id",
-            keep=_retention_s() if retention_s is None else retention_s,
+            keep=keep,
         )
     return len(removed)
 
