@@ -14,6 +14,7 @@ import os
 import pwd
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +54,16 @@ def _hand_over(path: Path, user: str | None) -> None:
                 os.chown(
                     os.path.join(root, name), entry.pw_uid, entry.pw_gid, follow_symlinks=False
                 )
-    # Every parent must be traversable by the server's user.
+    _make_traversable(path)
+
+
+def _make_traversable(path: Path) -> None:
+    """Let the server's user reach `path`: every parent needs the x bit for others.
+
+    Checked before each server command, not only at start: a private parent may lose the
+    bit meanwhile (pytest, for one, makes /tmp/pytest-of-<user> private again when a new
+    session starts), and pg_ctl could then no longer stop the server.
+    """
     for parent in path.resolve().parents:
         mode = parent.stat().st_mode
         if mode & 0o001 == 0:
@@ -75,6 +85,8 @@ class EmbeddedPostgres:
     def _pg(self, tool: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
         user = _run_as()
         entry = pwd.getpwnam(user) if user else None
+        if user is not None:
+            _make_traversable(self.data_dir)
         done = subprocess.run(
             [str(POSTGRES_BIN_PATH / tool), *args],
             user=entry.pw_uid if entry else None,
@@ -130,8 +142,13 @@ class EmbeddedPostgres:
                 self._pg("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
 
     def stop(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+        if not (self.data_dir / "postmaster.pid").exists():
+            return
+        try:
             self._pg("pg_ctl", "-D", str(self.data_dir), "-m", "fast", "-w", "stop")
+        except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
+            detail = exc.stderr if isinstance(exc, subprocess.CalledProcessError) else "timed out"
+            print(f"PostgreSQL did not stop cleanly: {detail}", file=sys.stderr, flush=True)
 
     def wait_ready(self, timeout_s: float = 30) -> None:
         deadline = time.monotonic() + timeout_s

@@ -21,6 +21,7 @@ import errno
 import os
 import signal
 import sys
+import threading
 from types import FrameType
 from urllib.parse import urlsplit
 
@@ -142,6 +143,7 @@ def main() -> int:
     databases: platform.LocalDatabases | None = None
     bus: LocalEventBus | None = None
     relays: ScheduleTimer | None = None
+    serving: threading.Thread | None = None
     try:
         data_dir = platform.data_dir()
         if not os.environ.get("INKWELL_DATABASE_URL") and running_postgres_url(
@@ -155,10 +157,15 @@ def main() -> int:
         )
         bus = server.bus = LocalEventBus(data_dir, bus_name=platform.LOCAL_BUS_NAME)
         relays = ScheduleTimer.for_scheduled(ExecutionEnvironment("inkwell-scheduled")).start()
+        # Served from here on: the admin bootstrap below publishes its event to the bus
+        # behind this very server.
+        serving = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
+        serving.start()
         ensure_admin()
         say(banner(server, str(data_dir)))
         signals.start_serving()
-        server.serve_forever()
+        while serving.is_alive():  # until a signal raises Stop here
+            serving.join(timeout=1)
     except Stop as stop:
         say(f"stopping ({stop}) ...")
     except Exception as exc:
@@ -166,6 +173,8 @@ def main() -> int:
         return fail(f"could not start: {type(exc).__name__}: {exc}")
     finally:
         signals.ignore()
+        if serving is not None:
+            server.shutdown()
         server.server_close()  # waits for an invocation in progress: it needs its database
         if relays is not None:
             relays.stop()
