@@ -116,6 +116,13 @@ EVENT_TYPES: dict[str, str] = {
     "user.updated": "users",
     "user.role_changed": "users",
     "user.deactivated": "users",
+    "user.followed": "users",
+    "user.unfollowed": "users",
+    "post.created": "content",
+    "post.updated": "content",
+    "post.published": "content",
+    "post.unpublished": "content",
+    "post.deleted": "content",
 }
 
 DB = frozenset({Access.DATABASE})
@@ -158,6 +165,43 @@ def _users(name: str, method: Method, path: str, auth: Auth, description: str,
 # bcrypt is CPU bound: Lambda CPU scales with memory, so password routes get more.
 _BCRYPT_MEMORY = 1024
 
+
+def _content(name: str, method: Method, path: str, auth: Auth, description: str,
+             **options: Any) -> Route:
+    return _route("content", name, method, path, auth, description, **options)
+
+
+# API Gateway needs one name for sibling path variables: {id} is a post's id everywhere,
+# and on GET /posts/{id} an id or a slug.
+CONTENT_ROUTES: tuple[Route, ...] = (
+    _content("create_post", "POST", "/posts", "required", "Write a new draft post.",
+             access=DB_AND_EVENTS),
+    _content("list_posts", "GET", "/posts", "optional",
+             "Published posts, newest first; filter by tag, author (username) or search q."),
+    _content("get_post", "GET", "/posts/{id}", "optional",
+             "A post by id or slug (drafts only to their author and admins)."),
+    _content("update_post", "PATCH", "/posts/{id}", "required",
+             "Edit a post's title, summary, body or tags (author or admin).",
+             access=DB_AND_EVENTS),
+    _content("delete_post", "DELETE", "/posts/{id}", "required",
+             "Delete a post (author or admin).", access=DB_AND_EVENTS),
+    _content("publish_post", "POST", "/posts/{id}/publish", "required",
+             "Publish a post now, or schedule it with publishAt (author or admin).",
+             access=DB_AND_EVENTS),
+    _content("unpublish_post", "POST", "/posts/{id}/unpublish", "required",
+             "Take a post back to draft (author or admin).", access=DB_AND_EVENTS),
+    _content("favorite_post", "POST", "/posts/{id}/favorite", "required",
+             "Favorite a published post."),
+    _content("unfavorite_post", "DELETE", "/posts/{id}/favorite", "required",
+             "Remove a post from the caller's favorites."),
+    _content("list_my_posts", "GET", "/users/me/posts", "required",
+             "The caller's own posts in every status; filter by status."),
+    _content("list_tags", "GET", "/tags", "optional",
+             "Tags of published posts with how many use each, most used first."),
+    _content("get_feed", "GET", "/feed", "required",
+             "Published posts of the authors the caller follows, newest first."),
+)
+
 ROUTES: tuple[Route, ...] = (
     Route(
         name="health",
@@ -188,6 +232,11 @@ ROUTES: tuple[Route, ...] = (
            access=DB_AND_EVENTS),
     _users("deactivate_user", "DELETE", "/{id}", "required",
            "Deactivate an account (self or admin).", access=DB_AND_EVENTS),
+    _users("follow_user", "POST", "/{id}/follow", "required", "Follow a user.",
+           access=DB_AND_EVENTS),
+    _users("unfollow_user", "DELETE", "/{id}/follow", "required", "Stop following a user.",
+           access=DB_AND_EVENTS),
+    *CONTENT_ROUTES,
 )
 
 AUTHORIZER = Function(
@@ -208,6 +257,13 @@ MAINTENANCE: tuple[Function, ...] = (
         timeout_s=120,
         description="Applies users migrations; promotes the first admin.",
     ),
+    Function(
+        name="content-maintenance",
+        handler="content.maintenance.handler",
+        access=DB,
+        timeout_s=120,
+        description="Applies content migrations.",
+    ),
 )
 
 CONSUMERS: tuple[Consumer, ...] = (
@@ -218,10 +274,18 @@ CONSUMERS: tuple[Consumer, ...] = (
         events=("user.registered", "user.updated", "user.role_changed", "user.deactivated"),
         description="Keeps each account's audit trail from the users events.",
     ),
+    Consumer(
+        name="content-users",
+        handler="content.users_events.handler",
+        access=DB,
+        events=("user.registered", "user.updated", "user.deactivated", "user.followed",
+                "user.unfollowed"),
+        description="Keeps content's read models of authors and follows from the users events.",
+    ),
 )
 
 # The domains that own a database, in the order their migrations are applied locally.
-DATABASE_DOMAINS: tuple[str, ...] = ("users",)
+DATABASE_DOMAINS: tuple[str, ...] = ("users", "content")
 
 
 RELAYS: tuple[Scheduled, ...] = tuple(
@@ -237,7 +301,16 @@ RELAYS: tuple[Scheduled, ...] = tuple(
 
 
 # Every scheduled function: the outbox relays and the domains' own timers.
-SCHEDULED: tuple[Scheduled, ...] = RELAYS
+SCHEDULED: tuple[Scheduled, ...] = (
+    *RELAYS,
+    Scheduled(
+        name="content-publish-scheduled",
+        handler="content.publish_scheduled.handler",
+        access=DB_AND_EVENTS,
+        timeout_s=60,
+        description="Publishes the scheduled posts whose time has come.",
+    ),
+)
 
 
 def all_functions() -> tuple[Function, ...]:

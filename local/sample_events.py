@@ -14,7 +14,8 @@ signed with a throwaway key and long expired: the authorizer samples show its de
 (TOKEN) and its anonymous allow path (REQUEST without a token).
 
 A new route with a request body needs its sample body in BODIES below; routes without a
-body get a sample without anything to add.
+body get a sample without anything to add (a POST, PUT or PATCH without one is named in
+WITHOUT_BODY).
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ SOURCE_IP = "203.0.113.10"  # TEST-NET-3: documentation addresses
 HOST = f"{apigw.API_ID}.execute-api.{apigw.REGION}.amazonaws.com"
 ALICE_ID = "3f1c2b9e-8d4a-4c6e-9b1a-2d5e7f8a9b0c"
 ADMIN_ID = "0b7e4f2a-6c1d-4e8b-a3f5-9d2c1b0a8e7f"
+POST_ID = "7c9e6679-7425-40de-944b-e07fc1f90ae7"
+POST_SLUG = "down-the-rabbit-hole"
 PASSWORD = "correct horse battery staple"
 REFRESH_TOKEN = "kW3x9Qm2pL7vR4tY8nB1cF6hJ0dS5gA2eZ-Uo_iXqPw"
 _THROWAWAY_KEY = "sample-events-throwaway-signing-key-not-used-anywhere"
@@ -99,9 +102,39 @@ BODIES: dict[str, Sample] = {
     }),
     "users-change-role": Sample(body={"role": "moderator"}, caller=ADMIN),
     "users-list-users": Sample(caller=ADMIN, query={"limit": ["20"]}),
+    # Alice follows (unfollows) the admin: no body, and not herself.
+    "users-follow-user": Sample(path_parameters={"id": ADMIN_ID}),
+    "users-unfollow-user": Sample(path_parameters={"id": ADMIN_ID}),
+    # Content: Alice's post; GET /posts/{id} takes an id or a slug.
+    "content-create-post": Sample(body={
+        "title": "Down the Rabbit Hole", "summary": "How it all began.",
+        "body": "Alice was beginning to get very tired of sitting by her sister...",
+        "tags": ["Wonderland", "rabbits"],
+    }),
+    "content-list-posts": Sample(query={"tag": ["wonderland"], "limit": ["20"]}),
+    "content-get-post": Sample(path_parameters={"id": POST_SLUG}),
+    "content-update-post": Sample(body={"summary": "How it all began, and why.",
+                                        "tags": ["wonderland", "rabbits", "tea"]},
+                                  path_parameters={"id": POST_ID}),
+    "content-delete-post": Sample(path_parameters={"id": POST_ID}),
+    "content-publish-post": Sample(body={"publishAt": "2025-01-16T08:00:00Z"},
+                                   path_parameters={"id": POST_ID}),
+    "content-unpublish-post": Sample(path_parameters={"id": POST_ID}),
+    "content-favorite-post": Sample(path_parameters={"id": POST_ID}),
+    "content-unfavorite-post": Sample(path_parameters={"id": POST_ID}),
+    "content-list-my-posts": Sample(query={"status": ["draft"]}),
 }
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
+# POST/PUT/PATCH routes that take no request body (actions on the resource in the path).
+WITHOUT_BODY: frozenset[str] = frozenset({
+    "users-follow-user", "content-unpublish-post", "content-favorite-post",
+})
+
+
+def takes_body(route: wiring.Route) -> bool:
+    """Whether the route's operation reads a JSON request body."""
+    return route.method in _BODY_METHODS and route.name not in WITHOUT_BODY
 
 
 def request_id(name: str) -> str:
@@ -130,7 +163,7 @@ def _path(route: wiring.Route, parameters: Mapping[str, str]) -> tuple[str, dict
 
 def route_event(route: wiring.Route) -> dict[str, Any]:
     sample = BODIES.get(route.name, Sample())
-    if route.method in _BODY_METHODS and sample.body is None:
+    if takes_body(route) and sample.body is None:
         raise KeyError(f"route {route.name} takes a body: add its sample to BODIES in {__name__}")
     caller = sample.caller or _default_caller(route)
     headers = {
@@ -195,6 +228,30 @@ EVENT_DATA: dict[str, dict[str, Any]] = {
     },
     "user.deactivated": {
         "id": ALICE_ID, "username": "alice", "updatedAt": "2025-01-15T09:33:00.000000Z",
+    },
+    "user.followed": {"followerId": ALICE_ID, "followeeId": ADMIN_ID},
+    "user.unfollowed": {"followerId": ALICE_ID, "followeeId": ADMIN_ID},
+    "post.created": {
+        "id": POST_ID, "slug": POST_SLUG, "title": "Down the Rabbit Hole",
+        "authorId": ALICE_ID, "status": "draft", "publishedAt": None,
+    },
+    "post.updated": {
+        "id": POST_ID, "slug": POST_SLUG, "title": "Down the Rabbit Hole",
+        "authorId": ALICE_ID, "status": "scheduled", "publishedAt": None,
+    },
+    "post.published": {
+        "id": POST_ID, "slug": POST_SLUG, "title": "Down the Rabbit Hole",
+        "authorId": ALICE_ID, "status": "published",
+        "publishedAt": "2025-01-16T08:00:00.000000Z",
+    },
+    "post.unpublished": {
+        "id": POST_ID, "slug": POST_SLUG, "title": "Down the Rabbit Hole",
+        "authorId": ALICE_ID, "status": "draft", "publishedAt": None,
+    },
+    "post.deleted": {
+        "id": POST_ID, "slug": POST_SLUG, "title": "Down the Rabbit Hole",
+        "authorId": ALICE_ID, "status": "published",
+        "publishedAt": "2025-01-16T08:00:00.000000Z",
     },
 }
 

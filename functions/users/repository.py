@@ -41,6 +41,15 @@ EVENT_DATA = {
     f" 'updatedAt', {_iso('changed.updated_at')})",
     "user.deactivated": f"jsonb_build_object({_IDENTITY},"
     f" 'updatedAt', {_iso('changed.updated_at')})",
+    # Over a follows row. Consumers order them by the envelope's occurredAt (stamped by
+    # the database clock inside the statement): a follow waits for a concurrent unfollow
+    # of the same pair to commit, and an unfollow does not see an uncommitted follow (it
+    # changes nothing, announces nothing), so of two changes of a pair the later one
+    # always carries the later occurredAt.
+    "user.followed": "jsonb_build_object('followerId', changed.follower_id,"
+    " 'followeeId', changed.followee_id)",
+    "user.unfollowed": "jsonb_build_object('followerId', changed.follower_id,"
+    " 'followeeId', changed.followee_id)",
 }
 
 
@@ -258,4 +267,62 @@ def find_by_username(s: Session, username: str) -> Row | None:
     return s.row(
         f"SELECT {_USER_COLUMNS} FROM users WHERE lower(username) = lower(:username)",
         username=username,
+    )
+
+
+# --- follows ----------------------------------------------------------------------------
+
+_FOLLOW_COLUMNS = "follows.follower_id, follows.followee_id, follows.created_at"
+
+
+def insert_follow(s: Session, follower_id: str, followee_id: str) -> Row | None:
+    """Follow, and announce user.followed; None when nothing changed: already following,
+    or the follower or the followee is missing or inactive (see `find_follow`)."""
+    return s.row(
+        events.announcing(
+            "INSERT INTO follows (follower_id, followee_id)"
+            " SELECT follower.id, followee.id FROM users follower, users followee"
+            " WHERE follower.id = CAST(:follower_id AS uuid) AND follower.is_active"
+            "   AND followee.id = CAST(:followee_id AS uuid) AND followee.is_active"
+            " ON CONFLICT DO NOTHING",
+            EVENT_DATA["user.followed"],
+            _FOLLOW_COLUMNS,
+        ),
+        **_event("user.followed"),
+        follower_id=follower_id,
+        followee_id=followee_id,
+    )
+
+
+def delete_follow(s: Session, follower_id: str, followee_id: str) -> Row | None:
+    """Unfollow, and announce user.unfollowed; None when nothing changed: not following,
+    or the follower or the followee is missing or inactive (see `find_follow`)."""
+    return s.row(
+        events.announcing(
+            "DELETE FROM follows USING users follower, users followee"
+            " WHERE follows.follower_id = CAST(:follower_id AS uuid)"
+            "   AND follows.followee_id = CAST(:followee_id AS uuid)"
+            "   AND follower.id = follows.follower_id AND follower.is_active"
+            "   AND followee.id = follows.followee_id AND followee.is_active",
+            EVENT_DATA["user.unfollowed"],
+            _FOLLOW_COLUMNS,
+        ),
+        **_event("user.unfollowed"),
+        follower_id=follower_id,
+        followee_id=followee_id,
+    )
+
+
+def find_follow(s: Session, follower_id: str, followee_id: str) -> Row | None:
+    """Why a follow or unfollow changed nothing: whether the followee and the follower
+    are active (NULL: no such follower) and whether the follow exists. None: no followee."""
+    return s.row(
+        "SELECT followee.is_active AS followee_active, follower.is_active AS follower_active,"
+        " EXISTS (SELECT 1 FROM follows WHERE follows.follower_id = CAST(:follower_id AS uuid)"
+        "   AND follows.followee_id = followee.id) AS following"
+        " FROM users followee"
+        " LEFT JOIN users follower ON follower.id = CAST(:follower_id AS uuid)"
+        " WHERE followee.id = CAST(:followee_id AS uuid)",
+        follower_id=follower_id,
+        followee_id=followee_id,
     )

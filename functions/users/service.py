@@ -282,3 +282,44 @@ def promote_to_admin(username: str) -> User:
             raise errors.not_found("User")
         row = repository.set_role(s, str(row["id"]), "admin") or row
     return _user(row)
+
+
+def _follow_pair(user_id: str, principal: Principal, verb: str) -> tuple[str, str]:
+    """(follower, followee) of a follow or unfollow: 404 for a malformed id, 422 for oneself."""
+    followee = _valid_id(user_id)
+    follower = str(uuid.UUID(principal.user_id))
+    if follower == followee:
+        raise errors.unprocessable(
+            f"You cannot {verb} yourself.",
+            [errors.FieldProblem("id", f"is your own account: choose another user to {verb}")],
+        )
+    return follower, followee
+
+
+def _nothing_changed(status: Row | None) -> None:
+    """After a follow or unfollow that changed nothing: why not, or fine (idempotent)."""
+    if status is None or not status["followee_active"]:
+        raise errors.not_found("User")
+    if not status["follower_active"]:
+        raise errors.unauthorized("This account no longer exists or was deactivated.")
+
+
+def follow_user(user_id: str, principal: Principal) -> None:
+    follower, followee = _follow_pair(user_id, principal, "follow")
+    # One statement: the follow and its event commit together, without a transaction block.
+    with db.reader() as s:
+        row = repository.insert_follow(s, follower, followee)
+        if row is None:
+            _nothing_changed(repository.find_follow(s, follower, followee))
+    if row is not None:
+        logger.info("user followed", extra={"userId": follower, "followeeId": followee})
+
+
+def unfollow_user(user_id: str, principal: Principal) -> None:
+    follower, followee = _follow_pair(user_id, principal, "unfollow")
+    with db.reader() as s:
+        row = repository.delete_follow(s, follower, followee)
+        if row is None:
+            _nothing_changed(repository.find_follow(s, follower, followee))
+    if row is not None:
+        logger.info("user unfollowed", extra={"userId": follower, "followeeId": followee})

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
+from aws_cdk import CfnElement
+
+import wiring
 from tests.infra.conftest import Synthesized
 
 PREFIX = "inkwell-dev"
@@ -85,4 +89,66 @@ def statements_by_role(synth: Synthesized) -> dict[str, list[dict[str, Any]]]:
     for logical_id, resource in synth.of_type("AWS::IAM::Role").items():
         for inline in resource["Properties"].get("Policies", []):
             found.setdefault(logical_id, []).extend(inline["PolicyDocument"]["Statement"])
+    return found
+
+
+def group_id(value: Any) -> str:
+    """The logical id of the one security group ``value`` refers to."""
+    (group,) = refs_in(value)
+    return group
+
+
+@dataclass(frozen=True)
+class DomainDb:
+    """The logical ids of one domain's database resources, as found in the template."""
+
+    domain: str
+    instance: str
+    proxy: str
+    # The generated secret and its attachment to the instance (both Ref to the secret ARN).
+    secrets: frozenset[str]
+    clients_group: str
+    proxy_group: str
+    instance_group: str
+
+
+def domain_databases(synth: Synthesized) -> dict[str, DomainDb]:
+    """Every domain database, found by its DBName and followed through the references
+    (instance -> secret attachment, proxy target group -> proxy -> its security group).
+
+    The clients group is the one the stack gives the domain's functions
+    (``DomainDatabase.clients_security_group``): tests then check what the template
+    does with it rather than derive it from the rules under test.
+    """
+    instances = {
+        v["Properties"]["DBName"]: k for k, v in synth.of_type("AWS::RDS::DBInstance").items()
+    }
+    assert sorted(instances) == sorted(wiring.DATABASE_DOMAINS), instances
+    attachments = synth.of_type("AWS::SecretsManager::SecretTargetAttachment")
+    target_groups = synth.of_type("AWS::RDS::DBProxyTargetGroup")
+    found: dict[str, DomainDb] = {}
+    for domain, instance in instances.items():
+        (attachment,) = [
+            k for k, v in attachments.items()
+            if refs_in(v["Properties"]["TargetId"]) == {instance}
+        ]
+        secret = refs_in(attachments[attachment]["Properties"]["SecretId"])
+        (target_group,) = [
+            v for v in target_groups.values()
+            if refs_in(v["Properties"]["DBInstanceIdentifiers"]) == {instance}
+        ]
+        (proxy,) = refs_in(target_group["Properties"]["DBProxyName"])
+        clients = synth.stack.databases[domain].clients_security_group.node.default_child
+        assert isinstance(clients, CfnElement)
+        found[domain] = DomainDb(
+            domain=domain,
+            instance=instance,
+            proxy=proxy,
+            secrets=frozenset({attachment, *secret}),
+            clients_group=str(synth.stack.resolve(clients.logical_id)),
+            proxy_group=group_id(synth.resources[proxy]["Properties"]["VpcSecurityGroupIds"]),
+            instance_group=group_id(
+                synth.resources[instance]["Properties"]["VPCSecurityGroups"]
+            ),
+        )
     return found

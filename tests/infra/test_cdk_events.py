@@ -1,5 +1,6 @@
-"""CDK assertions on the event backbone (bus, archive, rules, DLQs, retries, relay
-schedules, PutEvents grants, the EventBridge endpoint, alarms), checked against ``wiring``.
+"""CDK assertions on the event backbone (bus, archive, rules, DLQs, retries, the schedules
+of the scheduled functions, PutEvents grants, the EventBridge endpoint, alarms), checked
+against ``wiring``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from infra.cdk.inkwell_infra.events import (
     OUTBOX_AGE_METRIC,
     event_pattern,
     validate_consumer,
+    validate_relays,
+    validate_scheduled,
 )
 from infra.cdk.inkwell_infra.functions import EVENT_BUS_ENV
 from infra.cdk.inkwell_infra.paths import FUNCTIONS_DIR, LAYER_PYTHON_DIR
@@ -260,28 +263,31 @@ def test_consumer_declarations_aws_would_reject_fail_the_synth() -> None:
         event_pattern({"source": ["inkwell.users"], "detail_type": ["user.registered"]})
 
 
-# --- relays ----------------------------------------------------------------------------
+# --- scheduled functions and relays ------------------------------------------------------
 
 
-def test_each_relay_runs_on_its_schedule(synth: Synthesized) -> None:
+def test_each_scheduled_function_runs_on_its_schedule(synth: Synthesized) -> None:
     schedules = synth.of_type("AWS::Scheduler::Schedule")
-    assert len(schedules) == len(wiring.RELAYS)
-    assert {r.domain for r in wiring.RELAYS} == set(wiring.DATABASE_DOMAINS)
+    assert len(schedules) == len(wiring.SCHEDULED)
+    # every relay is scheduled, and not only relays are
+    assert {r.name for r in wiring.RELAYS} <= {s.name for s in wiring.SCHEDULED}
+    assert len(wiring.SCHEDULED) > len(wiring.RELAYS)
     by_role = statements_by_role(synth)
-    for relay in wiring.RELAYS:
-        fn = function_id(synth, relay.name)
+    for scheduled in wiring.SCHEDULED:
+        fn = function_id(synth, scheduled.name)
         _, schedule = only(
             {k: v for k, v in schedules.items() if v["Properties"]["Target"]["Arn"]
              == {"Fn::GetAtt": [fn, "Arn"]}}
         )
         props = schedule["Properties"]
-        minutes = relay.schedule_minutes
+        assert props["Name"] == f"{PREFIX}-{scheduled.name}"
+        minutes = scheduled.schedule_minutes
         assert props["ScheduleExpression"] == (
             f"rate({minutes} minute{'s' if minutes != 1 else ''})"
         )
         assert props["State"] == "ENABLED"
         assert props["FlexibleTimeWindow"] == {"Mode": "OFF"}
-        # the scheduler's role may invoke this relay and nothing else
+        # the scheduler's role may invoke this function and nothing else
         (scheduler_role,) = refs_in(props["Target"]["RoleArn"])
         statements = by_role[scheduler_role]
         assert {a for s in statements for a in as_list(s["Action"])} == {
@@ -290,10 +296,33 @@ def test_each_relay_runs_on_its_schedule(synth: Synthesized) -> None:
         assert all(refs_in(s["Resource"]) == {fn} for s in statements)
         # a failed run is not retried: the next scheduled run is the retry
         assert props["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
-        assert invoke_config(synth, relay.name)["MaximumRetryAttempts"] == 0
-        # and it publishes like any function with Access.EVENTS
+        assert invoke_config(synth, scheduled.name)["MaximumRetryAttempts"] == 0
+        # built like any other function: in the VPC exactly when it uses its database
+        assert ("VpcConfig" in function_props(synth, scheduled.name)) == (
+            wiring.Access.DATABASE in scheduled.access
+        )
+
+
+def test_relays_are_the_scheduled_publishers_of_each_domain_outbox() -> None:
+    assert {r.domain for r in wiring.RELAYS} == set(wiring.DATABASE_DOMAINS)
+    assert len(wiring.RELAYS) == len(wiring.DATABASE_DOMAINS)
+    for relay in wiring.RELAYS:
         assert {wiring.Access.DATABASE, wiring.Access.EVENTS} <= relay.access
-        assert "VpcConfig" in function_props(synth, relay.name)
+    validate_relays(wiring.RELAYS, wiring.SCHEDULED)
+
+
+def test_scheduled_declarations_aws_would_reject_fail_the_synth() -> None:
+    scheduled = wiring.SCHEDULED[-1]
+    validate_scheduled(scheduled)
+    with pytest.raises(ValueError):
+        validate_scheduled(dataclasses.replace(scheduled, schedule_minutes=0))
+    relay = wiring.RELAYS[0]
+    # a relay missing from SCHEDULED would have no function; two relays, one alarm key
+    with pytest.raises(ValueError, match=r"not in wiring\.SCHEDULED"):
+        validate_relays(wiring.RELAYS, [s for s in wiring.SCHEDULED if s != relay])
+    with pytest.raises(ValueError, match="more than one outbox relay"):
+        twin = dataclasses.replace(relay, name=f"{relay.name}-2")
+        validate_relays((*wiring.RELAYS, twin), (*wiring.SCHEDULED, twin))
 
 
 # --- who may publish -------------------------------------------------------------------
@@ -417,13 +446,18 @@ def test_dead_letter_queue_depth_alarm(synth: Synthesized) -> None:
         assert fires_on_any(props)
 
 
-def test_outbox_age_alarm_per_domain(synth: Synthesized) -> None:
-    for domain in wiring.DATABASE_DOMAINS:
-        props = outbox_alarm(synth, domain)
+def test_outbox_age_alarm_per_relay_domain(synth: Synthesized) -> None:
+    outbox_alarms = [
+        v for v in alarms(synth).values() if v.get("MetricName") == OUTBOX_AGE_METRIC
+    ]
+    # one per relay (i.e. per domain outbox); other scheduled functions have none
+    assert len(outbox_alarms) == len(wiring.RELAYS)
+    for relay in wiring.RELAYS:
+        props = outbox_alarm(synth, relay.domain)
         assert props["Namespace"] == "Inkwell"
         assert props["Statistic"] == "Maximum"
         # one period per relay run (every minute by default)
-        assert props["Period"] == 60 * relay_of(domain).schedule_minutes
+        assert props["Period"] == 60 * relay_of(relay.domain).schedule_minutes
         assert props["ComparisonOperator"] == "GreaterThanThreshold"
         assert props["Threshold"] == 300
         assert props["EvaluationPeriods"] == 2
@@ -491,7 +525,7 @@ def test_alarm_email_notifies_on_every_alarm(prod_synth: Synthesized) -> None:
     assert subscription["Properties"]["TopicArn"] == ref(topic)
     every_alarm = alarms(prod_synth)
     assert len(every_alarm) >= len(wiring.all_functions()) + len(wiring.CONSUMERS) + len(
-        wiring.DATABASE_DOMAINS
+        wiring.RELAYS
     )
     for props in every_alarm.values():
         assert props["AlarmActions"] == [ref(topic)]

@@ -2,27 +2,38 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+from itertools import permutations
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Match
 
 import wiring
-from infra.cdk.inkwell_infra.api import credential_routes
+from infra.cdk.inkwell_infra.api import (
+    credential_routes,
+    sibling_variable_conflicts,
+    validate_route_paths,
+)
 from infra.cdk.inkwell_infra.functions import db_host_env, db_secret_env
+from infra.cdk.inkwell_infra.stack import validate_maintenance
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import (
     PREFIX,
+    DomainDb,
     as_list,
+    domain_databases,
     function_id,
     function_props,
+    group_id,
     only,
     ref,
     refs_in,
     role_id,
     role_statements,
+    statements_by_role,
 )
 
 pytestmark = pytest.mark.xdist_group("cdk")
@@ -60,7 +71,7 @@ def jwt_secret_ids(synth: Synthesized) -> set[str]:
 
 
 def db_secret_ids(synth: Synthesized) -> set[str]:
-    """The database secret and its attachment (whose Ref is the same secret ARN)."""
+    """Every domain's database secret and its attachment (whose Ref is the same ARN)."""
     ids: set[str] = set()
     for attachment_id, attachment in synth.of_type(
         "AWS::SecretsManager::SecretTargetAttachment"
@@ -69,6 +80,55 @@ def db_secret_ids(synth: Synthesized) -> set[str]:
         ids |= {attachment_id, *refs_in(attachment["Properties"]["SecretId"])}
     assert ids
     return ids
+
+
+def database_functions(domain: str) -> list[wiring.Function]:
+    return [
+        f for f in wiring.all_functions()
+        if wiring.Access.DATABASE in f.access and f.domain == domain
+    ]
+
+
+def ingress_into(synth: Synthesized, group: str) -> list[dict[str, Any]]:
+    return [
+        r["Properties"]
+        for r in synth.of_type("AWS::EC2::SecurityGroupIngress").values()
+        if refs_in(r["Properties"]["GroupId"]) == {group}
+    ]
+
+
+def egress_from(synth: Synthesized, group: str) -> list[dict[str, Any]]:
+    return [
+        r["Properties"]
+        for r in synth.of_type("AWS::EC2::SecurityGroupEgress").values()
+        if refs_in(r["Properties"]["GroupId"]) == {group}
+    ]
+
+
+def source_of(rule: dict[str, Any]) -> str:
+    """The security group an ingress rule admits, or its CIDR (``cidr:...``)."""
+    if "SourceSecurityGroupId" in rule:
+        return group_id(rule["SourceSecurityGroupId"])
+    return f"cidr:{json.dumps(rule.get('CidrIp') or rule.get('CidrIpv6'))}"
+
+
+def destination_of(rule: dict[str, Any]) -> str:
+    """The security group an egress rule lets out to, or its CIDR (``cidr:...``)."""
+    if "DestinationSecurityGroupId" in rule:
+        return group_id(rule["DestinationSecurityGroupId"])
+    return f"cidr:{json.dumps(rule.get('CidrIp') or rule.get('CidrIpv6'))}"
+
+
+def endpoint_groups(synth: Synthesized) -> set[str]:
+    return {
+        group_id(v["Properties"]["SecurityGroupIds"])
+        for v in synth.of_type("AWS::EC2::VPCEndpoint").values()
+    }
+
+
+def function_groups(synth: Synthesized, name: str) -> set[str]:
+    vpc_config = function_props(synth, name).get("VpcConfig", {})
+    return refs_in(vpc_config.get("SecurityGroupIds", []))
 
 
 def resource_paths(synth: Synthesized) -> dict[str, str]:
@@ -172,7 +232,7 @@ def test_common_environment(synth: Synthesized) -> None:
 
 def test_access_decides_environment_and_vpc(synth: Synthesized) -> None:
     (jwt_secret,) = jwt_secret_ids(synth)
-    proxy_id, _ = only(synth.of_type("AWS::RDS::DBProxy"))
+    databases = domain_databases(synth)
     for function in wiring.all_functions():
         props = function_props(synth, function.name)
         env = props["Environment"]["Variables"]
@@ -182,10 +242,15 @@ def test_access_decides_environment_and_vpc(synth: Synthesized) -> None:
             assert "INKWELL_JWT_SECRET_ARN" not in env
         db_keys = {k for k in env if k.startswith("INKWELL_") and "_DB_" in k}
         if wiring.Access.DATABASE in function.access:
-            assert refs_in(env[db_secret_env(function.domain)]) <= db_secret_ids(synth)
+            # its own domain's database, and no other's
+            database = databases[function.domain]
+            assert db_keys == {
+                db_secret_env(function.domain), db_host_env(function.domain), "INKWELL_DB_TLS"
+            }, function.name
+            assert refs_in(env[db_secret_env(function.domain)]) <= database.secrets
             assert env[db_host_env(function.domain)] == {
-                "Fn::GetAtt": [proxy_id, "Endpoint"]
-            }
+                "Fn::GetAtt": [database.proxy, "Endpoint"]
+            }, function.name
             assert env["INKWELL_DB_TLS"] == "verify-full"
             assert "VpcConfig" in props, f"{function.name} must be in the VPC"
         else:
@@ -193,41 +258,96 @@ def test_access_decides_environment_and_vpc(synth: Synthesized) -> None:
             assert "VpcConfig" not in props, f"{function.name} must not be in the VPC"
 
 
-def test_database_functions_run_in_isolated_subnets_with_the_client_group(
+def test_database_functions_run_in_isolated_subnets_in_their_domain_group(
     synth: Synthesized,
 ) -> None:
     subnets = synth.of_type("AWS::EC2::Subnet")
-    proxy = only(synth.of_type("AWS::RDS::DBProxy"))[1]["Properties"]
-    (proxy_sg,) = refs_in(proxy["VpcSecurityGroupIds"])
-    # the groups allowed into the proxy on 5432
-    client_groups = {
-        next(iter(refs_in(rule["Properties"]["SourceSecurityGroupId"])))
-        for rule in synth.of_type("AWS::EC2::SecurityGroupIngress").values()
-        if refs_in(rule["Properties"]["GroupId"]) == {proxy_sg}
-        and rule["Properties"]["FromPort"] == 5432
-    }
-    assert len(client_groups) == 1
+    databases = domain_databases(synth)
     for function in wiring.all_functions():
         if wiring.Access.DATABASE not in function.access:
             continue
         vpc_config = function_props(synth, function.name)["VpcConfig"]
-        assert refs_in(vpc_config["SecurityGroupIds"]) == client_groups
+        assert function_groups(synth, function.name) == {
+            databases[function.domain].clients_group
+        }, function.name
         for subnet in refs_in(vpc_config["SubnetIds"]):
             tags = {t["Key"]: t["Value"] for t in subnets[subnet]["Properties"]["Tags"]}
             assert tags["aws-cdk:subnet-type"] == "Isolated"
+    # a domain's group holds exactly that domain's database functions
+    for database in databases.values():
+        members = {
+            f.name for f in wiring.all_functions()
+            if database.clients_group in function_groups(synth, f.name)
+        }
+        assert members == {f.name for f in database_functions(database.domain)}
+        assert members, f"no function uses the {database.domain} database"
+
+
+def test_each_database_is_reachable_only_from_its_own_domain(synth: Synthesized) -> None:
+    databases = domain_databases(synth)
+    endpoints = endpoint_groups(synth)
+    groups = synth.of_type("AWS::EC2::SecurityGroup")
+    for db in databases.values():
+        assert len({db.clients_group, db.proxy_group, db.instance_group}) == 3
+        for group in (db.clients_group, db.proxy_group, db.instance_group):
+            props = groups[group]["Properties"]
+            # no inline rules (a CIDR rule would admit anything in the VPC); at most the
+            # placeholder that matches no traffic
+            assert not props.get("SecurityGroupIngress"), group
+            for rule in props.get("SecurityGroupEgress", []):
+                assert rule["CidrIp"] == "255.255.255.255/32", (group, rule)
+        # the proxy admits the domain's functions only, on PostgreSQL only
+        proxy_in = ingress_into(synth, db.proxy_group)
+        sources = [source_of(rule) for rule in proxy_in]
+        assert sources == [db.clients_group], f"the {db.domain} proxy admits {sources}"
+        assert (proxy_in[0]["IpProtocol"], proxy_in[0]["FromPort"], proxy_in[0]["ToPort"]) == (
+            "tcp", 5432, 5432
+        )
+        # the instance admits its proxy only, on its port only
+        instance_in = ingress_into(synth, db.instance_group)
+        sources = [source_of(rule) for rule in instance_in]
+        assert sources == [db.proxy_group], f"the {db.domain} instance admits {sources}"
+        port = {"Fn::GetAtt": [db.instance, "Endpoint.Port"]}
+        assert (instance_in[0]["FromPort"], instance_in[0]["ToPort"]) == (port, port)
+        # the domain's functions go out to their own proxy and the AWS endpoints, nowhere
+        # else
+        egress = egress_from(synth, db.clients_group)
+        destinations = {destination_of(r): r for r in egress}
+        assert set(destinations) <= {db.proxy_group} | endpoints
+        assert destinations[db.proxy_group]["FromPort"] == 5432
+        assert all(destinations[e]["FromPort"] == 443 for e in set(destinations) & endpoints)
+    for a, b in permutations(databases.values(), 2):
+        reaches = {destination_of(r) for r in egress_from(synth, a.clients_group)}
+        admitted = {source_of(r) for r in ingress_into(synth, b.proxy_group)}
+        assert b.proxy_group not in reaches, f"{a.domain} functions reach the {b.domain} proxy"
+        assert a.clients_group not in admitted, f"{b.domain} proxy admits {a.domain} functions"
 
 
 def test_code_asset_holds_only_wiring_and_the_function_domain(synth: Synthesized) -> None:
+    assets_by_domain: dict[str, set[str]] = {}
     for function in wiring.all_functions():
         key = function_props(synth, function.name)["Code"]["S3Key"]
+        assets_by_domain.setdefault(function.domain, set()).add(key)
         asset_dir = synth.outdir / f"asset.{key.removesuffix('.zip')}"
         assert asset_dir.is_dir(), f"no staged asset for {function.name}"
-        assert {p.name for p in asset_dir.iterdir()} <= {"wiring.py", function.domain}
+        assert {p.name for p in asset_dir.iterdir()} == {"wiring.py", function.domain}
         assert (asset_dir / "wiring.py").is_file()
+        # the module Lambda imports is in the asset (else every invocation fails)
+        module = asset_dir / (function.module.replace(".", "/") + ".py")
+        assert module.is_file(), f"{function.name}: no {function.module} in its asset"
         for path in asset_dir.rglob("*"):
             rel = path.relative_to(asset_dir)
             assert "__pycache__" not in rel.parts and path.suffix != ".pyc", rel
             assert "tests" not in rel.parts, rel
+    # one asset per domain, shared by its functions; different domains, different assets
+    assert all(len(keys) == 1 for keys in assets_by_domain.values()), assets_by_domain
+    assert len(set.union(*assets_by_domain.values())) == len(assets_by_domain)
+    assert set(wiring.DATABASE_DOMAINS) <= set(assets_by_domain)
+    # every database domain ships its migrations with its maintenance function
+    for domain in wiring.DATABASE_DOMAINS:
+        (key,) = assets_by_domain[domain]
+        migrations = synth.outdir / f"asset.{key.removesuffix('.zip')}" / domain / "migrations"
+        assert any(migrations.glob("*.sql")), f"no {domain}/migrations/*.sql in the asset"
 
 
 # --- least privilege -------------------------------------------------------------------
@@ -293,6 +413,53 @@ def test_named_least_privilege_cases(synth: Synthesized) -> None:
     assert readable_secrets(synth, wiring.AUTHORIZER.name) & jwt_secret
 
 
+def test_each_function_reads_only_its_own_domain_database_secret(synth: Synthesized) -> None:
+    databases = domain_databases(synth)
+    every_db_secret = frozenset().union(*(db.secrets for db in databases.values()))
+    for function in wiring.all_functions():
+        readable = readable_secrets(synth, function.name) & every_db_secret
+        if wiring.Access.DATABASE in function.access:
+            assert readable, f"{function.name} cannot read its database secret"
+            assert readable <= databases[function.domain].secrets, function.name
+        else:
+            assert not readable, function.name
+
+
+def test_users_and_content_cannot_read_each_others_database(synth: Synthesized) -> None:
+    databases = domain_databases(synth)
+    users, content = databases["users"].secrets, databases["content"].secrets
+    for domain, own, other in (("users", users, content), ("content", content, users)):
+        functions = database_functions(domain)
+        assert functions
+        for function in functions:
+            readable = readable_secrets(synth, function.name)
+            assert readable & own and not readable & other, function.name
+    # content keeps its read model of users from the users events, never the users database
+    consumer = readable_secrets(synth, "content-users")
+    assert consumer & content and not consumer & users
+    assert not readable_secrets(synth, "content-create-post") & users
+    assert not readable_secrets(synth, "users-register") & content
+
+
+def test_only_the_domain_and_its_proxy_may_read_a_database_secret(synth: Synthesized) -> None:
+    """Across every role in the template (not only the functions' roles)."""
+    databases = domain_databases(synth)
+    roles_of = {f.name: role_id(synth, f.name) for f in wiring.all_functions()}
+    for db in databases.values():
+        (proxy_role,) = refs_in(synth.resources[db.proxy]["Properties"]["RoleArn"])
+        allowed = {roles_of[f.name] for f in database_functions(db.domain)} | {proxy_role}
+        readers = {
+            role
+            for role, statements in statements_by_role(synth).items()
+            for statement in statements
+            if statement["Effect"] == "Allow"
+            and any(str(a).startswith("secretsmanager:") or a == "*"
+                    for a in as_list(statement.get("Action", [])))
+            and refs_in(statement.get("Resource")) & db.secrets
+        }
+        assert readers == allowed, db.domain
+
+
 # --- API -------------------------------------------------------------------------------
 
 
@@ -304,6 +471,82 @@ def test_every_route_is_a_lambda_proxy_method(synth: Synthesized) -> None:
         assert integration["Type"] == "AWS_PROXY"
         assert integration["IntegrationHttpMethod"] == "POST"
         assert function_id(synth, route.name) in refs_in(integration["Uri"])
+
+
+def test_sibling_path_variables_share_one_name(synth: Synthesized) -> None:
+    """API Gateway rejects a deployment in which one resource has two path-variable
+    children (``/posts/{id}`` beside ``/posts/{slug}``); static siblings are fine."""
+    paths = resource_paths(synth)
+    children: dict[str, list[str]] = {}
+    for logical_id, resource in synth.of_type("AWS::ApiGateway::Resource").items():
+        parent = resource["Properties"]["ParentId"]
+        parent_path = "/" if "Fn::GetAtt" in parent else paths[parent["Ref"]]
+        children.setdefault(parent_path, []).append(resource["Properties"]["PathPart"])
+        assert paths[logical_id].startswith(parent_path.rstrip("/") + "/")
+    for parent_path, parts in children.items():
+        assert len(parts) == len(set(parts)), f"duplicate resources under {parent_path}: {parts}"
+        variables = sorted(p for p in parts if p.startswith("{"))
+        assert len(variables) <= 1, (
+            f"{parent_path} has sibling path variables {variables}: API Gateway rejects this"
+        )
+    assert sibling_variable_conflicts(r.path for r in wiring.ROUTES) == {}
+
+
+def test_route_paths_api_gateway_would_reject_fail_the_synth() -> None:
+    validate_route_paths(wiring.ROUTES)
+    get_post = wiring.route_by_name("content-get-post")
+    renamed = dataclasses.replace(get_post, path=get_post.path.replace("{id}", "{idOrSlug}"))
+    routes = tuple(renamed if r == get_post else r for r in wiring.ROUTES)
+    assert sibling_variable_conflicts(r.path for r in routes) == {
+        "/api/v1/posts": {"{id}", "{idOrSlug}"}
+    }
+    with pytest.raises(ValueError, match="sibling path variables"):
+        validate_route_paths(routes)
+    # deeper down, and greedy variables count too
+    assert sibling_variable_conflicts(["/a/{id}/b/{x}", "/a/{id}/b/{y}/c"]) == {
+        "/a/{id}/b": {"{x}", "{y}"}
+    }
+    assert sibling_variable_conflicts(["/a/{id}", "/a/{proxy+}"]) == {
+        "/a": {"{id}", "{proxy+}"}
+    }
+    # a static part beside a variable is allowed: /users/me beside /users/{id}
+    assert not sibling_variable_conflicts(
+        ["/api/v1/users/me/posts", "/api/v1/users/{id}/follow", "/api/v1/users/me"]
+    )
+    for bad in (
+        (get_post, get_post),
+        (dataclasses.replace(get_post, path="/api/v1/posts/{id"),),
+        (dataclasses.replace(get_post, path="/api/v1/posts/"),),
+        (dataclasses.replace(get_post, path="api/v1/posts"),),
+        (dataclasses.replace(get_post, path="/api/v1//posts"),),
+    ):
+        with pytest.raises(ValueError):
+            validate_route_paths(bad)
+
+
+def test_users_me_posts_beside_the_user_id_routes(synth: Synthesized) -> None:
+    paths = set(resource_paths(synth).values())
+    assert {
+        "/api/v1/users/me",
+        "/api/v1/users/me/posts",
+        "/api/v1/users/{id}",
+        "/api/v1/users/{id}/follow",
+        "/api/v1/posts/{id}/publish",
+        "/api/v1/posts/{id}/favorite",
+    } <= paths
+    methods = methods_by_route(synth)
+    for method, path, name in (
+        ("GET", "/api/v1/users/me", "users-get-me"),
+        ("GET", "/api/v1/users/me/posts", "content-list-my-posts"),
+        ("GET", "/api/v1/users/{id}", "users-get-user"),
+        ("POST", "/api/v1/users/{id}/follow", "users-follow-user"),
+        ("DELETE", "/api/v1/users/{id}/follow", "users-unfollow-user"),
+        ("GET", "/api/v1/posts/{id}", "content-get-post"),
+        ("GET", "/api/v1/feed", "content-get-feed"),
+        ("GET", "/api/v1/tags", "content-list-tags"),
+    ):
+        integration = methods[(method, path)]["Integration"]
+        assert function_id(synth, name) in refs_in(integration["Uri"]), (method, path)
 
 
 def test_authorizers_match_route_auth(synth: Synthesized) -> None:
@@ -445,16 +688,17 @@ def test_cors_preflight_uses_the_configured_origins(synth: Synthesized) -> None:
 
 
 def test_outputs(synth: Synthesized) -> None:
-    assert {
-        "ApiUrl",
-        "WebAclArn",
-        "UsersDbSecretArn",
-        "UsersMaintenanceFunctionName",
-        "EventBusName",
-        "EventBusArn",
-    } <= set(synth.outputs)
-    maintenance = function_id(synth, wiring.MAINTENANCE[0].name)
-    assert synth.outputs["UsersMaintenanceFunctionName"]["Value"] == ref(maintenance)
+    assert {"ApiUrl", "WebAclArn", "EventBusName", "EventBusArn"} <= set(synth.outputs)
+    databases = domain_databases(synth)
+    for domain, db in databases.items():
+        key = domain.capitalize()
+        assert refs_in(synth.outputs[f"{key}DbSecretArn"]["Value"]) <= db.secrets
+        assert synth.outputs[f"{key}DbProxyEndpoint"]["Value"] == {
+            "Fn::GetAtt": [db.proxy, "Endpoint"]
+        }
+    for maintenance in wiring.MAINTENANCE:
+        key = "".join(p.capitalize() for p in maintenance.name.split("-")) + "FunctionName"
+        assert synth.outputs[key]["Value"] == ref(function_id(synth, maintenance.name))
 
 
 # --- network and database --------------------------------------------------------------
@@ -477,42 +721,57 @@ def test_vpc_has_no_nat_and_the_interface_endpoints(synth: Synthesized) -> None:
     assert services == {".secretsmanager", ".events"}
 
 
-def test_database_is_private_encrypted_and_tls_only(synth: Synthesized) -> None:
+def test_each_domain_database_is_private_encrypted_and_tls_only(synth: Synthesized) -> None:
+    databases = domain_databases(synth)  # one instance per domain, found by DBName
     assert len(synth.of_type("AWS::RDS::DBInstance")) == len(wiring.DATABASE_DOMAINS)
-    _, instance = only(synth.of_type("AWS::RDS::DBInstance"))
-    props = instance["Properties"]
-    assert props["Engine"] == "postgres"
-    assert int(props["EngineVersion"].split(".")[0]) >= 16
-    assert props["StorageEncrypted"] is True
-    assert props["PubliclyAccessible"] is False
-    assert props["DBName"] == "users"
-    assert props["BackupRetentionPeriod"] >= 1
-    assert props["DeletionProtection"] is False  # dev stage
-    assert instance["DeletionPolicy"] == "Delete"
+    assert len(synth.of_type("AWS::RDS::DBProxy")) == len(wiring.DATABASE_DOMAINS)
+    assert len(db_secret_ids(synth)) == 2 * len(wiring.DATABASE_DOMAINS)
+    for domain, db in databases.items():
+        instance = synth.resources[db.instance]
+        props = instance["Properties"]
+        assert props["Engine"] == "postgres"
+        assert int(props["EngineVersion"].split(".")[0]) >= 16
+        assert props["StorageEncrypted"] is True
+        assert props["PubliclyAccessible"] is False
+        assert props["DBName"] == domain
+        assert props["BackupRetentionPeriod"] >= 1
+        assert props["DeletionProtection"] is False  # dev stage
+        assert instance["DeletionPolicy"] == "Delete"
 
-    (subnet_group,) = refs_in(props["DBSubnetGroupName"])
-    for subnet in refs_in(synth.resources[subnet_group]["Properties"]["SubnetIds"]):
-        tags = {t["Key"]: t["Value"] for t in synth.resources[subnet]["Properties"]["Tags"]}
-        assert tags["aws-cdk:subnet-type"] == "Isolated"
+        (subnet_group,) = refs_in(props["DBSubnetGroupName"])
+        for subnet in refs_in(synth.resources[subnet_group]["Properties"]["SubnetIds"]):
+            tags = {
+                t["Key"]: t["Value"] for t in synth.resources[subnet]["Properties"]["Tags"]
+            }
+            assert tags["aws-cdk:subnet-type"] == "Isolated"
 
-    (parameter_group,) = refs_in(props["DBParameterGroupName"])
-    assert synth.resources[parameter_group]["Properties"]["Parameters"]["rds.force_ssl"] == "1"
+        (parameter_group,) = refs_in(props["DBParameterGroupName"])
+        parameters = synth.resources[parameter_group]["Properties"]["Parameters"]
+        assert parameters["rds.force_ssl"] == "1"
 
-    secret_ids = db_secret_ids(synth)
-    assert "MasterUserPassword" in props
-    assert refs_in(props["MasterUserPassword"]) & secret_ids
+        # its own generated credentials, used by its own proxy
+        assert "MasterUserPassword" in props
+        assert refs_in(props["MasterUserPassword"]) & db.secrets
+        proxy = synth.resources[db.proxy]["Properties"]
+        assert proxy["RequireTLS"] is True
+        assert proxy["EngineFamily"] == "POSTGRESQL"
+        assert refs_in(proxy["Auth"]) and refs_in(proxy["Auth"]) <= db.secrets
+    # no two domains share a secret, a proxy or a security group
+    for a, b in permutations(databases.values(), 2):
+        assert not a.secrets & b.secrets
+        assert a.proxy != b.proxy
+        assert not {a.clients_group, a.proxy_group, a.instance_group} & {
+            b.clients_group, b.proxy_group, b.instance_group
+        }
 
-    _, proxy = only(synth.of_type("AWS::RDS::DBProxy"))
-    assert proxy["Properties"]["RequireTLS"] is True
-    assert proxy["Properties"]["EngineFamily"] == "POSTGRESQL"
-    assert refs_in(proxy["Properties"]["Auth"]) & secret_ids
 
-
-def test_prod_stage_protects_the_database(prod_synth: Synthesized) -> None:
-    _, instance = only(prod_synth.of_type("AWS::RDS::DBInstance"))
-    assert instance["Properties"]["DeletionProtection"] is True
-    assert instance["DeletionPolicy"] == "Snapshot"
-    assert instance["Properties"]["MultiAZ"] is True
+def test_prod_stage_protects_every_database(prod_synth: Synthesized) -> None:
+    instances = prod_synth.of_type("AWS::RDS::DBInstance")
+    assert len(instances) == len(wiring.DATABASE_DOMAINS)
+    for instance in instances.values():
+        assert instance["Properties"]["DeletionProtection"] is True
+        assert instance["DeletionPolicy"] == "Snapshot"
+        assert instance["Properties"]["MultiAZ"] is True
 
 
 # --- layer and triggers ----------------------------------------------------------------
@@ -525,14 +784,26 @@ def test_layer_targets_python312_arm64(synth: Synthesized) -> None:
     )
 
 
-def test_maintenance_trigger_runs_after_the_database(synth: Synthesized) -> None:
+def test_each_database_domain_has_one_maintenance_function() -> None:
+    validate_maintenance(wiring.DATABASE_DOMAINS, wiring.MAINTENANCE)
+    for domain in wiring.DATABASE_DOMAINS:
+        (maintenance,) = [m for m in wiring.MAINTENANCE if m.domain == domain]
+        assert wiring.Access.DATABASE in maintenance.access
+    with pytest.raises(ValueError, match="exactly one maintenance"):
+        validate_maintenance((*wiring.DATABASE_DOMAINS, "comments"), wiring.MAINTENANCE)
+    with pytest.raises(ValueError, match="exactly one maintenance"):
+        validate_maintenance(wiring.DATABASE_DOMAINS, (*wiring.MAINTENANCE,
+                                                       wiring.MAINTENANCE[0]))
+
+
+def test_maintenance_trigger_runs_after_its_database(synth: Synthesized) -> None:
     triggers = synth.of_type("Custom::Trigger")
     assert len(triggers) == len(wiring.MAINTENANCE)
     versions = synth.of_type("AWS::Lambda::Version")
-    instance_id, _ = only(synth.of_type("AWS::RDS::DBInstance"))
-    proxy_id, _ = only(synth.of_type("AWS::RDS::DBProxy"))
+    databases = domain_databases(synth)
     endpoints = set(synth.of_type("AWS::EC2::VPCEndpoint"))
     for maintenance in wiring.MAINTENANCE:
+        db: DomainDb = databases[maintenance.domain]
         fn = function_id(synth, maintenance.name)
         matching = {
             k: v
@@ -546,5 +817,37 @@ def test_maintenance_trigger_runs_after_the_database(synth: Synthesized) -> None
         _, trigger = only(matching)
         assert trigger["Properties"]["ExecuteOnHandlerChange"] is True
         assert trigger["Properties"]["InvocationType"] == "RequestResponse"
-        # the database and every endpoint the function may call are in place first
-        assert {instance_id, proxy_id} | endpoints <= set(trigger.get("DependsOn", []))
+        # its own database and every endpoint the function may call are in place first
+        assert {db.instance, db.proxy} | endpoints <= set(trigger.get("DependsOn", []))
+
+
+# --- CloudFormation limits -------------------------------------------------------------
+
+# https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
+MAX_RESOURCES = 500
+MAX_OUTPUTS = 200
+MAX_TEMPLATE_BYTES = 1_000_000  # uploaded to S3 by the CDK
+# Physical name limits: Lambda function, Scheduler schedule and EventBridge rule 64, SQS 80.
+MAX_NAME = {"AWS::Lambda::Function": ("FunctionName", 64),
+            "AWS::Scheduler::Schedule": ("Name", 64),
+            "AWS::Events::Rule": ("Name", 64),
+            "AWS::SQS::Queue": ("QueueName", 80)}
+
+
+def test_the_stack_stays_within_cloudformation_limits(
+    synth: Synthesized, prod_synth: Synthesized
+) -> None:
+    for synthesized in (synth, prod_synth):
+        count = len(synthesized.resources)
+        assert count <= MAX_RESOURCES, (
+            f"{count} resources: CloudFormation allows {MAX_RESOURCES} per stack (split "
+            "the domains into nested stacks)"
+        )
+        assert len(synthesized.outputs) <= MAX_OUTPUTS
+        assert len(json.dumps(synthesized.template.to_json())) <= MAX_TEMPLATE_BYTES
+    # prod has the longest name prefix
+    for resource_type, (prop, limit) in MAX_NAME.items():
+        for resource in prod_synth.of_type(resource_type).values():
+            name = resource["Properties"].get(prop)
+            if isinstance(name, str):
+                assert len(name) <= limit, f"{resource_type} name too long: {name}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import pytest
@@ -43,8 +44,10 @@ def test_route_sample_is_routed_to_its_route(route: wiring.Route) -> None:
     assert found.route == route
     assert (event["pathParameters"] or {}) == found.path_parameters
     assert event["resource"] == route.path
-    if route.method in ("POST", "PUT", "PATCH"):
+    if sample_events.takes_body(route):
         assert isinstance(json.loads(event["body"]), dict)
+    else:
+        assert event["body"] is None
 
 
 @pytest.mark.parametrize("route", wiring.ROUTES, ids=lambda r: r.name)
@@ -72,3 +75,12 @@ def test_a_new_route_with_a_body_needs_a_sample_body() -> None:
                          path="/api/v1/demo")
     with pytest.raises(KeyError, match="BODIES"):
         sample_events.route_event(route)
+
+
+@pytest.mark.parametrize("route", wiring.ROUTES, ids=lambda r: r.name)
+def test_routes_declared_without_a_body_take_none(route: wiring.Route) -> None:
+    """WITHOUT_BODY agrees with the handlers: exactly the operations with a request body
+    are the POST/PUT/PATCH routes not named there."""
+    operation = importlib.import_module(route.module).api.openapi()["paths"][route.path][
+        route.method.lower()]
+    assert ("requestBody" in operation) == sample_events.takes_body(route)

@@ -5,13 +5,13 @@
 - ``database``: one RDS PostgreSQL + RDS Proxy per domain;
 - ``layer``: the shared dependency layer (local pip bundling, no Docker);
 - ``events``: the EventBridge bus and its archive; per consumer a rule, a dead-letter
-  queue and retries; per relay a schedule; the event alarms;
+  queue and retries; per scheduled function a schedule; per relay the outbox alarm;
 - ``functions``: one Lambda per ``wiring`` Function, least-privilege grants;
 - ``api``: REST API, authorizers, gateway responses, throttling, WAF, CORS;
 - ``stack``: assembles them, plus the migration triggers, the optional alarm topic and
   the outputs.
 
-Everything that is wired (routes, functions, access, event types, consumers, relays) comes
+Everything that is wired (routes, functions, access, event types, consumers, schedules) comes
 from ``functions/wiring.py``.
 """
 

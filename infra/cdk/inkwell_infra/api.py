@@ -21,12 +21,17 @@ Everything here is derived from ``wiring.ROUTES``:
 - gateway responses (errors produced by API Gateway itself) in the same
   ``application/problem+json`` contract as the functions, with ``X-Request-ID``;
 - CORS preflight for the configured origins (functions add CORS headers themselves).
+
+The route paths become one resource tree. API Gateway allows static path parts next to a
+path variable (``/users/me`` beside ``/users/{id}``) but only one variable among siblings,
+and rejects the deployment otherwise ("A sibling ({id}) of this resource already has a
+variable path part"); CDK does not check it, so ``validate_route_paths`` does, at synth.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy
@@ -99,6 +104,52 @@ GATEWAY_PROBLEMS: tuple[GatewayProblem, ...] = (
 def method_option_key(route: wiring.Route) -> str:
     """The stage ``method_options`` key of a route: ``/api/v1/users/login/POST``."""
     return f"{route.path}/{route.method}"
+
+
+def _is_variable(part: str) -> bool:
+    return part.startswith("{") and part.endswith("}")
+
+
+def sibling_variable_conflicts(paths: Iterable[str]) -> dict[str, set[str]]:
+    """Resource paths under which the routes put more than one path variable.
+
+    ``{"/api/v1/posts": {"{id}", "{slug}"}}`` means API Gateway would reject the tree:
+    ``/posts/{id}`` and ``/posts/{slug}`` are sibling resources with different variables.
+    A greedy ``{proxy+}`` counts as a variable too.
+    """
+    variables: dict[str, set[str]] = {}
+    for path in paths:
+        parts = [part for part in path.split("/") if part]
+        for index, part in enumerate(parts):
+            if _is_variable(part):
+                parent = "/" + "/".join(parts[:index])
+                variables.setdefault(parent, set()).add(part)
+    return {parent: names for parent, names in variables.items() if len(names) > 1}
+
+
+def validate_route_paths(routes: Sequence[wiring.Route]) -> None:
+    """Reject, at synth time, route paths API Gateway would reject at deploy time."""
+    seen: set[tuple[str, str]] = set()
+    for route in routes:
+        if not route.path.startswith("/") or "//" in route.path or route.path.endswith("/"):
+            raise ValueError(f"{route.name}: malformed path {route.path!r}")
+        for part in route.path.split("/")[1:]:
+            if ("{" in part or "}" in part) and not _is_variable(part):
+                raise ValueError(f"{route.name}: malformed path variable {part!r}")
+        key = (route.method, route.path)
+        if key in seen:
+            raise ValueError(f"two routes for {route.method} {route.path}")
+        seen.add(key)
+    conflicts = sibling_variable_conflicts(route.path for route in routes)
+    if conflicts:
+        described = "; ".join(
+            f"{parent}/ has {', '.join(sorted(names))}"
+            for parent, names in sorted(conflicts.items())
+        )
+        raise ValueError(
+            "sibling path variables must share one name (API Gateway rejects the "
+            f"deployment otherwise): {described}"
+        )
 
 
 def credential_routes() -> tuple[wiring.Route, ...]:
@@ -233,6 +284,7 @@ class InkwellApi(Construct):
         if isinstance(request_authorizer_resource, apigw.CfnAuthorizer):
             request_authorizer_resource.add_property_deletion_override("IdentitySource")
 
+        validate_route_paths(wiring.ROUTES)
         self.methods: dict[str, apigw.Method] = {}
         for route in wiring.ROUTES:
             self.methods[route.name] = self._add_route(route, handlers[route.name])

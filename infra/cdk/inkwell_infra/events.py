@@ -1,16 +1,17 @@
 """The event backbone on AWS: one custom EventBridge bus, its archive, the subscriptions of
-the consumers, the schedules of the outbox relays, and the alarms that say an event is
-stuck.
+the consumers, the schedules of the scheduled functions (the outbox relays and the domains'
+own timers), and the alarms that say an event is stuck.
 
 Everything comes from ``functions/wiring.py``: ``wiring.CONSUMERS`` (event types ->
-consumer function, retry budget), ``wiring.RELAYS`` (one per domain database, with its
-schedule) and ``Access.EVENTS`` (who may publish; granted in ``functions``).
+consumer function, retry budget), ``wiring.SCHEDULED`` (every function run on a schedule,
+with its period), ``wiring.RELAYS`` (the scheduled outbox relays, one per domain database)
+and ``Access.EVENTS`` (who may publish; granted in ``functions``).
 
 - ``InkwellBus`` (created before the functions, which need its name and ARN): the bus
   ``inkwell-<stage>`` and an archive of every ``inkwell.*`` event for replay.
 - ``EventRouting`` (created after them): per consumer a rule, a dead-letter queue, the
-  retry settings of both hops and the alarms; per relay a schedule and the outbox-age
-  alarm.
+  retry settings of both hops and the alarms; per scheduled function an EventBridge
+  Scheduler schedule; per relay (i.e. per domain outbox) the outbox-age alarm.
 
 Failures on the way to a consumer, and where each one ends up:
 
@@ -37,7 +38,7 @@ in-VPC consumers need no SQS endpoint.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import Duration, RemovalPolicy
@@ -116,6 +117,27 @@ def validate_consumer(consumer: wiring.Consumer) -> None:
         raise ValueError(f"consumer {consumer.name}: max_event_age_s must be {low}..{high}")
 
 
+def validate_scheduled(scheduled: wiring.Scheduled) -> None:
+    """Reject a schedule EventBridge Scheduler would reject, at synth time instead."""
+    if scheduled.schedule_minutes < 1:
+        raise ValueError(f"{scheduled.name}: schedule_minutes must be at least 1")
+
+
+def validate_relays(
+    relays: Sequence[wiring.Scheduled], scheduled: Sequence[wiring.Scheduled]
+) -> None:
+    """Every relay is one of the scheduled functions (else it has no function and no
+    schedule), and each domain outbox has one relay (its alarm is keyed by domain)."""
+    names = {s.name for s in scheduled}
+    missing = [r.name for r in relays if r.name not in names]
+    if missing:
+        raise ValueError(f"relays not in wiring.SCHEDULED: {missing}")
+    domains = [r.domain for r in relays]
+    duplicated = sorted({d for d in domains if domains.count(d) > 1})
+    if duplicated:
+        raise ValueError(f"more than one outbox relay for domain(s) {duplicated}")
+
+
 def outbox_age_metric(relay: wiring.Scheduled) -> cloudwatch.Metric:
     """The metric the relay of ``relay.domain`` emits each run, exactly as it lands.
 
@@ -170,7 +192,8 @@ class InkwellBus(Construct):
 
 
 class EventRouting(Construct):
-    """Consumer subscriptions (rule, DLQ, retries, alarms) and relay schedules."""
+    """Consumer subscriptions (rule, DLQ, retries, alarms), the schedules of the scheduled
+    functions, and the outbox-age alarm of each relay."""
 
     def __init__(
         self,
@@ -195,8 +218,11 @@ class EventRouting(Construct):
         for consumer in wiring.CONSUMERS:
             self._subscribe(consumer, functions[consumer.name])
             self.consumer_error_alarms[consumer.name] = functions.error_alarms[consumer.name]
+        validate_relays(wiring.RELAYS, wiring.SCHEDULED)
+        for scheduled in wiring.SCHEDULED:
+            self._schedule(scheduled, functions[scheduled.name])
         for relay in wiring.RELAYS:
-            self._schedule(relay, functions[relay.name])
+            self._watch_outbox(relay)
 
     def _subscribe(self, consumer: wiring.Consumer, fn: lambda_.Function) -> None:
         validate_consumer(consumer)
@@ -256,27 +282,38 @@ class EventRouting(Construct):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
-    def _schedule(self, relay: wiring.Scheduled, fn: lambda_.Function) -> None:
-        if relay.schedule_minutes < 1:
-            raise ValueError(f"relay {relay.name}: schedule_minutes must be at least 1")
+    def _scope_of(self, function: wiring.Function) -> Construct:
+        """The construct holding what is added for ``function`` (schedule, alarms)."""
+        existing = self.node.try_find_child(function.name)
+        return existing if isinstance(existing, Construct) else Construct(self, function.name)
+
+    def _schedule(self, scheduled: wiring.Scheduled, fn: lambda_.Function) -> None:
+        validate_scheduled(scheduled)
         prefix = self._config.name_prefix
-        scope = Construct(self, relay.name)
-        every = Duration.minutes(relay.schedule_minutes)
+        scope = self._scope_of(scheduled)
+        every = Duration.minutes(scheduled.schedule_minutes)
 
         # A failed or missed run is not worth retrying: the next run is the retry, and
-        # retries would only pile up runs behind a broken dependency. (Two runs at once
-        # are safe: rows are claimed with FOR UPDATE SKIP LOCKED.)
+        # retries would only pile up runs behind a broken dependency. A run may overlap
+        # the next one (a slow run, a late delivery): scheduled functions must tolerate
+        # that (the relays and the post publisher claim rows with FOR UPDATE SKIP LOCKED).
         fn.configure_async_invoke(retry_attempts=0, max_event_age=Duration.seconds(60))
-        self.schedules[relay.name] = scheduler.Schedule(
+        self.schedules[scheduled.name] = scheduler.Schedule(
             scope,
             "Schedule",
-            schedule_name=f"{prefix}-{relay.name}",
-            description=f"Runs {relay.name} every {relay.schedule_minutes} minute(s)",
+            schedule_name=f"{prefix}-{scheduled.name}",
+            description=(
+                f"Runs {scheduled.name} every {scheduled.schedule_minutes} minute(s)"
+            ),
             schedule=scheduler.ScheduleExpression.rate(every),
             target=scheduler_targets.LambdaInvoke(
                 fn, retry_attempts=0, max_event_age=Duration.seconds(60)
             ),
         )
+
+    def _watch_outbox(self, relay: wiring.Scheduled) -> None:
+        prefix = self._config.name_prefix
+        scope = self._scope_of(relay)
 
         # The outbox is stuck: the oldest unpublished event is older than 5 minutes in
         # every period of the window. Missing data is BREACHING on purpose: the relay is

@@ -16,10 +16,11 @@ grant and nothing more:
   may publish), gets ``INKWELL_EVENT_BUS_NAME``; if it is in the VPC, its security group
   is let through to the EventBridge interface endpoint.
 
-Route handlers, the authorizer, maintenance functions, event consumers and outbox relays
-all come from ``wiring.all_functions()`` and are built here the same way; what is special
-about consumers (rules, dead-letter queues, retries) and relays (schedules) is added on top
-by ``events.EventRouting``.
+Route handlers, the authorizer, maintenance functions, event consumers and scheduled
+functions (outbox relays included) all come from ``wiring.all_functions()`` and are built
+here the same way; what is special about consumers (rules, dead-letter queues, retries) and
+scheduled functions (schedules, the relays' outbox alarms) is added on top by
+``events.EventRouting``.
 """
 
 from __future__ import annotations
@@ -138,7 +139,7 @@ class InkwellFunctions(Construct):
         self._code: dict[str, lambda_.Code] = {}
         self.by_name: dict[str, lambda_.Function] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
-        # Errors >= 1 in 5 minutes, for every function (consumers and relays included).
+        # Errors >= 1 in 5 minutes, for every function (consumers and scheduled ones included).
         self.error_alarms: dict[str, cloudwatch.Alarm] = {}
         for function in wiring.all_functions():
             if function.name in self.by_name:

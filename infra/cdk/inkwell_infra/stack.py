@@ -1,8 +1,9 @@
 """The Inkwell stack: network, databases, signing key, event bus, layer, functions, API,
-event routing (rules, DLQs, relay schedules), triggers, alarm notifications, outputs."""
+event routing (rules, DLQs, schedules), triggers, alarm notifications, outputs."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aws_cdk import CfnOutput, Duration, Stack, Tags, triggers
@@ -23,6 +24,22 @@ from infra.cdk.inkwell_infra.layer import DependencyLayer
 from infra.cdk.inkwell_infra.network import Network
 
 JWT_SECRET_LENGTH = 64
+
+
+def validate_maintenance(
+    domains: Sequence[str], maintenance: Sequence[wiring.Function]
+) -> None:
+    """Each database domain has exactly one maintenance function, with database access:
+    it is what applies the domain's migrations on deploy."""
+    for domain in domains:
+        found = [m for m in maintenance if m.domain == domain]
+        if len(found) != 1:
+            raise ValueError(
+                f"database domain {domain!r} needs exactly one maintenance function in "
+                f"wiring.MAINTENANCE (it applies the migrations), found {len(found)}"
+            )
+        if wiring.Access.DATABASE not in found[0].access:
+            raise ValueError(f"{found[0].name} must declare Access.DATABASE")
 
 
 def _construct_id(name: str) -> str:
@@ -94,6 +111,7 @@ class InkwellStack(Stack):
         # Maintenance functions (migrations) run on every deploy that changes them, once
         # their database, its proxy and the network path to both are in place. A failed
         # migration fails the deployment.
+        validate_maintenance(wiring.DATABASE_DOMAINS, wiring.MAINTENANCE)
         self.triggers: dict[str, triggers.Trigger] = {}
         for maintenance in wiring.MAINTENANCE:
             handler = self.functions[maintenance.name]
@@ -140,8 +158,8 @@ class InkwellStack(Stack):
                 f"{_construct_id(maintenance.name)}FunctionName",
                 value=self.functions[maintenance.name].function_name,
                 description=(
-                    "Invoke for admin tasks, e.g. aws lambda invoke --function-name <name> "
-                    """--payload '{"action":"promote-admin","username":"alice"}' out.json"""
+                    f"{maintenance.description} Invoke for admin tasks: aws lambda invoke "
+                    """--function-name <name> --payload '{"action":"..."}' out.json"""
                 ),
             )
         CfnOutput(

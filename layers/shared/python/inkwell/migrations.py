@@ -11,9 +11,14 @@ start together, the second waits and then finds nothing left to do.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pg8000.native
+
+from inkwell.db import ConnectionParams
+from inkwell.observability import logger
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x1A4E_3E11  # arbitrary, fixed: "inkwell migrations"
@@ -59,3 +64,39 @@ def apply(conn: pg8000.native.Connection, directory: Path) -> list[str]:
         return applied
     finally:
         conn.run("SELECT pg_advisory_unlock(:key)", key=_LOCK_KEY)
+
+
+Action = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def migrate(domain: str, directory: Path) -> list[str]:
+    """Apply `domain`'s pending migrations on a connection of its own; the versions applied."""
+    conn = ConnectionParams.for_domain(domain).connect(f"inkwell-{domain}-migrations")
+    try:
+        return apply(conn, directory)
+    finally:
+        conn.close()
+
+
+def handler_for(
+    domain: str, directory: Path, actions: Mapping[str, Action] | None = None
+) -> Callable[[dict[str, Any], Any], dict[str, Any]]:
+    """The Lambda handler of a domain's maintenance function.
+
+    ``{}`` or ``{"action": "migrate"}`` applies the migrations (the deploy trigger sends
+    ``{}``); any other action is looked up in `actions` and called with the event.
+    """
+    extra = dict(actions or {})
+
+    def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        action = (event or {}).get("action", "migrate")
+        if action == "migrate":
+            applied = migrate(domain, directory)
+            logger.info("migrations applied", extra={"domain": domain, "applied": applied})
+            return {"applied": applied}
+        if action in extra:
+            return extra[action](event)
+        known = " or ".join(repr(name) for name in ["migrate", *extra])
+        return {"error": f"unknown action {action!r}; use {known}"}
+
+    return handler

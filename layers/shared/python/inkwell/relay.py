@@ -112,13 +112,17 @@ def oldest_unpublished_age_s(db: Database) -> float:
 
 def report_backlog(db: Database) -> float:
     """Emit the outbox age metric that the 'outbox is stuck' alarm watches."""
-    from aws_lambda_powertools.metrics import MetricUnit
+    from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
     age = oldest_unpublished_age_s(db)
-    metrics.add_dimension(name="Domain", value=db.domain)
-    metrics.add_metric(name="OutboxOldestUnpublishedAgeSeconds", unit=MetricUnit.Seconds,
-                       value=age)
-    metrics.flush_metrics()
+    # A metric of its own (one EMF record), so its Domain dimension never mixes with the
+    # invocation's other metrics; `service` is added as on every Powertools metric.
+    with single_metric(
+        name="OutboxOldestUnpublishedAgeSeconds", unit=MetricUnit.Seconds, value=age,
+        namespace=metrics.namespace,
+        default_dimensions={"service": metrics.service or db.domain},
+    ) as metric:
+        metric.add_dimension(name="Domain", value=db.domain)
     return age
 
 

@@ -1,0 +1,16 @@
+"""GET /api/v1/tags"""
+
+from content import service
+from content.models import TagList
+from inkwell.http import FunctionApp
+from inkwell.pagination import DEFAULT_LIMIT, Limit
+
+api = FunctionApp(__name__)
+
+
+@api.endpoint()
+def list_tags(limit: Limit = DEFAULT_LIMIT) -> TagList:
+    return service.list_tags(limit)
+
+
+handler = api.handler

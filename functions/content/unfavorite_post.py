@@ -1,0 +1,16 @@
+"""DELETE /api/v1/posts/{id}/favorite"""
+
+from content import service
+from content.models import Post
+from inkwell.http import FunctionApp
+from inkwell.identity import Principal
+
+api = FunctionApp(__name__)
+
+
+@api.endpoint()
+def unfavorite_post(id: str, principal: Principal) -> Post:
+    return service.unfavorite_post(id, principal)
+
+
+handler = api.handler
