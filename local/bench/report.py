@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -160,8 +161,10 @@ def _table(header: list[str], rows: list[list[str]], right: set[int]) -> list[st
     return [line(header), rule, *(line(r) for r in rows)]
 
 
-def render(results: list[FunctionResult], hello: FunctionResult, meta: dict[str, Any]
-           ) -> list[str]:
+def render(results: list[FunctionResult], hello: FunctionResult, meta: dict[str, Any],
+           extra_lines: Sequence[str] = (), extra_failures: Sequence[str] = ()) -> list[str]:
+    """The whole report; `extra_lines` (the events section) come before the verdict line,
+    and `extra_failures` (its budget failures) are listed in it."""
     lines = [
         f"Inkwell benchmark -- {meta['when']} -- git {meta['git']} -- python {meta['python']}"
         f" -- {meta['cpus']} CPUs",
@@ -172,9 +175,13 @@ def render(results: list[FunctionResult], hello: FunctionResult, meta: dict[str,
         f" {meta['hello_wall_per_cpu']:.2f}"
         + (" -- other processes competed for the CPU: cold starts are noisy, re-run on a"
            " quiet machine" if meta["hello_wall_per_cpu"] > BUSY_WALL_PER_CPU else ""),
+        "Events: the two tables below run with no event bus (INKWELL_EVENT_BUS_NAME unset), so"
+        " writes leave their events in the outbox for the relay; publishing (PutEvents to"
+        " moto), the relay and the consumers are measured in the events section after them."
+        if meta.get("event_bus") else
         "Events: no event bus is configured (INKWELL_EVENT_BUS_NAME unset), so writes leave"
         " their events in the outbox for the relay; the post-commit PutEvents call is not"
-        " measured.",
+        " measured in this run (--only).",
         "",
         f"Cold start: fresh python process, import + first invocation (perf_counter inside the"
         f" child), median of {meta['cold_runs']} runs, bytecode cached; 'process' = whole"
@@ -248,7 +255,8 @@ def render(results: list[FunctionResult], hello: FunctionResult, meta: dict[str,
         ])
     lines += ["", *_table(header, rows, right={1, 2, 3, 4, 5, 6, 8, 9})]
 
-    failures = [f for r in results for f in r.budget_failures(hello)]
+    lines += extra_lines
+    failures = [f for r in results for f in r.budget_failures(hello)] + list(extra_failures)
     lines.append("")
     if failures:
         lines.append(f"BUDGET FAILURES ({len(failures)}): " + " | ".join(failures))
@@ -282,7 +290,7 @@ def _cold_json(c: ColdResult | None) -> dict[str, Any] | None:
 
 
 def write_json(path: Path, results: list[FunctionResult], hello: FunctionResult,
-               meta: dict[str, Any]) -> None:
+               meta: dict[str, Any], events: dict[str, Any] | None = None) -> None:
     def one(r: FunctionResult) -> dict[str, Any]:
         return {
             "name": r.name,
@@ -313,12 +321,15 @@ def write_json(path: Path, results: list[FunctionResult], hello: FunctionResult,
         }
 
     failures = [f for r in results for f in r.budget_failures(hello)]
+    if events is not None:
+        failures += events.get("failures", [])
     document = {
         "meta": meta,
         "budgets": {"cold_x_hello": COLD_BUDGET, "authorizer_cold_x_hello":
                     AUTHORIZER_COLD_BUDGET, "warm_x_bare": WARM_BUDGET},
         "hello_world": one(hello),
         "functions": [one(r) for r in results],
+        "events": events,
         "failures": failures,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

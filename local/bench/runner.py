@@ -8,14 +8,17 @@ What it measures, for every function in `wiring.ROUTES` plus the authorizer:
 - warm latency p50/p99 over --warm-calls in-process invocations (--bcrypt-calls for the
   routes that run bcrypt at the production cost), beside a bare pg8000 handler replaying
   the SQL the function sent (recorded during one of its own invocations);
-- SQL round trips per request (`Database.round_trips` delta), checked on every call.
+- SQL round trips per request (`Database.round_trips` delta), checked on every call;
+- events (`local.bench.events_suite`): a write that publishes an event to moto's EventBridge
+  against the same write without one, the outbox relay's throughput, and the consumers'
+  cold starts and warm processing.
 
 The environment is the one `make run` uses (`local.platform`): an embedded PostgreSQL in a
 temporary directory (or the server of ``INKWELL_DATABASE_URL``, in databases of their own
 that are dropped afterwards), migrations applied, the functions' environment variables, with
 the production bcrypt cost (``INKWELL_BCRYPT_ROUNDS`` is unset), Powertools logging at its
 default level (INFO; log lines are written, to /dev/null) and metrics disabled.
-It prints two tables and writes build/bench.json. The exit status is 0 even when a budget
+It prints its tables and writes build/bench.json. The exit status is 0 even when a budget
 fails: the last line of the report lists the failures.
 """
 
@@ -52,8 +55,20 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
                         help="timed warm calls of routes that run bcrypt")
     parser.add_argument("--warmup", type=int, default=20,
                         help="untimed warm calls first (2 for bcrypt routes)")
+    parser.add_argument("--event-calls", type=int, default=200,
+                        help="timed calls per variant of the writes that publish an event")
+    parser.add_argument("--relay-events", type=int, default=5000,
+                        help="outbox rows the relay publishes to moto's bus without targets;"
+                        " 0 to skip")
+    parser.add_argument("--relay-routed-events", type=int, default=200,
+                        help="outbox rows the relay publishes to moto's bus with SQS targets;"
+                        " 0 to skip")
+    parser.add_argument("--relay-budget", type=float, default=120,
+                        help="seconds the relay may run (its budget_s)")
     parser.add_argument("--only", action="append", default=[],
-                        help="benchmark only this function (repeatable)")
+                        help="benchmark only this function (repeatable); 'events' for the"
+                        " whole events section, 'events-publish', 'events-relay' or a"
+                        " consumer's name for a part of it")
     parser.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
     return parser.parse_args(argv)
 

@@ -18,7 +18,7 @@ import wiring
 from inkwell.db import ConnectionParams, database
 from inkwell.passwords import hash_password, verify_password
 from inkwell.settings import settings
-from local.bench import cold, layer
+from local.bench import cold, events_report, events_suite, layer
 from local.bench.report import FunctionResult, render, write_json
 from local.bench.scenarios import PASSWORD, Scenario, Seeder, build, http_event, status_is
 from local.bench.sql import BareDatabase, Plan, recording
@@ -165,6 +165,7 @@ def run(options: argparse.Namespace, urls: dict[str, str], database_description:
             if s is None:
                 r.errors.append(f"no benchmark scenario for {f.name} (add one to"
                                 " local/bench/scenarios.py)")
+        selection = events_suite.select(options.only, wiring.CONSUMERS)
 
         # --- cold starts (first, while this process is idle between children)
         rounds_total = (options.cold_warmup + options.cold_runs + options.layer_runs
@@ -175,9 +176,21 @@ def run(options: argparse.Namespace, urls: dict[str, str], database_description:
             if s is not None:
                 targets.append(cold.ColdTarget(f.name, f.handler, f.name, f.memory_mb,
                                                s.events(rounds_total), s.check))
+        # The consumers' cold starts run interleaved with the others (main rounds only).
+        consumer_targets = []
+        for c in selection.consumers:
+            try:
+                _, make_events = events_suite.consumer_events(c)
+            except LookupError:
+                continue  # reported by the events section
+            consumer_targets.append(cold.ColdTarget(
+                c.name, c.handler, c.name, c.memory_mb,
+                make_events(options.cold_warmup + options.cold_runs),
+                events_suite.processed))
         with_pyc, without_pyc = cold.bytecode_environments(_child_environment(root), scratch)
-        colds = cold.measure(targets, runs=options.cold_runs, warmup=options.cold_warmup,
-                             env=with_pyc, cwd=root, scratch=scratch, progress=say)
+        colds = cold.measure([*targets, *consumer_targets], runs=options.cold_runs,
+                             warmup=options.cold_warmup, env=with_pyc, cwd=root,
+                             scratch=scratch, progress=say)
         hello.cold = colds[hello.name]
         for r in results:
             r.cold = colds.get(r.name)
@@ -221,6 +234,15 @@ def run(options: argparse.Namespace, urls: dict[str, str], database_description:
             except Exception as exc:  # one broken function must not hide the others
                 r.errors.append(f"benchmark failed: {type(exc).__name__}: {exc}")
 
+        # --- events: publishing, the relay, the consumers
+        section = events_suite.EventsSection()
+        if selection.any:
+            try:
+                section = events_suite.run(selection, options, seeder, colds, _round_trips,
+                                           say)
+            except Exception as exc:
+                section.errors.append(f"events section failed: {type(exc).__name__}: {exc}")
+
         say("bcrypt: one hash and one check at the production cost")
         hash_ms, check_ms = _bcrypt_timing()
         for f, r, s in benched:
@@ -255,12 +277,16 @@ def run(options: argparse.Namespace, urls: dict[str, str], database_description:
         "hello_wall_per_cpu": round(
             median([r.total_s / r.cpu_s for r in hello.cold.good if r.cpu_s > 0])
             if hello.cold and hello.cold.good else math.nan, 3),
-        "event_bus": None,
+        "event_bus": section.bus or None,
+        "event_calls": options.event_calls,
         "blocked_in_layer_runs": used_blocked,
     }
     meta["runtime_s"] = round(time.perf_counter() - started, 1)
-    lines = render(results, hello, meta)
+    events_lines = events_report.render(section, hello, meta) if selection.any else []
+    events_json = events_report.to_json(section, hello) if selection.any else None
+    lines = render(results, hello, meta, events_lines,
+                   events_json["failures"] if events_json else ())
     lines.append(f"Total bench runtime {meta['runtime_s']:.0f} s; JSON: {options.json}")
-    write_json(options.json, results, hello, meta)
+    write_json(options.json, results, hello, meta, events_json)
     return lines
 

@@ -48,6 +48,14 @@ class Samples:
     def round_trips_fixed(self) -> bool:
         return len(set(self.round_trips)) == 1
 
+    def extend(self, other: Samples) -> None:
+        """Append the calls of `other` (e.g. one call timed on its own) to these."""
+        self.seconds.extend(other.seconds)
+        self.round_trips.extend(other.round_trips)
+        if other.failures and self.first_failure is None:
+            self.first_failure = other.first_failure
+        self.failures += other.failures
+
     def round_trips_text(self) -> str:
         found = sorted(set(self.round_trips))
         if not found:

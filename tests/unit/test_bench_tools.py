@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from local.bench import cold
 from local.bench.report import FunctionResult
@@ -92,3 +93,156 @@ def test_layer_blocks_dev_packages_only() -> None:
     assert {"fastapi", "pydantic", "pg8000", "jwt", "bcrypt", "mangum"}.isdisjoint(blocked)
     assert "botocore" not in blocked  # the Lambda runtime provides it
     assert "pytest" in blocked
+
+
+# --- the events section ----------------------------------------------------------------------
+
+def _consumer(name: str, *types: str):
+    import wiring
+
+    return wiring.Consumer(name=name, handler=f"users.{name}.handler", events=types)
+
+
+def test_events_selection_follows_only() -> None:
+    from local.bench.events_suite import select
+
+    audit, content = _consumer("users-audit", "user.updated"), _consumer("content-users")
+    everything = select([], [audit, content])
+    assert everything.publish and everything.relay and everything.consumers == (audit, content)
+    assert select(["events"], [audit, content]) == everything
+    only_relay = select(["events-relay"], [audit, content])
+    assert only_relay.relay and not only_relay.publish and not only_relay.consumers
+    one = select(["users-audit", "users-login"], [audit, content])
+    assert one.consumers == (audit,) and not one.needs_bus
+    assert not select(["users-login"], [audit, content]).any
+
+
+def test_fresh_consumer_events_are_new_events_about_new_subjects(tmp_path: Path) -> None:
+    import json
+
+    from local.bench.events_suite import fresh_events, sample_type
+
+    sample: dict[str, Any] = {
+        "id": "cee154ca-516d-5ea8-b080-41a2c5401dcf", "detail-type": "user.updated",
+        "detail": {"eventId": "ddbbfccf-ec23-5936-aa93-91ea5a0b89cc", "correlationId": "x",
+                   "version": 1,
+                   "data": {"id": "3f1c2b9e-8d4a-4c6e-9b1a-2d5e7f8a9b0c", "username": "alice",
+                            "bio": "Down the rabbit hole."}},
+    }
+    made = fresh_events(sample, 3)
+    assert len({e["id"] for e in made}) == 3
+    assert len({e["detail"]["eventId"] for e in made}) == 3
+    assert len({e["detail"]["data"]["id"] for e in made}) == 3
+    assert len({e["detail"]["data"]["username"] for e in made}) == 3
+    assert all(e["detail"]["data"]["bio"] == "Down the rabbit hole." for e in made)
+    assert sample["detail"]["data"]["username"] == "alice"  # the sample is not changed
+
+    (tmp_path / "user.registered.json").write_text(json.dumps(sample))
+    (tmp_path / "user.updated.json").write_text(json.dumps(sample))
+    assert sample_type(_consumer("c", "user.registered", "user.updated"), tmp_path) == \
+        "user.updated"
+    assert sample_type(_consumer("c", "user.deactivated", "user.registered"), tmp_path) == \
+        "user.registered"
+    assert sample_type(_consumer("c", "post.created"), tmp_path) is None
+
+
+def _entry(detail_type: str, event_id: str, bus: str = "bus"):
+    import json
+
+    from inkwell.eventbridge import Entry
+
+    return Entry("inkwell.users", detail_type, json.dumps({"eventId": event_id}), bus)
+
+
+def test_put_problem_checks_one_accepted_entry_per_publishing_call() -> None:
+    from inkwell.eventbridge import EntryResult
+    from local.bench.events_suite import OUTBOX, UNROUTED, Variant, put_problem
+    from local.bench.moto_bus import PutCall
+
+    publishing = Variant(UNROUTED, "bus", dict)
+    ok = PutCall(0.001, (_entry("user.updated", "e1"),), (EntryResult("id", None, None),))
+    refused = PutCall(0.001, (_entry("user.updated", "e1"),),
+                      (EntryResult(None, "InternalFailure", "no"),))
+    assert put_problem(publishing, [ok], "user.updated") is None
+    assert put_problem(publishing, [], "user.updated") == "0 PutEvents calls, expected 1"
+    assert "accepted" in str(put_problem(publishing, [refused], "user.updated"))
+    assert "published user.updated" in str(put_problem(publishing, [ok], "user.role_changed"))
+    assert put_problem(Variant(OUTBOX, None, dict), [], "user.updated") is None
+    assert put_problem(Variant(OUTBOX, None, dict), [ok], "user.updated") is not None
+
+
+def test_deliveries_are_checked_queue_by_queue() -> None:
+    from inkwell.eventbridge import EntryResult
+    from local.bench.moto_bus import PutCall, check_deliveries, event_ids, expected_deliveries
+
+    calls = [PutCall(0.01, (_entry("user.updated", "a"), _entry("user.role_changed", "b"),
+                            _entry("user.updated", "c")),
+                     (EntryResult("1", None, None), EntryResult("2", None, None),
+                      EntryResult(None, "Throttling", "slow down")))]
+    published = event_ids(calls)
+    assert published == {"a": "user.updated", "b": "user.role_changed"}
+    wanted = expected_deliveries(published, [
+        _consumer("audit", "user.updated", "user.role_changed"),
+        _consumer("content", "user.updated")])
+    assert wanted == {"audit": {"a", "b"}, "content": {"a"}}
+    assert check_deliveries({"audit": ["b", "a"], "content": ["a"]}, wanted) == []
+    problems = check_deliveries({"audit": ["a", "a"], "content": ["a", "b"]}, wanted)
+    assert problems == [
+        "audit queue: 1 missing, 0 unexpected, 1 duplicated of 2 events",
+        "content queue: 0 missing, 1 unexpected, 0 duplicated of 1 events",
+    ]
+
+
+def test_put_events_log_records_calls_and_restores_the_client(monkeypatch) -> None:
+    from inkwell.eventbridge import EntryResult, EventBridgeClient
+    from local.bench.moto_bus import PutEventsLog
+
+    def fake(self, entries):
+        return [EntryResult("id", None, None) for _ in entries]
+
+    monkeypatch.setattr(EventBridgeClient, "put_events", fake)
+    log = PutEventsLog()
+    with log.active():
+        EventBridgeClient(region="us-east-1").put_events([_entry("user.updated", "a")])
+    EventBridgeClient(region="us-east-1").put_events([_entry("user.updated", "b")])
+    assert len(log.calls) == 1
+    assert log.calls[0].accepted == 1 and log.calls[0].bus == "bus"
+    assert EventBridgeClient.put_events is fake
+
+
+def test_publishing_budget_is_one_extra_round_trip() -> None:
+    from local.bench.events_report import extra_round_trips, failures, round_trip_pass
+    from local.bench.events_suite import (
+        NO_EVENT,
+        OUTBOX,
+        ROUTED,
+        EventsSection,
+        Variant,
+        WriteResult,
+    )
+
+    def variant(key: str, trips: int) -> Variant:
+        v = Variant(key, None, dict)
+        v.samples = Samples(seconds=[0.001] * 3, round_trips=[trips] * 3)
+        return v
+
+    write = WriteResult("w", "user.updated", [variant(NO_EVENT, 3), variant(OUTBOX, 3),
+                                              variant(ROUTED, 4)])
+    routed = write.variants[2]
+    assert write.base() is write.variants[0]
+    assert extra_round_trips(write, routed) == 1
+    assert round_trip_pass(write, routed) is True
+    assert round_trip_pass(write, write.variants[1]) is None  # not publishing: no budget
+    assert failures(EventsSection(writes=[write])) == []
+    routed.samples = Samples(seconds=[0.001] * 3, round_trips=[5] * 3)
+    assert round_trip_pass(write, routed) is False
+    assert len(failures(EventsSection(writes=[write]))) == 1
+
+
+def test_samples_extend_keeps_the_first_failure() -> None:
+    total = Samples()
+    total.extend(Samples(seconds=[0.1], round_trips=[1]))
+    total.extend(Samples(seconds=[0.2], round_trips=[2], failures=1, first_failure="first"))
+    total.extend(Samples(seconds=[0.3], round_trips=[2], failures=1, first_failure="second"))
+    assert total.n == 3 and total.round_trips == [1, 2, 2]
+    assert total.failures == 2 and total.first_failure == "first"
