@@ -6,16 +6,18 @@ import base64
 import contextlib
 import json
 import os
+import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import jwt
 import pg8000.native
 
 import wiring
-from inkwell.db import ConnectionParams
-from inkwell.errors import PROBLEM_CONTENT_TYPE
+from inkwell.db import ConnectionParams, _databases
+from inkwell.errors import PROBLEM_CONTENT_TYPE, Problem
 from inkwell.settings import settings
 from inkwell.tokens import signing_key
 from local.dispatch import Response
@@ -133,3 +135,52 @@ def bad_tokens(user_id: str, username: str = "mallory") -> dict[str, str]:
         "bad-role": jwt.encode({**claims, "role": "root"}, key, algorithm="HS256"),
         "garbage": "this.is.garbage",
     }
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Race(Generic[T]):
+    """What calls run at once returned (`results`) and the statuses of the problems they
+    raised (`refused`), in completion order."""
+
+    results: list[T]
+    refused: list[int]
+
+
+def race(calls: Sequence[Callable[[], T]], timeout_s: float = 60) -> Race[T]:
+    """Run every call at the same moment, one thread each, and wait for all of them.
+
+    Each thread has its own database connections (inkwell.db keeps one per thread) and
+    closes them when done. A Problem is a refusal; any other exception fails the test.
+    """
+    barrier = threading.Barrier(len(calls))
+    lock = threading.Lock()
+    outcome: Race[T] = Race([], [])
+    unexpected: list[BaseException] = []
+
+    def attempt(call: Callable[[], T]) -> None:
+        try:
+            barrier.wait(timeout=30)
+            result = call()
+            with lock:
+                outcome.results.append(result)
+        except Problem as problem:
+            with lock:
+                outcome.refused.append(problem.status)
+        except BaseException as exc:
+            with lock:
+                unexpected.append(exc)
+        finally:
+            for db in list(_databases.values()):
+                db.discard_connection()
+
+    threads = [threading.Thread(target=attempt, args=(call,)) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout_s)
+    assert not any(thread.is_alive() for thread in threads), "a racing call hung"
+    assert unexpected == []
+    return outcome

@@ -5,6 +5,7 @@ deactivated author hidden; one SQL round trip per read."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import pytest
@@ -30,7 +31,7 @@ from tests.integration.content_support import (
     set_author,
     write,
 )
-from tests.integration.support import USERS, Account, assert_problem, error_fields, sign_up
+from tests.integration.support import USERS, Account, assert_problem, error_fields, race, sign_up
 
 
 @pytest.fixture
@@ -273,23 +274,13 @@ def test_favoriting_what_one_cannot_see_is_404_and_a_draft_of_ones_own_409(
 
 
 def test_concurrent_favorites_are_all_counted(api: Api, alice: Account) -> None:
-    import threading
-
     post = published(api, alice)
     accounts = [sign_up(api, f"fan{i}") for i in range(6)]
-    start = threading.Barrier(len(accounts))
-    statuses: list[int] = []
-
-    def favorite(account: Account) -> None:
-        start.wait()
-        statuses.append(api.call("POST", post_path(post["id"], "favorite"),
-                                 token=account.token).status)
-
-    threads = [threading.Thread(target=favorite, args=(a,)) for a in accounts]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    outcome = race([
+        partial(api.call, "POST", post_path(post["id"], "favorite"), token=account.token)
+        for account in accounts
+    ])
+    statuses = [response.status for response in outcome.results]
     assert statuses == [200] * 6
     assert ok(api.call("GET", post_path(post["id"])))["favoritesCount"] == 6
 

@@ -3,7 +3,6 @@ validation limits; who may see and change what; slugs; the author's display fiel
 
 from __future__ import annotations
 
-import threading
 import uuid
 from typing import Any
 
@@ -27,7 +26,7 @@ from tests.integration.content_support import (
     published,
     write,
 )
-from tests.integration.support import USERS, Account, assert_problem, error_fields
+from tests.integration.support import USERS, Account, assert_problem, error_fields, race
 
 
 def post_row(post_id: str) -> dict[str, Any]:
@@ -335,23 +334,9 @@ def test_concurrent_writers_of_one_title_each_get_their_own_slug(
 ) -> None:
     principal = Principal(alice.id, "alice", "user")
     body = CreatePostRequest(title="The Same Title")
-    slugs: list[str] = []
-    failures: list[BaseException] = []
-    start = threading.Barrier(8)
-
-    def create() -> None:
-        try:
-            start.wait()
-            slugs.append(service.create_post(body, principal).slug)
-        except BaseException as exc:
-            failures.append(exc)
-
-    threads = [threading.Thread(target=create) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert failures == []
+    outcome = race([lambda: service.create_post(body, principal)] * 8)
+    assert outcome.refused == []
+    slugs = [post.slug for post in outcome.results]
     assert len(slugs) == 8 and len(set(slugs)) == 8
     assert "the-same-title" in slugs
     stored = content_sql("SELECT slug FROM posts")

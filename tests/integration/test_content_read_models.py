@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
-import threading
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +20,7 @@ from local import event_schemas, sample_events
 from local.bus import LocalEventBus
 from tests.conftest import Api
 from tests.integration.events_support import BusWatch
-from tests.integration.support import USERS, inspector, sign_up, sql
+from tests.integration.support import USERS, inspector, race, sign_up, sql
 from users import service
 
 CONSUMER = next(c for c in wiring.CONSUMERS if c.name == "content-users")
@@ -346,29 +344,6 @@ def test_users_api_changes_reach_the_content_read_models(
     assert watch.dead_letters() == []
 
 
-def race(calls: list[Callable[[], None]]) -> None:
-    """Run every call at once, one thread (and database connection) each."""
-    barrier = threading.Barrier(len(calls))
-    failures: list[BaseException] = []
-
-    def attempt(call: Callable[[], None]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            call()
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            service.db.discard_connection()  # this thread's own connection
-
-    threads = [threading.Thread(target=attempt, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    assert failures == []
-
-
 def test_racing_follows_and_unfollows_end_in_the_same_state_in_both_domains(
     api: Api, content: ContentDb, event_bus: LocalEventBus
 ) -> None:
@@ -385,7 +360,7 @@ def test_racing_follows_and_unfollows_end_in_the_same_state_in_both_domains(
         service.unfollow_user(bob.id, caller)
 
     for round_ in range(6):
-        race([follow, unfollow] * 4 if round_ % 2 else [unfollow, follow] * 4)
+        assert race([follow, unfollow] * 4 if round_ % 2 else [unfollow, follow] * 4).refused == []
         assert event_bus.drain(10)
         in_users = bool(sql("SELECT 1 FROM follows WHERE follower_id = CAST(:f AS uuid)"
                             " AND followee_id = CAST(:a AS uuid)", f=alice.id, a=bob.id))

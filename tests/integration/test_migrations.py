@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,6 +12,7 @@ from inkwell import migrations
 from inkwell.db import ConnectionParams
 from inkwell.migrations import apply, pending_files
 from local.platform import migrations_dir
+from tests.integration.support import race
 
 USERS_MIGRATIONS = migrations_dir("users")
 # Every domain database also gets the platform's own migrations first (when there are any).
@@ -47,26 +47,14 @@ def test_applied_once_then_nothing(fresh: pg8000.native.Connection) -> None:
 
 
 def test_two_runners_at_once_record_each_version_once(fresh_database_url: str) -> None:
-    barrier = threading.Barrier(2)
-    results: list[list[str]] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
+    def run() -> list[str]:
         conn = ConnectionParams.from_url(fresh_database_url).connect("inkwell-test-race")
         try:
-            barrier.wait(timeout=30)
-            results.append(apply(conn, USERS_MIGRATIONS))
-        except BaseException as exc:
-            errors.append(exc)
+            return apply(conn, USERS_MIGRATIONS)
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert errors == []
+    results = race([run, run]).results
     assert sorted(results, key=len) == [[], USERS_VERSIONS]
     conn = ConnectionParams.from_url(fresh_database_url).connect()
     try:

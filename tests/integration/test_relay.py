@@ -4,7 +4,6 @@ the relay publishing later exactly once, concurrent relays, order, grace, retent
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from collections import Counter
 from typing import Any
@@ -14,7 +13,6 @@ import pytest
 import wiring
 from inkwell import relay
 from inkwell.db import database
-from inkwell.relay import RelayResult
 from local.bus import LocalEventBus, scheduled_event
 from local.dispatch import ExecutionEnvironment
 from tests.conftest import Api
@@ -28,7 +26,7 @@ from tests.integration.events_support import (
     outbox,
     processed_events,
 )
-from tests.integration.support import PASSWORD, USERS, inspector, sql
+from tests.integration.support import PASSWORD, USERS, inspector, race, sql
 
 
 def register(api: Api, username: str) -> dict[str, Any]:
@@ -115,25 +113,7 @@ def test_concurrent_relays_publish_each_event_exactly_once(
     rows = insert_outbox_rows(300)
     db = database("users")
     watch = BusWatch(event_bus)
-    start = threading.Barrier(2)
-    results: list[RelayResult] = []
-    errors: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            start.wait(10)
-            results.append(relay.run(db, grace_s=0))  # a connection per thread
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            db.discard_connection()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert errors == []
+    results = race([lambda: relay.run(db, grace_s=0)] * 2).results  # a connection each
     # Either relay may stop early (a short batch); what is left is published by the next run.
     leftover = relay.run(db, grace_s=0)
     assert sum(r.failed for r in results) == 0

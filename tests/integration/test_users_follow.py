@@ -4,20 +4,17 @@ valid against its schema), never oneself, never a missing or deactivated user.""
 
 from __future__ import annotations
 
-import threading
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from inkwell.errors import Problem
 from inkwell.identity import Principal
 from local import event_schemas
 from local.bus import LocalEventBus
 from tests.conftest import Api
 from tests.integration.events_support import BusWatch, outbox
-from tests.integration.support import USERS, Account, assert_problem, sign_up, sql
+from tests.integration.support import USERS, Account, assert_problem, race, sign_up, sql
 from users import service
 
 
@@ -147,46 +144,15 @@ def test_no_token_is_401(api: Api, bob: Account, method: str) -> None:
     assert follows() == [] and follow_events() == []
 
 
-def _race(calls: list[Callable[[], None]]) -> list[int]:
-    """Run every call at once, one thread (and database connection) each; the statuses of
-    the problems raised (none when all succeed)."""
-    barrier = threading.Barrier(len(calls))
-    refused: list[int] = []
-    unexpected: list[BaseException] = []
-    lock = threading.Lock()
-
-    def attempt(call: Callable[[], None]) -> None:
-        try:
-            barrier.wait(timeout=30)
-            call()
-        except Problem as problem:
-            with lock:
-                refused.append(problem.status)
-        except BaseException as exc:
-            with lock:
-                unexpected.append(exc)
-        finally:
-            service.db.discard_connection()  # this thread's own connection
-
-    threads = [threading.Thread(target=attempt, args=(c,)) for c in calls]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    assert unexpected == []
-    return refused
-
-
 def test_concurrent_follows_of_one_pair_announce_exactly_one_event(
     api: Api, alice: Account, bob: Account, event_bus: LocalEventBus
 ) -> None:
     caller = Principal(alice.id, alice.username, "user")
-    assert _race([lambda: service.follow_user(bob.id, caller)] * 8) == []
+    assert race([lambda: service.follow_user(bob.id, caller)] * 8).refused == []
     assert follows() == [(alice.id, bob.id)]
     assert [t for t, _ in follow_events()] == ["user.followed"]
 
-    assert _race([lambda: service.unfollow_user(bob.id, caller)] * 8) == []
+    assert race([lambda: service.unfollow_user(bob.id, caller)] * 8).refused == []
     assert follows() == []
     assert [t for t, _ in follow_events()] == ["user.followed", "user.unfollowed"]
     assert event_bus.drain(10)

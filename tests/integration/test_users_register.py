@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import pytest
 
-from inkwell.errors import Problem
 from tests.conftest import Api
 from tests.integration.support import (
     PASSWORD,
@@ -18,6 +17,7 @@ from tests.integration.support import (
     USERS,
     assert_problem,
     error_fields,
+    race,
     sql,
     user_count,
     user_row,
@@ -81,36 +81,9 @@ def test_duplicates_are_409_case_insensitively(api: Api, second: dict[str, str])
 
 
 def _race(requests: list[RegisterRequest]) -> tuple[list[str], list[int]]:
-    """Run service.register for every request at once, one thread each."""
-    barrier = threading.Barrier(len(requests))
-    created: list[str] = []
-    refused: list[int] = []
-    unexpected: list[BaseException] = []
-    lock = threading.Lock()
-
-    def attempt(req: RegisterRequest) -> None:
-        try:
-            barrier.wait(timeout=30)
-            user = service.register(req)
-            with lock:
-                created.append(str(user.id))
-        except Problem as problem:
-            with lock:
-                refused.append(problem.status)
-        except BaseException as exc:
-            with lock:
-                unexpected.append(exc)
-        finally:
-            service.db.discard_connection()  # this thread's own connection
-
-    threads = [threading.Thread(target=attempt, args=(r,)) for r in requests]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    assert unexpected == []
-    return created, refused
+    """service.register for every request at once: the ids created, the statuses refused."""
+    outcome = race([partial(service.register, req) for req in requests])
+    return [str(user.id) for user in outcome.results], outcome.refused
 
 
 def test_concurrent_registrations_of_one_username_exactly_one_wins(api: Api) -> None:
