@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -20,12 +19,11 @@ import pytest
 
 import wiring
 from inkwell.db import ConnectionParams
-from local import gateway, platform
+from local import platform
 from local.embedded_pg import EmbeddedPostgres
 from local.invoke import running_postgres_url
-from local.run import ADMIN_VARIABLES
-from tests.e2e.conftest import free_port
-from tests.e2e.test_run import START_TIMEOUT_S, STOP_TIMEOUT_S, USERS
+from tests.e2e.local_run import LocalRun
+from tests.e2e.test_run import USERS
 
 pytestmark = pytest.mark.e2e
 
@@ -47,54 +45,10 @@ def server_url(pg_server_url: str) -> Iterator[str]:
     platform.drop_databases(pg_server_url, PREFIX)
 
 
-class Running:
-    """One `python -m local.run` process on a free port, its output going to a file."""
-
-    def __init__(self, data_dir: Path, log: Path, database_url: str) -> None:
-        self.url = f"http://{gateway.HOST}:{free_port()}"
-        self.log = log
-        self.data_dir = data_dir
-        env = {name: value for name, value in os.environ.items() if name not in (
-            # what the test session set for its own databases and bus
-            "INKWELL_USERS_DB_URL", "AWS_ENDPOINT_URL_EVENTS", "INKWELL_EVENT_BUS_NAME",
-            "INKWELL_DATABASE_URL", *ADMIN_VARIABLES)}
-        env.update({"PORT": self.url.rsplit(":", 1)[1], "INKWELL_DATA_DIR": str(data_dir),
-                    "PYTHONPATH": os.pathsep.join(["functions", "layers/shared/python", "."])})
-        if database_url:
-            env["INKWELL_DATABASE_URL"] = database_url
-        with log.open("ab") as out:
-            self.process = subprocess.Popen([sys.executable, "-m", "local.run"], cwd=ROOT,
-                                            env=env, stdout=out, stderr=subprocess.STDOUT)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_healthy(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, f"local.run exited:\n{self.output()}"
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-        pytest.fail(f"local.run was not healthy within {START_TIMEOUT_S}s:\n{self.output()}")
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGTERM)
-        return self.process.wait(timeout=STOP_TIMEOUT_S)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT_S)
-
-
 @pytest.fixture
-def running(tmp_path: Path, server_url: str) -> Iterator[Running]:
+def running(tmp_path: Path, server_url: str) -> Iterator[LocalRun]:
     data_dir = tmp_path / "data"
-    started = Running(data_dir, tmp_path / "run.log", server_url)
+    started = LocalRun(data_dir, tmp_path / "run.log", database_url=server_url)
     try:
         started.wait_healthy()
         yield started
@@ -117,7 +71,7 @@ def local_events(data_dir: Path, *args: str) -> Any:
 
 
 def test_a_registration_is_delivered_to_the_audit_consumer(
-    running: Running, server_url: str
+    running: LocalRun, server_url: str
 ) -> None:
     data_dir = running.data_dir
     request_id = f"e2e-{uuid.uuid4()}"

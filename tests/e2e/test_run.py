@@ -17,67 +17,12 @@ import pytest
 import wiring
 from local import gateway
 from local.embedded_pg import EmbeddedPostgres
-from tests.e2e.conftest import free_port
+from tests.e2e.local_run import ROOT, START_TIMEOUT_S, LocalRun
 
 pytestmark = pytest.mark.e2e
 
-ROOT = Path(__file__).resolve().parents[2]
 USERS = f"{wiring.API_PREFIX}/users"
 ADMIN = {"username": "chief", "email": "chief@example.com", "password": "admin-password-42"}
-START_TIMEOUT_S = 30
-STOP_TIMEOUT_S = 20
-
-
-class Platform:
-    """One `python -m local.run` process, its output going to a file."""
-
-    def __init__(self, data_dir: Path, log: Path, port: int) -> None:
-        self.port = port
-        self.url = f"http://{gateway.HOST}:{port}"
-        self.log = log
-        env = {
-            **os.environ,
-            "PORT": str(port),
-            "INKWELL_DATA_DIR": str(data_dir),
-            "PYTHONPATH": os.pathsep.join(["functions", "layers/shared/python", "."]),
-            "INKWELL_ADMIN_USERNAME": ADMIN["username"],
-            "INKWELL_ADMIN_EMAIL": ADMIN["email"],
-            "INKWELL_ADMIN_PASSWORD": ADMIN["password"],
-        }
-        # Its own embedded PostgreSQL under the data dir, and the signing key kept there:
-        # exactly what `make run` does, so what survives a restart is tested too.
-        for name in ("INKWELL_DATABASE_URL", "INKWELL_JWT_SECRET", "INKWELL_USERS_DB_URL"):
-            env.pop(name, None)
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "local.run"], cwd=ROOT, env=env, stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def wait_healthy(self) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail(f"local.run exited with {self.process.returncode}:\n{self.output()}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-        pytest.fail(f"local.run was not healthy within {START_TIMEOUT_S}s:\n{self.output()}")
-
-    def stop(self, signum: int) -> int:
-        self.process.send_signal(signum)
-        return self.process.wait(timeout=STOP_TIMEOUT_S)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(timeout=STOP_TIMEOUT_S)
 
 
 @pytest.fixture
@@ -98,7 +43,7 @@ def login(url: str, username: str, password: str) -> dict[str, Any]:
 
 
 def test_run_serves_stops_cleanly_and_keeps_data(data_dir: Path, tmp_path: Path) -> None:
-    first = Platform(data_dir, tmp_path / "first.log", free_port())
+    first = LocalRun(data_dir, tmp_path / "first.log", admin=ADMIN)
     try:
         first.wait_healthy()
         admin = login(first.url, ADMIN["username"], ADMIN["password"])
@@ -121,7 +66,7 @@ def test_run_serves_stops_cleanly_and_keeps_data(data_dir: Path, tmp_path: Path)
     assert "Traceback" not in output
     assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL still running"
 
-    second = Platform(data_dir, tmp_path / "second.log", free_port())
+    second = LocalRun(data_dir, tmp_path / "second.log", admin=ADMIN)
     try:
         second.wait_healthy()
         me = httpx.get(f"{second.url}{USERS}/me", timeout=10,
@@ -153,7 +98,7 @@ def test_run_on_a_taken_port_is_one_line_and_exit_1(tmp_path: Path) -> None:
 
 
 def test_a_signal_during_start_up_stops_once_started(data_dir: Path, tmp_path: Path) -> None:
-    platform = Platform(data_dir, tmp_path / "early.log", free_port())
+    platform = LocalRun(data_dir, tmp_path / "early.log", admin=ADMIN)
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while "starting PostgreSQL" not in platform.output():
