@@ -86,7 +86,9 @@ class CreatePostRequest(RequestModel):
     title: Title
     summary: Summary = ""
     body: Body = ""
-    tags: Tags = Field(default_factory=list)
+    # A plain default (pydantic copies it), not default_factory=list: pydantic would inspect
+    # list's signature when the class is built, at every cold start.
+    tags: Tags = []
 
 
 class UpdatePostRequest(RequestModel):

@@ -290,7 +290,8 @@ def _cold_json(c: ColdResult | None) -> dict[str, Any] | None:
 
 
 def write_json(path: Path, results: list[FunctionResult], hello: FunctionResult,
-               meta: dict[str, Any], events: dict[str, Any] | None = None) -> None:
+               meta: dict[str, Any], events: dict[str, Any] | None = None,
+               content_scale: dict[str, Any] | None = None) -> None:
     def one(r: FunctionResult) -> dict[str, Any]:
         return {
             "name": r.name,
@@ -323,6 +324,8 @@ def write_json(path: Path, results: list[FunctionResult], hello: FunctionResult,
     failures = [f for r in results for f in r.budget_failures(hello)]
     if events is not None:
         failures += events.get("failures", [])
+    if content_scale is not None:
+        failures += content_scale.get("failures", [])
     document = {
         "meta": meta,
         "budgets": {"cold_x_hello": COLD_BUDGET, "authorizer_cold_x_hello":
@@ -330,6 +333,7 @@ def write_json(path: Path, results: list[FunctionResult], hello: FunctionResult,
         "hello_world": one(hello),
         "functions": [one(r) for r in results],
         "events": events,
+        "content_scale": content_scale,
         "failures": failures,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,10 @@ What it measures, for every function in `wiring.ROUTES` plus the authorizer:
 - events (`local.bench.events_suite`): a write that publishes an event to moto's EventBridge
   against the same write without one, the outbox relay's throughput, and the consumers'
   cold starts and warm processing.
+- content at scale (`local.bench.content_scale`): 100,000 posts by 1,000 authors in a
+  database of its own, then p50/p99, SQL round trips and the query plan of each public read
+  (list page 1 and page 1000, a tag's first and deep page, an author, searches, a post by
+  slug, the feed, the tags list) through the real handlers.
 
 The environment is the one `make run` uses (`local.platform`): an embedded PostgreSQL in a
 temporary directory (or the server of ``INKWELL_DATABASE_URL``, in databases of their own
@@ -36,6 +40,7 @@ from typing import TextIO
 
 ROOT = Path(__file__).resolve().parents[2]
 DATABASE_PREFIX = "inkwell_bench"
+SCALE_PREFIX = "inkwell_bench_scale"  # the content-scale section's database
 
 
 def _options(argv: list[str] | None) -> argparse.Namespace:
@@ -65,10 +70,17 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
                         " 0 to skip")
     parser.add_argument("--relay-budget", type=float, default=120,
                         help="seconds the relay may run (its budget_s)")
+    parser.add_argument("--scale-posts", type=int, default=100_000,
+                        help="posts the content-scale section seeds")
+    parser.add_argument("--scale-authors", type=int, default=1_000,
+                        help="authors the content-scale section's posts are spread over")
+    parser.add_argument("--scale-calls", type=int, default=200,
+                        help="timed calls of each read in the content-scale section")
     parser.add_argument("--only", action="append", default=[],
                         help="benchmark only this function (repeatable); 'events' for the"
                         " whole events section, 'events-publish', 'events-relay' or a"
-                        " consumer's name for a part of it")
+                        " consumer's name for a part of it; 'content-scale' for the"
+                        " content data-scale section")
     parser.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
     return parser.parse_args(argv)
 
@@ -105,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         server_url = databases.start()
         if external:
             platform.drop_databases(server_url, DATABASE_PREFIX)
+            platform.drop_databases(server_url, SCALE_PREFIX)
         urls = platform.prepare_databases(server_url, DATABASE_PREFIX)
         os.environ.update(platform.function_environment(urls, scratch))
 
@@ -114,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             "external (INKWELL_DATABASE_URL)" if external
             else f"embedded, temporary ({scratch})"
         )
-        lines = suite.run(options, urls, description, scratch, say, started)
+        lines = suite.run(options, urls, description, scratch, say, started, server_url)
         print("\n".join(lines), file=out, flush=True)
         return 0
     finally:
@@ -124,6 +137,7 @@ def main(argv: list[str] | None = None) -> int:
             db.discard_connection()
         if external:
             platform.drop_databases(os.environ["INKWELL_DATABASE_URL"], DATABASE_PREFIX)
+            platform.drop_databases(os.environ["INKWELL_DATABASE_URL"], SCALE_PREFIX)
         databases.stop()
         shutil.rmtree(scratch, ignore_errors=True)
         sys.stdout.close()

@@ -30,6 +30,7 @@ from typing import Any
 
 import bcrypt
 import jwt
+import pg8000.native
 
 import wiring
 from inkwell.db import ConnectionParams
@@ -68,13 +69,28 @@ class SeedUser:
 
 
 class Seeder:
-    """Creates the users and tokens the scenarios need, in bulk, with plain SQL."""
+    """Creates the users and tokens the scenarios need, in bulk, with plain SQL.
 
-    def __init__(self, url: str) -> None:
+    `conn` is the users database; `content` the content database (opened on first use),
+    where the content scenarios seed the rows they need (`local.bench.content_scenarios`).
+    """
+
+    def __init__(self, url: str, content_url: str | None = None) -> None:
         self.conn = ConnectionParams.from_url(url).connect("inkwell-bench-seed")
+        self.content_url = content_url
+        self._content: pg8000.native.Connection | None = None
         self.tag = secrets.token_hex(3)
         self._serial = 0
         self._hash: str | None = None
+
+    @property
+    def content(self) -> pg8000.native.Connection:
+        if self._content is None:
+            if self.content_url is None:
+                raise RuntimeError("the seeder was made without the content database's URL")
+            self._content = ConnectionParams.from_url(self.content_url).connect(
+                "inkwell-bench-seed")
+        return self._content
 
     @property
     def password_hash(self) -> str:
@@ -116,8 +132,19 @@ class Seeder:
     def access_token(self, user: SeedUser) -> str:
         return issue_access_token(user.principal())[0]
 
+    def follows(self, follower: SeedUser, followees: list[SeedUser]) -> None:
+        """`follower` follows each of `followees` (the users domain's rows, no event)."""
+        self.conn.run(
+            "INSERT INTO follows (follower_id, followee_id)"
+            " SELECT CAST(:follower AS uuid), f FROM unnest(CAST(:followees AS uuid[])) AS f",
+            follower=follower.id,
+            followees=[u.id for u in followees],
+        )
+
     def close(self) -> None:
         self.conn.close()
+        if self._content is not None:
+            self._content.close()
 
 
 def http_event(
@@ -128,6 +155,7 @@ def http_event(
     caller: SeedUser | None = None,
     token: str | None = None,
     path_parameters: Mapping[str, str] | None = None,
+    query: Mapping[str, str] | None = None,
 ) -> Event:
     headers = {"content-type": ["application/json"], "user-agent": ["inkwell-bench"]}
     if token is not None:
@@ -141,6 +169,7 @@ def http_event(
         headers=headers,
         body=None if body is None else json.dumps(body).encode(),
         path_parameters=path_parameters,
+        query={k: [v] for k, v in query.items()} if query else None,
         authorizer=authorizer,
     )
 
@@ -442,6 +471,39 @@ def build(seeder: Seeder) -> dict[str, Scenario]:
 
     add("users-deactivate-user", events=deactivate_events, check=status_is(204),
         expected="204", bare=bare_handler(by_path, 204), bare_overrides=frozenset({"id"}))
+
+    # --- follow_user / unfollow_user: one follower, a pair of its own per call. A follow
+    # gets a user it does not follow yet; an unfollow one it follows (seeded with SQL).
+    follower = seeder.user("follower")
+    follower_token = seeder.access_token(follower)
+
+    def follow_event(route: wiring.Route, followee: SeedUser) -> Event:
+        return http_event(route, route.path.replace("{id}", followee.id), caller=follower,
+                          token=follower_token, path_parameters={"id": followee.id})
+
+    def follow_events(n: int) -> list[Event]:
+        route = _route("users-follow-user")
+        return [follow_event(route, u) for u in seeder.users("followee", n)]
+
+    def unfollow_events(n: int) -> list[Event]:
+        route = _route("users-unfollow-user")
+        followees = seeder.users("unfollowee", n)
+        seeder.follows(follower, followees)
+        return [follow_event(route, u) for u in followees]
+
+    def by_followee(event: Event) -> BareWork:
+        return {"followee_id": _path_id(event)}, lambda _: None
+
+    add("users-follow-user", events=follow_events, check=status_is(204), expected="204",
+        bare=bare_handler(by_followee, 204), bare_overrides=frozenset({"followee_id"}))
+    add("users-unfollow-user", events=unfollow_events, check=status_is(204), expected="204",
+        bare=bare_handler(by_followee, 204), bare_overrides=frozenset({"followee_id"}))
+
+    # --- the content routes (their data is in the content database)
+    if seeder.content_url is not None:
+        from local.bench import content_scenarios
+
+        content_scenarios.add_all(seeder, add)
 
     # --- the authorizer: a TOKEN event of a protected route, with a valid token
     def authorizer_events(n: int) -> list[Event]:

@@ -18,7 +18,14 @@ import wiring
 from inkwell.db import ConnectionParams, database
 from inkwell.passwords import hash_password, verify_password
 from inkwell.settings import settings
-from local.bench import cold, events_report, events_suite, layer
+from local.bench import (
+    cold,
+    content_scale,
+    content_scale_report,
+    events_report,
+    events_suite,
+    layer,
+)
 from local.bench.report import FunctionResult, render, write_json
 from local.bench.scenarios import PASSWORD, Scenario, Seeder, build, http_event, status_is
 from local.bench.sql import BareDatabase, Plan, recording
@@ -143,12 +150,12 @@ def _bcrypt_timing(runs: int = 3) -> tuple[float, float]:
 
 
 def run(options: argparse.Namespace, urls: dict[str, str], database_description: str,
-        scratch: Path, say: Say, started: float) -> list[str]:
+        scratch: Path, say: Say, started: float, server_url: str) -> list[str]:
     root = Path(__file__).resolve().parents[2]
     load_before = os.getloadavg()[0]
     rounds = settings().bcrypt_rounds
     say(f"seeding (bcrypt cost {rounds})")
-    seeder = Seeder(urls["users"])
+    seeder = Seeder(urls["users"], urls.get("content"))
     try:
         scenarios = build(seeder)
         functions: list[wiring.Function] = [*wiring.ROUTES, wiring.AUTHORIZER]
@@ -166,6 +173,7 @@ def run(options: argparse.Namespace, urls: dict[str, str], database_description:
                 r.errors.append(f"no benchmark scenario for {f.name} (add one to"
                                 " local/bench/scenarios.py)")
         selection = events_suite.select(options.only, wiring.CONSUMERS)
+        scale_selected = not options.only or content_scale.SECTION in options.only
 
         # --- cold starts (first, while this process is idle between children)
         rounds_total = (options.cold_warmup + options.cold_runs + options.layer_runs
@@ -243,6 +251,15 @@ def run(options: argparse.Namespace, urls: dict[str, str], database_description:
             except Exception as exc:
                 section.errors.append(f"events section failed: {type(exc).__name__}: {exc}")
 
+        # --- content at scale: a database of its own, 100,000 posts
+        scale: content_scale.ScaleSection | None = None
+        if scale_selected:
+            try:
+                scale = content_scale.run(options, server_url, say)
+            except Exception as exc:
+                scale = content_scale.ScaleSection()
+                scale.errors.append(f"section failed: {type(exc).__name__}: {exc}")
+
         say("bcrypt: one hash and one check at the production cost")
         hash_ms, check_ms = _bcrypt_timing()
         for f, r, s in benched:
@@ -284,9 +301,16 @@ def run(options: argparse.Namespace, urls: dict[str, str], database_description:
     meta["runtime_s"] = round(time.perf_counter() - started, 1)
     events_lines = events_report.render(section, hello, meta) if selection.any else []
     events_json = events_report.to_json(section, hello) if selection.any else None
-    lines = render(results, hello, meta, events_lines,
-                   events_json["failures"] if events_json else ())
+    scale_lines: list[str] = []
+    scale_json = None
+    if scale is not None:
+        scale.cold = content_scale_report.cold_summary(results, hello)
+        scale_lines = content_scale_report.render(scale)
+        scale_json = content_scale_report.to_json(scale)
+    lines = render(results, hello, meta, [*events_lines, *scale_lines],
+                   [*(events_json["failures"] if events_json else ()),
+                    *(scale_json["failures"] if scale_json else ())])
     lines.append(f"Total bench runtime {meta['runtime_s']:.0f} s; JSON: {options.json}")
-    write_json(options.json, results, hello, meta, events_json)
+    write_json(options.json, results, hello, meta, events_json, scale_json)
     return lines
 

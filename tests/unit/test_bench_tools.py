@@ -246,3 +246,157 @@ def test_samples_extend_keeps_the_first_failure() -> None:
     total.extend(Samples(seconds=[0.3], round_trips=[2], failures=1, first_failure="second"))
     assert total.n == 3 and total.round_trips == [1, 2, 2]
     assert total.failures == 2 and total.first_failure == "first"
+
+
+# --- the content scenarios and the content data-scale section --------------------------------
+
+def test_content_responses_are_checked_by_status_and_body() -> None:
+    import json
+
+    from local.bench.content_scenarios import full_page, responds
+
+    page = {"items": [{}] * 20, "nextCursor": "abc"}
+    ok = {"statusCode": 200, "body": json.dumps(page)}
+    assert responds(200, full_page)(ok)
+    assert not responds(201, full_page)(ok)
+    assert not responds(200, full_page)({"statusCode": 200, "body": json.dumps(
+        {"items": [{}] * 19, "nextCursor": None})})
+    assert not responds(200, full_page)({"statusCode": 200, "body": "{}"})  # no items
+    assert responds(204)({"statusCode": 204, "body": ""})
+
+
+def test_scale_seed_statements_bind_every_parameter() -> None:
+    import re
+
+    from local.bench.content_scale import Sizes, seed_statements
+
+    statements = seed_statements(Sizes(), "00000000-0000-4000-8000-000000000001")
+    assert [label for label, _, _ in statements][:3] == ["authors", "posts", "published_tags"]
+    for label, sql, params in statements:
+        named = set(re.findall(r"(?<![:\w]):([a-z_]+)", sql))
+        assert named == set(params), label
+
+
+def test_scale_chunks_and_deep_pages() -> None:
+    from local.bench.content_scale import _chunks, deep_page
+
+    assert _chunks(1, 100_000, 2) == [(1, 50_000), (50_001, 100_000)]
+    assert _chunks(1, 5, 2) == [(1, 3), (4, 5)]
+    assert _chunks(1, 7, 1) == [(1, 7)]
+    assert deep_page(89_000, 1000) == 1000
+    assert deep_page(100, 1000) == 4  # 5 pages: the last but one
+    assert deep_page(10, 1000) == 2
+
+
+def test_scale_page_check() -> None:
+    import json
+
+    from local.bench.content_scale import deep_page_check, page_check
+
+    def page(n: int, more: bool, first: str = "a") -> dict[str, Any]:
+        items = [{"id": first}] + [{"id": "x"}] * (n - 1)
+        return {"statusCode": 200, "body": json.dumps(
+            {"items": items, "nextCursor": "c" if more else None})}
+
+    assert page_check(1000)(page(20, True))
+    assert not page_check(1000)(page(20, False))
+    assert page_check(7)(page(7, False)) and not page_check(7)(page(7, True))
+    assert page_check(1000, "a")(page(20, True)) and not page_check(1000, "b")(page(20, True))
+    assert deep_page_check(45, 3, "a")(page(5, False))  # rows 41..45
+    assert not page_check(1000)({"statusCode": 404, "body": "{}"})
+
+
+def test_scale_cursor_builder_is_the_services_cursor() -> None:
+    import datetime as dt
+    import uuid
+
+    from content import service
+    from local.bench.content_scale import cursor_after
+
+    def row(minutes: int) -> dict[str, Any]:
+        at = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC) - dt.timedelta(
+            minutes=minutes)
+        return {
+            "id": uuid.uuid4(), "slug": f"s{minutes}", "title": "t", "summary": "", "tags": [],
+            "status": "published", "author_id": uuid.uuid4(), "author_username": "a",
+            "author_first_name": None, "author_last_name": None, "publish_at": None,
+            "published_at": at, "created_at": at, "updated_at": at, "favorites_count": 0,
+            "favorited": False,
+        }
+
+    rows = [row(0), row(5)]
+    handed_out = service._page(rows, 1, "published_at").next_cursor
+    key = (rows[0]["published_at"], str(rows[0]["id"]))
+    assert cursor_after(key) == handed_out
+    assert service._keyset(cursor_after(key)) == key
+
+
+def test_scale_plan_facts_count_rows_over_loops() -> None:
+    from local.bench.content_scale import plan_facts
+
+    document = [{"Execution Time": 1.5, "Plan": {
+        "Node Type": "Limit", "Shared Hit Blocks": 90, "Shared Read Blocks": 10, "Plans": [
+            {"Node Type": "Index Scan", "Relation Name": "posts", "Index Name": "posts_published",
+             "Actual Rows": 21, "Actual Loops": 1, "Rows Removed by Filter": 100},
+            {"Node Type": "Index Only Scan", "Relation Name": "published_tags",
+             "Index Name": "published_tags_pkey", "Scan Direction": "Backward",
+             "Actual Rows": 1, "Actual Loops": 21},
+            {"Node Type": "Sort", "Sort Method": "top-N heapsort", "Actual Rows": 21,
+             "Actual Loops": 1},
+            {"Node Type": "Gather Merge", "Workers Launched": 1, "Plans": [
+                {"Node Type": "Aggregate", "Strategy": "Hashed", "Partial Mode": "Partial",
+                 "Actual Rows": 200, "Actual Loops": 2, "Plans": [
+                     {"Node Type": "Seq Scan", "Relation Name": "published_tags",
+                      "Parallel Aware": True, "Actual Rows": 134_538, "Actual Loops": 2}]}]},
+        ]}}]
+    facts = plan_facts(document)
+    assert facts.server_ms == 1.5 and facts.buffers == 100
+    assert facts.rows_read == 121 + 21 + 269_076
+    assert facts.scans == ["Index Scan posts_published 121",
+                           "Index Only Scan Backward published_tags_pkey 21",
+                           "Parallel Seq Scan published_tags 269k"]
+    assert facts.sorts == ["Sort (top-N heapsort) of 21", "Gather Merge (1 workers)",
+                           "Hashed Aggregate of 269k"]
+
+
+def test_scale_budgets() -> None:
+    import wiring
+    from local.bench.content_scale import Read, ScaleSection
+    from local.bench.content_scale_report import failures, render
+
+    route = wiring.route_by_name("content-list-posts")
+
+    def read(key: str, ms: float, trips: list[int], baseline: str | None = None) -> Read:
+        r = Read(key, key, route, [], lambda _: True, baseline=baseline)
+        r.samples = Samples(seconds=[ms / 1000] * len(trips), round_trips=trips)
+        return r
+
+    section = ScaleSection(reads=[read("p1", 2.0, [1, 1]), read("deep", 2.9, [1, 1], "p1"),
+                                  read("other", 9.0, [1, 2])])
+    deep = section.reads[1]
+    assert section.ratio(deep) == 1.45 and section.deep_pass(deep) is True
+    assert section.deep_pass(section.reads[0]) is None
+    assert section.round_trips_pass(section.reads[2]) is False
+    assert failures(section) == ["content-scale other: SQL round trips not fixed (1..2)"]
+    deep.samples = Samples(seconds=[0.0031] * 2, round_trips=[1, 1])
+    assert section.deep_pass(deep) is False
+    assert len(failures(section)) == 2
+    assert any("deep" in line and "FAIL" in line for line in render(section))
+
+
+def test_scale_flags_a_p50_far_above_its_statement() -> None:
+    import wiring
+    from local.bench.content_scale import PlanFacts, Read, ScaleSection
+    from local.bench.content_scale_report import plan_mismatches
+
+    route = wiring.route_by_name("content-list-posts")
+
+    def read(p50_ms: float, server_ms: float) -> Read:
+        r = Read("q", "search", route, [], lambda _: True)
+        r.samples = Samples(seconds=[p50_ms / 1000] * 3, round_trips=[1] * 3)
+        r.plan = PlanFacts(server_ms, 42, 10, [], [])
+        return r
+
+    assert plan_mismatches(ScaleSection(reads=[read(2.5, 0.4), read(273.0, 270.0)])) == []
+    (note,) = plan_mismatches(ScaleSection(reads=[read(11.6, 0.26)]))
+    assert "generic plan" in note
