@@ -159,3 +159,24 @@ class EmbeddedPostgres:
                 return
             time.sleep(0.1)
         raise RuntimeError("PostgreSQL did not accept connections in time")
+
+
+def running_url(pg_data_dir: Path) -> str | None:
+    """The URL of a server already running on `pg_data_dir` (another process's, e.g.
+    `make run`'s), or None. Starting a second one there would first stop it as stale."""
+    try:
+        lines = (pg_data_dir / "postmaster.pid").read_text().splitlines()
+        pid, port = int(lines[0]), int(lines[3])
+    except (OSError, ValueError, IndexError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, owned by another user (the server runs as nobody under root)
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return None
+    return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/postgres"

@@ -16,7 +16,6 @@ import argparse
 import contextlib
 import json
 import os
-import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +23,7 @@ from typing import Any, TextIO
 
 import wiring
 from local.dispatch import context_for, load_handler
+from local.embedded_pg import running_url
 
 UNAUTHORIZED = "Unauthorized"  # the exact message API Gateway turns into a 401
 
@@ -47,30 +47,6 @@ def read_event(path: Path) -> Any:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path} is not JSON: {exc}") from None
-
-
-def running_postgres_url(pg_data_dir: Path) -> str | None:
-    """The URL of an embedded server already running on `pg_data_dir` (`make run`'s).
-
-    Starting a second server there would first stop that one (EmbeddedPostgres treats it
-    as stale), pulling the database from under the running platform; we share it instead.
-    """
-    try:
-        lines = (pg_data_dir / "postmaster.pid").read_text().splitlines()
-        pid, port = int(lines[0]), int(lines[3])
-    except (OSError, ValueError, IndexError):
-        return None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return None
-    except PermissionError:
-        pass  # alive, owned by another user (the server runs as nobody under root)
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
-    except OSError:
-        return None
-    return f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
 
 def invoke(function: wiring.Function, event: Any) -> Any:
@@ -124,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from local import platform  # imported late: it locates the PostgreSQL binaries
 
         if not os.environ.get("INKWELL_DATABASE_URL"):
-            shared = running_postgres_url(platform.data_dir() / "postgres")
+            shared = running_url(platform.data_dir() / "postgres")
             if shared:
                 os.environ["INKWELL_DATABASE_URL"] = shared
         databases, _ = platform.start_environment()

@@ -28,7 +28,7 @@ from urllib.parse import urlsplit
 from local import gateway
 from local.bus import LocalEventBus, ScheduleTimer
 from local.dispatch import Dispatcher, ExecutionEnvironment
-from local.invoke import running_postgres_url
+from local.embedded_pg import running_url
 
 ADMIN_VARIABLES = ("INKWELL_ADMIN_USERNAME", "INKWELL_ADMIN_EMAIL", "INKWELL_ADMIN_PASSWORD")
 
@@ -146,7 +146,7 @@ def main() -> int:
     serving: threading.Thread | None = None
     try:
         data_dir = platform.data_dir()
-        if not os.environ.get("INKWELL_DATABASE_URL") and running_postgres_url(
+        if not os.environ.get("INKWELL_DATABASE_URL") and running_url(
             data_dir / "postgres"
         ):
             # Starting here would stop that server (as stale) under the other platform.

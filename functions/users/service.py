@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import math
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from inkwell import errors
-from inkwell.db import IntegrityConflict, Row, database
+from inkwell.db import IntegrityConflict, Row, Session, database
 from inkwell.models import Page
 from inkwell.observability import count, logger
 from inkwell.pagination import decode_cursor, encode_cursor
@@ -304,22 +305,22 @@ def _nothing_changed(status: Row | None) -> None:
         raise errors.unauthorized("This account no longer exists or was deactivated.")
 
 
-def follow_user(user_id: str, principal: Principal) -> None:
-    follower, followee = _follow_pair(user_id, principal, "follow")
-    # One statement: the follow and its event commit together, without a transaction block.
+def _change_follow(
+    user_id: str, principal: Principal, verb: str, write: Callable[[Session, str, str], Row | None]
+) -> None:
+    follower, followee = _follow_pair(user_id, principal, verb)
+    # One statement: the change and its event commit together, without a transaction block.
     with db.reader() as s:
-        row = repository.insert_follow(s, follower, followee)
+        row = write(s, follower, followee)
         if row is None:
             _nothing_changed(repository.find_follow(s, follower, followee))
     if row is not None:
-        logger.info("user followed", extra={"userId": follower, "followeeId": followee})
+        logger.info(f"user {verb}ed", extra={"userId": follower, "followeeId": followee})
+
+
+def follow_user(user_id: str, principal: Principal) -> None:
+    _change_follow(user_id, principal, "follow", repository.insert_follow)
 
 
 def unfollow_user(user_id: str, principal: Principal) -> None:
-    follower, followee = _follow_pair(user_id, principal, "unfollow")
-    with db.reader() as s:
-        row = repository.delete_follow(s, follower, followee)
-        if row is None:
-            _nothing_changed(repository.find_follow(s, follower, followee))
-    if row is not None:
-        logger.info("user unfollowed", extra={"userId": follower, "followeeId": followee})
+    _change_follow(user_id, principal, "unfollow", repository.delete_follow)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from local.bench.content_scale import DEEP_BUDGET, FOLLOWED, Read, ScaleSection
-from local.bench.report import COLD_BUDGET, FunctionResult, _table, _verdict
+from local.bench.report import COLD_BUDGET, FunctionResult, _ms, _table, _verdict
 
 CONTENT_PREFIX = "content-"
-
-
-def _ms(value: float) -> str:
-    return "-" if math.isnan(value) else f"{value:.2f}"
 
 
 def cold_summary(results: Sequence[FunctionResult], hello: FunctionResult
@@ -106,8 +101,8 @@ def render(section: ScaleSection) -> list[str]:
         ratio = section.ratio(r)
         rows.append([
             r.label,
-            _ms(s.p50_ms) if s.n else "-",
-            _ms(s.p99_ms) if s.n else "-",
+            _ms(s.p50_ms, 2) if s.n else "-",
+            _ms(s.p99_ms, 2) if s.n else "-",
             str(s.n),
             s.round_trips_text(),
             _verdict(section.round_trips_pass(r)),

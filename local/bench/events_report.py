@@ -21,6 +21,7 @@ from local.bench.report import (
     _samples_json,
     _table,
     _verdict,
+    cold_cells,
 )
 from local.bench.timing import Samples
 
@@ -200,15 +201,9 @@ def render(section: EventsSection, hello: FunctionResult, meta: dict[str, Any]) 
         rows = []
         for c in section.consumers:
             cold, warm = c.cold, c.warm
-            good = bool(cold and cold.good)
             rows.append([
                 c.name, c.event_type,
-                _ms(cold.median_ms("total_s")) if cold and good else "-",
-                _ms(cold.median_ms("import_s")) if cold and good else "-",
-                _ms(cold.median_ms("invoke_s")) if cold and good else "-",
-                _ms(cold.median_ms("wall_s"), 0) if cold and good else "-",
-                _ms(cold.median_ms("cpu_s")) if cold and good else "-",
-                str(cold.modules) if cold and good else "-",
+                *cold_cells(cold),
                 _ratio(_cold_ratio(cold, hello)),
                 _ms(warm.p50_ms, 2) if warm and warm.n else "-",
                 _ms(warm.p99_ms, 2) if warm and warm.n else "-",

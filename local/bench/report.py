@@ -130,6 +130,20 @@ def _ms(value: float | None, digits: int = 1) -> str:
     return f"{value:.{digits}f}"
 
 
+def cold_cells(cold: ColdResult | None) -> list[str]:
+    """A cold start's columns: total, import, first call, process wall, cpu, modules."""
+    if cold is None or not cold.good:
+        return ["-"] * 6
+    return [
+        _ms(cold.median_ms("total_s")),
+        _ms(cold.median_ms("import_s")),
+        _ms(cold.median_ms("invoke_s")),
+        _ms(cold.median_ms("wall_s"), 0),
+        _ms(cold.median_ms("cpu_s")),
+        str(cold.modules),
+    ]
+
+
 def _ratio(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}x"
 
@@ -201,15 +215,9 @@ def render(results: list[FunctionResult], hello: FunctionResult, meta: dict[str,
     rows: list[list[str]] = []
     for r in [hello, *results]:
         cold = r.cold
-        good = bool(cold and cold.good)
         rows.append([
             r.name,
-            _ms(cold.median_ms("total_s")) if cold and good else "-",
-            _ms(cold.median_ms("import_s")) if cold and good else "-",
-            _ms(cold.median_ms("invoke_s")) if cold and good else "-",
-            _ms(cold.median_ms("wall_s"), 0) if cold and good else "-",
-            _ms(cold.median_ms("cpu_s")) if cold and good else "-",
-            str(cold.modules) if cold and good else "-",
+            *cold_cells(cold),
             "1.00x" if r is hello else _ratio(r.cold_ratio(hello)),
             "" if r.cold_budget() is None else f"<={r.cold_budget()}x",
             "" if r is hello else _verdict(r.cold_pass(hello)),

@@ -20,8 +20,7 @@ import pytest
 import wiring
 from inkwell.db import ConnectionParams
 from local import platform
-from local.embedded_pg import EmbeddedPostgres
-from local.invoke import running_postgres_url
+from local.embedded_pg import EmbeddedPostgres, running_url
 from tests.e2e.local_run import LocalRun
 from tests.e2e.test_run import USERS
 
@@ -103,7 +102,7 @@ def test_a_registration_is_delivered_to_the_audit_consumer(
     (line,) = [t for t in local_events(data_dir).splitlines() if f"corr={request_id} " in t]
     assert "user.registered" in line and "users-audit#1 ok" in line
 
-    server = server_url or running_postgres_url(data_dir / "postgres")
+    server = server_url or running_url(data_dir / "postgres")
     assert server, "the platform's PostgreSQL is not running"
     conn = ConnectionParams.from_url(
         platform.database_url(server, f"{PREFIX}_users")).connect("inkwell-test-e2e")

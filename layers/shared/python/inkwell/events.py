@@ -26,16 +26,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from inkwell.eventbridge import (
-    MAX_ENTRIES_PER_CALL,
-    Entry,
-    EventBridgeClient,
-    EventBridgeUnavailable,
-)
 from inkwell.observability import correlation_id, logger
 
 if TYPE_CHECKING:
+    # The EventBridge client (http.client, SigV4) is imported when something is published,
+    # not at the cold start of every function that merely uses the database.
     from inkwell.db import Database
+    from inkwell.eventbridge import Entry, EventBridgeClient
 
 EVENT_VERSION = 1
 OUTBOX_COLUMNS = ("outbox_id", "outbox_source", "outbox_type", "outbox_detail")
@@ -49,6 +46,8 @@ class OutboxRow:
     detail: dict[str, Any]
 
     def entry(self, bus_name: str) -> Entry:
+        from inkwell.eventbridge import Entry
+
         return Entry(self.source, self.detail_type, json.dumps(self.detail), bus_name)
 
 
@@ -124,6 +123,8 @@ RELAY_TIMEOUT_S = 5.0
 
 @cache
 def client(timeout_s: float = RELAY_TIMEOUT_S) -> EventBridgeClient:
+    from inkwell.eventbridge import EventBridgeClient
+
     return EventBridgeClient(timeout_s=timeout_s)
 
 
@@ -135,6 +136,8 @@ def publish(
     Returns the ids accepted and, for the others, why not. Never raises for EventBridge
     being unavailable: the caller leaves those rows for the relay.
     """
+    from inkwell.eventbridge import MAX_ENTRIES_PER_CALL, EventBridgeUnavailable
+
     bus = bus_name()
     if bus is None:
         return [], {row.id: "INKWELL_EVENT_BUS_NAME is not set" for row in rows}
