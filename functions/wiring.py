@@ -31,6 +31,7 @@ class Access(StrEnum):
     DATABASE = "database"  # its own domain's database secret and network path
     SIGNING_KEY = "signing-key"  # the JWT signing key secret
     EVENTS = "events"  # PutEvents on the Inkwell bus (functions that write to an outbox)
+    EMAIL = "email"  # sends email through SES (when the deployment enables it)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,12 @@ EVENT_TYPES: dict[str, str] = {
     "post.published": "content",
     "post.unpublished": "content",
     "post.deleted": "content",
+    "comment.created": "comments",
+    "comment.approved": "comments",
+    "comment.rejected": "comments",
+    "comment.deleted": "comments",
+    "comment.reported": "comments",
+    "notification.created": "comments",
 }
 
 DB = frozenset({Access.DATABASE})
@@ -202,6 +209,40 @@ CONTENT_ROUTES: tuple[Route, ...] = (
              "Published posts of the authors the caller follows, newest first."),
 )
 
+
+def _comments(name: str, method: Method, path: str, auth: Auth, description: str,
+              **options: Any) -> Route:
+    return _route("comments", name, method, path, auth, description, **options)
+
+
+# Comments of a post live under the post's path, where API Gateway names the variable {id}.
+COMMENTS_ROUTES: tuple[Route, ...] = (
+    _comments("create_comment", "POST", "/posts/{id}/comments", "required",
+              "Comment on a published post, or reply to a comment with parentId.",
+              access=DB_AND_EVENTS),
+    _comments("list_comments", "GET", "/posts/{id}/comments", "optional",
+              "A published post's visible comments, oldest first, replies under their "
+              "parent."),
+    _comments("update_comment", "PATCH", "/comments/{id}", "required",
+              "Edit one's own comment within 15 minutes of posting it."),
+    _comments("delete_comment", "DELETE", "/comments/{id}", "required",
+              "Delete a comment (its author, the post's author, a moderator or an admin).",
+              access=DB_AND_EVENTS),
+    _comments("moderation_queue", "GET", "/comments/moderation", "required",
+              "Comments waiting for a decision: all of them for moderators, those on "
+              "one's own posts for authors."),
+    _comments("moderate_comment", "POST", "/comments/{id}/moderate", "required",
+              "Approve, reject or mark as spam a comment (moderator, admin, post author).",
+              access=DB_AND_EVENTS),
+    _comments("report_comment", "POST", "/comments/{id}/report", "required",
+              "Flag a comment; enough reports send it back to the moderation queue.",
+              access=DB_AND_EVENTS),
+    _comments("list_notifications", "GET", "/notifications", "required",
+              "The caller's notifications, newest first, with the unread count."),
+    _comments("mark_notifications_read", "POST", "/notifications/read", "required",
+              "Mark some (ids) or all of the caller's notifications as read."),
+)
+
 ROUTES: tuple[Route, ...] = (
     Route(
         name="health",
@@ -237,6 +278,7 @@ ROUTES: tuple[Route, ...] = (
     _users("unfollow_user", "DELETE", "/{id}/follow", "required", "Stop following a user.",
            access=DB_AND_EVENTS),
     *CONTENT_ROUTES,
+    *COMMENTS_ROUTES,
 )
 
 AUTHORIZER = Function(
@@ -264,6 +306,13 @@ MAINTENANCE: tuple[Function, ...] = (
         timeout_s=120,
         description="Applies content migrations.",
     ),
+    Function(
+        name="comments-maintenance",
+        handler="comments.maintenance.handler",
+        access=DB,
+        timeout_s=120,
+        description="Applies comments migrations.",
+    ),
 )
 
 CONSUMERS: tuple[Consumer, ...] = (
@@ -282,10 +331,41 @@ CONSUMERS: tuple[Consumer, ...] = (
                 "user.unfollowed"),
         description="Keeps content's read models of authors and follows from the users events.",
     ),
+    Consumer(
+        name="comments-posts",
+        handler="comments.posts_events.handler",
+        access=DB,
+        events=("post.published", "post.updated", "post.unpublished", "post.deleted"),
+        description="Keeps which posts are open for comments; deletes a deleted post's "
+                    "comments.",
+    ),
+    Consumer(
+        name="comments-users",
+        handler="comments.users_events.handler",
+        access=DB,
+        events=("user.registered", "user.updated", "user.deactivated"),
+        description="Keeps commenters' names and whether they are active.",
+    ),
+    Consumer(
+        name="comments-notify",
+        handler="comments.notify.handler",
+        access=DB_AND_EVENTS,
+        events=("comment.created", "comment.approved", "comment.rejected"),
+        description="Notifies post authors of comments, commenters of replies and of "
+                    "moderation decisions.",
+    ),
+    Consumer(
+        name="users-email",
+        handler="users.email.handler",
+        access=frozenset({Access.DATABASE, Access.EMAIL}),
+        events=("notification.created",),
+        description="Emails notifications to their recipients (SES when enabled, else the "
+                    "log).",
+    ),
 )
 
 # The domains that own a database, in the order their migrations are applied locally.
-DATABASE_DOMAINS: tuple[str, ...] = ("users", "content")
+DATABASE_DOMAINS: tuple[str, ...] = ("users", "content", "comments")
 
 
 RELAYS: tuple[Scheduled, ...] = tuple(

@@ -50,6 +50,7 @@ PASSWORD = "correct horse battery staple"
 REFRESH_TOKEN = "kW3x9Qm2pL7vR4tY8nB1cF6hJ0dS5gA2eZ-Uo_iXqPw"
 _THROWAWAY_KEY = "sample-events-throwaway-signing-key-not-used-anywhere"
 _SAMPLE_NAMESPACE = uuid.UUID("6f6b8a52-8f0e-4a8e-9c1e-1d8f3f2b7a10")
+COMMENT_ID = str(uuid.uuid5(_SAMPLE_NAMESPACE, "comment"))
 
 Caller = Mapping[str, str]
 
@@ -123,6 +124,21 @@ BODIES: dict[str, Sample] = {
     "content-favorite-post": Sample(path_parameters={"id": POST_ID}),
     "content-unfavorite-post": Sample(path_parameters={"id": POST_ID}),
     "content-list-my-posts": Sample(query={"status": ["draft"]}),
+    # Comments: Alice comments on her post, the admin moderates; {id} is the post's id
+    # under /posts and the comment's id under /comments.
+    "comments-create-comment": Sample(body={"body": "Curiouser and curiouser!"},
+                                      path_parameters={"id": POST_ID}),
+    "comments-list-comments": Sample(path_parameters={"id": POST_ID},
+                                     query={"limit": ["20"]}),
+    "comments-update-comment": Sample(body={"body": "Curiouser and curiouser, she cried."},
+                                      path_parameters={"id": COMMENT_ID}),
+    "comments-delete-comment": Sample(path_parameters={"id": COMMENT_ID}),
+    "comments-moderation-queue": Sample(caller=ADMIN),
+    "comments-moderate-comment": Sample(body={"action": "approve"}, caller=ADMIN,
+                                        path_parameters={"id": COMMENT_ID}),
+    "comments-report-comment": Sample(body={"reason": "Off topic."},
+                                      path_parameters={"id": COMMENT_ID}),
+    "comments-mark-notifications-read": Sample(body={"ids": [COMMENT_ID]}),
 }
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
@@ -211,7 +227,13 @@ def authorizer_request_event() -> dict[str, Any]:
     return apigw.authorizer_event(route, request)
 
 
-# The data of each event type's sample, as the users repository writes it.
+# What every comment.* event says of the comment: the admin's comment on Alice's post.
+_COMMENT: dict[str, Any] = {
+    "id": COMMENT_ID, "postId": POST_ID, "postAuthorId": ALICE_ID, "parentId": None,
+    "authorId": ADMIN_ID, "createdAt": "2025-01-16T08:05:00.000000Z",
+}
+
+# The data of each event type's sample, as the domains' repositories write it.
 EVENT_DATA: dict[str, dict[str, Any]] = {
     "user.registered": {
         "id": ALICE_ID, "username": "alice", "firstName": "Alice", "lastName": "Liddell",
@@ -252,6 +274,23 @@ EVENT_DATA: dict[str, dict[str, Any]] = {
         "id": POST_ID, "slug": POST_SLUG, "title": "Down the Rabbit Hole",
         "authorId": ALICE_ID, "status": "published",
         "publishedAt": "2025-01-16T08:00:00.000000Z",
+    },
+    "comment.created": {**_COMMENT, "status": "approved"},
+    "comment.approved": {**_COMMENT, "status": "approved", "action": "approve",
+                         "reason": None, "moderatorId": ADMIN_ID},
+    "comment.rejected": {**_COMMENT, "status": "spam", "action": "spam",
+                         "reason": "Selling rabbit-hole insurance.", "moderatorId": ADMIN_ID},
+    "comment.deleted": {**_COMMENT, "status": "approved", "deletedBy": ALICE_ID},
+    "comment.reported": {**_COMMENT, "status": "pending", "reportCount": 3},
+    # Alice is told of a comment on her post; users-email looks up her address.
+    "notification.created": {
+        "id": str(uuid.uuid5(_SAMPLE_NAMESPACE, "notification")),
+        "recipientId": ALICE_ID, "kind": "comment",
+        "subject": 'New comment on "Down the Rabbit Hole"',
+        "text": 'admin commented on your post "Down the Rabbit Hole":\n\n'
+                "Curiouser and curiouser! Where does the hole lead?",
+        "postId": POST_ID, "commentId": str(uuid.uuid5(_SAMPLE_NAMESPACE, "comment")),
+        "createdAt": "2025-01-16T08:05:00.000000Z",
     },
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cache
+from typing import Literal
 
 
 class ConfigurationError(RuntimeError):
@@ -59,6 +60,51 @@ class Settings:
 @cache
 def settings() -> Settings:
     return Settings.from_env()
+
+
+EmailTransport = Literal["log", "ses"]
+EMAIL_TRANSPORTS: tuple[EmailTransport, ...] = ("log", "ses")
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    """How email is sent (see inkwell.email). Kept apart from `Settings`, which every HTTP
+    function validates at cold start: a bad email setting fails only the functions that
+    send email."""
+
+    transport: EmailTransport
+    sender: str | None  # the From address: "no-reply@example.com" or "Inkwell <...>"
+
+    @classmethod
+    def from_env(cls) -> EmailSettings:
+        raw = os.environ.get("INKWELL_EMAIL_TRANSPORT", "")
+        transport = next((t for t in EMAIL_TRANSPORTS if t == (raw.strip().lower() or "log")),
+                         None)
+        if transport is None:
+            raise ConfigurationError(
+                f"INKWELL_EMAIL_TRANSPORT must be one of {', '.join(EMAIL_TRANSPORTS)},"
+                f" got {raw!r}"
+            )
+        sender = os.environ.get("INKWELL_EMAIL_SENDER", "").strip() or None
+        if sender is not None:
+            # A bare address, or a display name with the address in angle brackets.
+            address = sender[sender.rfind("<") + 1 : -1] if sender.endswith(">") else sender
+            local, at, domain = address.rpartition("@")
+            if not (local and at and "." in domain) or any(c.isspace() for c in address):
+                raise ConfigurationError(
+                    f"INKWELL_EMAIL_SENDER must be an email address, got {sender!r}"
+                )
+        if transport == "ses" and sender is None:
+            raise ConfigurationError(
+                "environment variable INKWELL_EMAIL_SENDER is not set"
+                " (required when INKWELL_EMAIL_TRANSPORT is ses)"
+            )
+        return cls(transport=transport, sender=sender)
+
+
+@cache
+def email_settings() -> EmailSettings:
+    return EmailSettings.from_env()
 
 
 def required(name: str) -> str:

@@ -1,0 +1,15 @@
+"""DELETE /api/v1/comments/{id}"""
+
+from comments import service
+from inkwell.http import FunctionApp
+from inkwell.identity import Principal
+
+api = FunctionApp(__name__)
+
+
+@api.endpoint(status_code=204)
+def delete_comment(id: str, principal: Principal) -> None:
+    service.delete_comment(id, principal)
+
+
+handler = api.handler

@@ -1,0 +1,58 @@
+"""Consumer: which posts take comments, from content's events.
+
+Every post.* event carries the post's status: a published post is open for comments,
+anything else is closed (its comments stop being visible, and none can be added). The row's
+version is the event's occurredAt (content writes a post's events in order), so a late,
+older event never reopens or closes a post against newer news. A deleted post's comments
+and their notifications are deleted, and the post stays as a tombstone that no late event
+can reopen.
+"""
+
+from __future__ import annotations
+
+from inkwell.consumers import Consumer, ReceivedEvent
+from inkwell.db import Session
+
+consumer = Consumer("comments-posts", "comments")
+
+
+@consumer.on("post.published", "post.updated", "post.unpublished")
+def changed(s: Session, event: ReceivedEvent) -> None:
+    data = event.data
+    s.execute(
+        "INSERT INTO posts (post_id, author_id, title, slug, is_open, version)"
+        " VALUES (CAST(:id AS uuid), CAST(:author_id AS uuid), :title, :slug, :is_open,"
+        "         CAST(:version AS timestamptz))"
+        " ON CONFLICT (post_id) DO UPDATE SET title = EXCLUDED.title, slug = EXCLUDED.slug,"
+        "  is_open = EXCLUDED.is_open, version = EXCLUDED.version"
+        " WHERE posts.version < EXCLUDED.version AND NOT posts.is_deleted",
+        id=data["id"],
+        author_id=data["authorId"],
+        title=data["title"],
+        slug=data["slug"],
+        is_open=data["status"] == "published",
+        version=event.occurred_at,
+    )
+
+
+@consumer.on("post.deleted")
+def deleted(s: Session, event: ReceivedEvent) -> None:
+    data = event.data
+    s.execute(
+        "WITH tombstone AS ("
+        " INSERT INTO posts (post_id, author_id, title, slug, is_open, is_deleted, version)"
+        " VALUES (CAST(:id AS uuid), CAST(:author_id AS uuid), :title, :slug, false, true,"
+        "         CAST(:version AS timestamptz))"
+        " ON CONFLICT (post_id) DO UPDATE SET is_open = false, is_deleted = true,"
+        "  version = GREATEST(posts.version, EXCLUDED.version)),"
+        " gone AS (DELETE FROM comments WHERE post_id = CAST(:id AS uuid))"
+        " DELETE FROM notifications WHERE post_id = CAST(:id AS uuid)",
+        id=data["id"],
+        author_id=data["authorId"],
+        title=data["title"],
+        slug=data["slug"],
+        version=event.occurred_at,
+    )
+
+
+handler = consumer.handler

@@ -1,0 +1,5 @@
+"""Scheduled: publishes the comments outbox rows that their writers could not."""
+
+from inkwell.relay import handler_for
+
+handler = handler_for("comments")

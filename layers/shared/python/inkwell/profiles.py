@@ -1,0 +1,89 @@
+"""A domain's read model of users' public profiles, kept from the users events.
+
+Content keeps one (`authors`), comments keeps one (`commenters`): same columns, same rules.
+Events arrive at least once and in any order, so every write is conditional on the
+ordering key it carries: a row's `version` is the users row's createdAt / updatedAt of
+the event that wrote it, an older event never overwrites a newer one, and a row created
+from token claims (version '-infinity') is overwritten by the first event about that user.
+
+Table (``<table>``): user_id uuid PRIMARY KEY, username text, first_name text,
+last_name text, is_active boolean DEFAULT true, version timestamptz.
+"""
+
+from __future__ import annotations
+
+from inkwell.consumers import Consumer, ReceivedEvent
+from inkwell.db import Session
+
+# The users events a profile read model follows.
+PROFILE_EVENTS = ("user.registered", "user.updated", "user.deactivated")
+
+
+def upsert(
+    s: Session,
+    table: str,
+    *,
+    user_id: str,
+    username: str,
+    first_name: str | None,
+    last_name: str | None,
+    version: str,
+) -> None:
+    """A user's display fields as of `version`, unless the row is as new already.
+
+    Leaves is_active alone on an existing row: a deactivation is never undone by a
+    profile event (the users domain does not update deactivated accounts).
+    """
+    s.execute(
+        f"INSERT INTO {table} (user_id, username, first_name, last_name, is_active, version)"
+        " VALUES (CAST(:user_id AS uuid), :username, :first_name, :last_name, true,"
+        "         CAST(:version AS timestamptz))"
+        " ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username,"
+        "  first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,"
+        "  version = EXCLUDED.version"
+        f" WHERE {table}.version < EXCLUDED.version",
+        user_id=user_id,
+        username=username,
+        first_name=first_name,
+        last_name=last_name,
+        version=version,
+    )
+
+
+def deactivate(s: Session, table: str, *, user_id: str, username: str, version: str) -> None:
+    """The user is inactive from now on, whatever the order the events arrive in.
+
+    Deactivation is final in the users domain, so it applies even over a row that looks
+    newer; the row's version becomes the later of the two, so that a late, older profile
+    event cannot rename the user past their deactivation. A user not seen before is
+    recorded, inactive, with only the username the event carries.
+    """
+    s.execute(
+        f"INSERT INTO {table} (user_id, username, is_active, version)"
+        " VALUES (CAST(:user_id AS uuid), :username, false, CAST(:version AS timestamptz))"
+        " ON CONFLICT (user_id) DO UPDATE SET is_active = false,"
+        f"  version = GREATEST({table}.version, EXCLUDED.version)",
+        user_id=user_id,
+        username=username,
+        version=version,
+    )
+
+
+def follow_users(consumer: Consumer, table: str) -> None:
+    """Register `consumer`'s effects of PROFILE_EVENTS on the read model `table`."""
+
+    def profile(s: Session, event: ReceivedEvent) -> None:
+        data = event.data
+        version = data["createdAt"] if event.detail_type == "user.registered" else (
+            data["updatedAt"])
+        upsert(s, table, user_id=data["id"], username=data["username"],
+               first_name=data.get("firstName"), last_name=data.get("lastName"),
+               version=version)
+
+    def deactivated(s: Session, event: ReceivedEvent) -> None:
+        data = event.data
+        deactivate(s, table, user_id=data["id"], username=data["username"],
+                   version=data["updatedAt"])
+
+    consumer.on("user.registered", "user.updated")(profile)
+    consumer.on("user.deactivated")(deactivated)
