@@ -71,6 +71,7 @@ PROD_CONTEXT: dict[str, Any] = {
     "stage": "prod",
     "alarmEmail": "oncall@inkwell.example",
     "eventArchiveRetentionDays": 90,
+    "emailSender": "Inkwell <no-reply@inkwell.example>",
 }
 
 

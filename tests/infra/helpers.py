@@ -43,11 +43,16 @@ def as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else [value]
 
 
+def prefix_of(synth: Synthesized) -> str:
+    """The physical name prefix of the synthesized stage (``inkwell-dev``, ...)."""
+    return synth.stack.config.name_prefix
+
+
 def function_id(synth: Synthesized, name: str) -> str:
     matches = {
         k: v
         for k, v in synth.of_type("AWS::Lambda::Function").items()
-        if v["Properties"].get("FunctionName") == f"{PREFIX}-{name}"
+        if v["Properties"].get("FunctionName") == f"{prefix_of(synth)}-{name}"
     }
     logical_id, _ = only(matches)
     return logical_id
@@ -72,6 +77,14 @@ def role_statements(synth: Synthesized, name: str) -> list[dict[str, Any]]:
     for inline in synth.resources[role]["Properties"].get("Policies", []):
         statements += inline["PolicyDocument"]["Statement"]
     return statements
+
+
+def role_members(synth: Synthesized) -> dict[str, list[wiring.Function]]:
+    """The role of every function (its logical id) -> the functions that use it."""
+    members: dict[str, list[wiring.Function]] = {}
+    for function in wiring.all_functions():
+        members.setdefault(role_id(synth, function.name), []).append(function)
+    return members
 
 
 def statements_by_role(synth: Synthesized) -> dict[str, list[dict[str, Any]]]:

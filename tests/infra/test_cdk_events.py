@@ -183,6 +183,35 @@ def test_exactly_one_rule_per_consumer_matching_its_pattern(synth: Synthesized) 
         assert permission["Properties"]["SourceArn"] == {"Fn::GetAtt": [rule_id, "Arn"]}
 
 
+def test_comments_domain_subscriptions(synth: Synthesized) -> None:
+    """Named cases of the generic checks above, for the third domain: its consumers of the
+    other domains' events, and the users domain's consumer of its notifications."""
+    rules = synth.of_type("AWS::Events::Rule")
+    consumers = {c.name: c for c in wiring.CONSUMERS}
+    for name, source, types in (
+        ("comments-posts", "inkwell.content",
+         {"post.published", "post.updated", "post.unpublished", "post.deleted"}),
+        ("comments-users", "inkwell.users",
+         {"user.registered", "user.updated", "user.deactivated"}),
+        ("comments-notify", "inkwell.comments",
+         {"comment.created", "comment.approved", "comment.rejected"}),
+        ("users-email", "inkwell.comments", {"notification.created"}),
+    ):
+        (rule_id,) = rules_targeting(synth, function_id(synth, name))
+        pattern = rules[rule_id]["Properties"]["EventPattern"]
+        assert pattern["source"] == [source], name
+        assert set(pattern["detail-type"]) == types, name
+        assert rules[rule_id]["Properties"]["Name"] == f"{PREFIX}-{name}"
+        dlq_id(synth, consumers[name])  # and its own dead-letter queue
+    # comments publishes (its writers, the notify consumer, its relay) on the one bus
+    env = function_props(synth, "comments-notify")["Environment"]["Variables"]
+    assert env[EVENT_BUS_ENV] == ref(bus_id(synth))
+    assert "comments" in {r.domain for r in wiring.RELAYS}
+    assert outbox_alarm(synth, "comments")["Dimensions"] == [
+        {"Name": "Domain", "Value": "comments"}, {"Name": "service", "Value": "comments"}
+    ]
+
+
 def test_rule_patterns_match_only_declared_sources_and_types() -> None:
     for consumer in wiring.CONSUMERS:
         pattern = consumer.pattern()

@@ -135,3 +135,36 @@ def test_config_event_settings() -> None:
     for bad in ({"eventArchiveRetentionDays": 0}, {"alarmEmail": "not-an-address"}):
         with pytest.raises(ValueError):
             InkwellConfig.from_node(App(context=bad).node)
+
+
+def test_config_email_sender() -> None:
+    def config(**context: object) -> InkwellConfig:
+        return InkwellConfig.from_node(App(context=context).node)
+
+    off = config()
+    assert off.email_sender is None
+    assert off.email_sender_address is None and off.email_sender_domain is None
+    assert config(emailSender="  ").email_sender is None
+    bare = config(emailSender=" no-reply@blog.example.com ")
+    assert bare.email_sender == "no-reply@blog.example.com"
+    assert bare.email_sender_address == "no-reply@blog.example.com"
+    assert bare.email_sender_domain == "blog.example.com"
+    named = config(emailSender='"Inkwell, the blog" <no-reply@blog.example.com>')
+    assert named.email_sender == '"Inkwell, the blog" <no-reply@blog.example.com>'
+    assert named.email_sender_address == "no-reply@blog.example.com"
+    assert named.email_sender_domain == "blog.example.com"
+    assert config(emailSender="<a@b.example>").email_sender_address == "a@b.example"
+    for bad in (
+        "not-an-address",
+        "Inkwell no-reply@blog.example.com",  # a name without the brackets
+        "no-reply@blog.example.com>",
+        "Ink<well <no-reply@blog.example.com>",
+        "Inkwéll <no-reply@blog.example.com>",  # non-ASCII display name
+        "Inkwell\t<no-reply@blog.example.com>",
+        "Inkwell <no-reply@localhost>",
+        "Inkwell <no reply@blog.example.com>",
+        "a@b@blog.example.com",
+        "a@.example.com",
+    ):
+        with pytest.raises(ValueError, match="emailSender"):
+            config(emailSender=bad)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
+from collections.abc import Iterable
 from itertools import permutations
 from typing import Any
 
@@ -29,9 +31,11 @@ from tests.infra.helpers import (
     function_props,
     group_id,
     only,
+    prefix_of,
     ref,
     refs_in,
     role_id,
+    role_members,
     role_statements,
     statements_by_role,
 )
@@ -41,6 +45,19 @@ pytestmark = pytest.mark.xdist_group("cdk")
 XRAY_ACTIONS = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
 SECRET_READ_ACTIONS = {"secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"}
 PUT_EVENTS = {"events:PutEvents"}
+SES_SEND = {"ses:SendEmail", "ses:SendRawEmail"}
+# Writing to an existing log group (what AWSLambdaBasicExecutionRole allows on *, minus
+# creating groups), and attaching to VPC subnets (the EC2 actions of
+# AWSLambdaVPCAccessExecutionRole v3, without its logs:* on *).
+LOG_WRITE_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
+VPC_NETWORK_INTERFACE_ACTIONS = {
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+}
 # What a Lambda on-failure destination needs on the consumer's own dead-letter queue.
 DLQ_SEND_ACTIONS = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 
@@ -353,51 +370,139 @@ def test_code_asset_holds_only_wiring_and_the_function_domain(synth: Synthesized
 # --- least privilege -------------------------------------------------------------------
 
 
-def test_roles_grant_only_what_access_declares(synth: Synthesized) -> None:
-    jwt_secret = jwt_secret_ids(synth)
-    db_secret = db_secret_ids(synth)
-    (bus,) = synth.of_type("AWS::Events::EventBus")
-    consumers = {c.name for c in wiring.CONSUMERS}
-    for function in wiring.all_functions():
-        actions: set[str] = set()
-        for statement in role_statements(synth, function.name):
-            assert statement["Effect"] == "Allow"
-            statement_actions = set(as_list(statement["Action"]))
-            actions |= statement_actions
-            if statement_actions <= XRAY_ACTIONS:
-                continue
-            assert statement["Resource"] != "*", statement
-            if statement_actions <= SECRET_READ_ACTIONS:
-                continue  # scoped to named secrets, checked below
-            if statement_actions == PUT_EVENTS:
-                assert statement["Resource"] == {"Fn::GetAtt": [bus, "Arn"]}, statement
-                continue
-            # the only other grant: a consumer sends failure records to its own DLQ
-            assert function.name in consumers, statement
-            assert statement_actions <= DLQ_SEND_ACTIONS, statement
-            (queue,) = refs_in(statement["Resource"])
-            assert synth.resources[queue]["Properties"]["QueueName"] == (
-                f"{PREFIX}-{function.name}-dlq"
-            )
-        readable = readable_secrets(synth, function.name)
-        expected = set(XRAY_ACTIONS)
-        if {wiring.Access.DATABASE, wiring.Access.SIGNING_KEY} & function.access:
-            expected |= SECRET_READ_ACTIONS
-        if wiring.Access.EVENTS in function.access:
-            expected |= PUT_EVENTS
-        if function.name in consumers:
-            expected |= {"sqs:SendMessage"}
-        assert expected <= actions <= expected | DLQ_SEND_ACTIONS, function.name
-        assert bool(readable & jwt_secret) == (wiring.Access.SIGNING_KEY in function.access)
-        assert bool(readable & db_secret) == (wiring.Access.DATABASE in function.access)
-        assert readable <= jwt_secret | db_secret
+# One (action, resource, condition) triple per thing a role allows, JSON-rendered.
+Grant = tuple[str, str, str]
 
-        managed = json.dumps(synth.resources[role_id(synth, function.name)]["Properties"]
-                             .get("ManagedPolicyArns", []))
-        assert "service-role/AWSLambdaBasicExecutionRole" in managed
-        assert ("AWSLambdaVPCAccessExecutionRole" in managed) == (
-            wiring.Access.DATABASE in function.access
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def grants_of(statements: list[dict[str, Any]]) -> set[Grant]:
+    """Every (action, resource, condition) the statements allow; refuses anything that
+    could allow more than it spells out (Deny, NotAction, NotResource, a principal)."""
+    grants: set[Grant] = set()
+    for statement in statements:
+        assert statement["Effect"] == "Allow", statement
+        assert not {"NotAction", "NotResource", "Principal", "NotPrincipal"} & set(statement)
+        condition = _canonical(statement.get("Condition"))
+        for action in as_list(statement["Action"]):
+            assert "*" not in action, statement
+            for resource in as_list(statement["Resource"]):
+                grants.add((action, _canonical(resource), condition))
+    return grants
+
+
+def allow(actions: Iterable[str], *resources: Any, condition: Any = None) -> set[Grant]:
+    return {
+        (action, _canonical(resource), _canonical(condition))
+        for action in actions
+        for resource in resources
+    }
+
+
+def ses_identity_arn(identity: str) -> dict[str, Any]:
+    """``arn:<partition>:ses:<region>:<account>:identity/<identity>``, as CDK renders it
+    for an environment-agnostic stack."""
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:", {"Ref": "AWS::Partition"}, ":ses:", {"Ref": "AWS::Region"}, ":",
+                {"Ref": "AWS::AccountId"}, f":identity/{identity}",
+            ],
+        ]
+    }
+
+
+def expected_grants(
+    synth: Synthesized, function: wiring.Function, role_mates: list[wiring.Function]
+) -> set[Grant]:
+    """What the role of ``function`` must allow, from its declared access (and, for
+    logging, the functions it shares the role with), nothing else."""
+    props = function_props(synth, function.name)
+    env = props["Environment"]["Variables"]
+    expected = allow(XRAY_ACTIONS, "*")
+    for mate in role_mates:
+        log_group = function_props(synth, mate.name)["LoggingConfig"]["LogGroup"]
+        (log_group_id,) = refs_in(log_group)
+        expected |= allow(LOG_WRITE_ACTIONS, {"Fn::GetAtt": [log_group_id, "Arn"]})
+    if wiring.Access.DATABASE in function.access:
+        expected |= allow(VPC_NETWORK_INTERFACE_ACTIONS, "*")
+        expected |= allow(SECRET_READ_ACTIONS, env[db_secret_env(function.domain)])
+    if wiring.Access.SIGNING_KEY in function.access:
+        (jwt_secret,) = jwt_secret_ids(synth)
+        expected |= allow(SECRET_READ_ACTIONS, ref(jwt_secret))
+    if wiring.Access.EVENTS in function.access:
+        (bus,) = synth.of_type("AWS::Events::EventBus")
+        expected |= allow(PUT_EVENTS, {"Fn::GetAtt": [bus, "Arn"]})
+    address = synth.stack.config.email_sender_address
+    if wiring.Access.EMAIL in function.access and address:
+        expected |= allow(
+            SES_SEND,
+            ses_identity_arn(address.rpartition("@")[2]),
+            ses_identity_arn(address),
+            condition={"StringEquals": {"ses:FromAddress": address}},
         )
+    if isinstance(function, wiring.Consumer):
+        queue_name = f"{prefix_of(synth)}-{function.name}-dlq"
+        (queue,) = [
+            k for k, v in synth.of_type("AWS::SQS::Queue").items()
+            if v["Properties"]["QueueName"] == queue_name
+        ]
+        expected |= allow(DLQ_SEND_ACTIONS, {"Fn::GetAtt": [queue, "Arn"]})
+    return expected
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_each_role_grants_exactly_what_its_functions_declare(
+    stage: str, synth: Synthesized, prod_synth: Synthesized
+) -> None:
+    """Every function's role allows exactly its declared access, X-Ray, writing to the log
+    groups of the functions sharing the role and, for a consumer, sending to its
+    dead-letter queue: no action, resource or condition more or less. prod has
+    ``emailSender`` set (SES), dev does not."""
+    synthesized = synth if stage == "dev" else prod_synth
+    by_role = statements_by_role(synthesized)
+    members = role_members(synthesized)
+    for role, functions in members.items():
+        props = synthesized.resources[role]["Properties"]
+        # a plain Lambda execution role: no managed policy (no logs:* on *), lambda only
+        assert not props.get("ManagedPolicyArns"), role
+        (trust,) = props["AssumeRolePolicyDocument"]["Statement"]
+        assert trust["Principal"] == {"Service": "lambda.amazonaws.com"}
+        assert trust["Action"] == "sts:AssumeRole" and "Condition" not in trust
+        granted = grants_of(by_role[role])
+        for function in functions:
+            expected = expected_grants(synthesized, function, functions)
+            assert granted == expected, (
+                f"{function.name}: more {sorted(granted - expected)}, "
+                f"missing {sorted(expected - granted)}"
+            )
+
+
+@pytest.mark.parametrize("stage", ["dev", "prod"])
+def test_functions_share_a_role_exactly_when_their_grants_are_identical(
+    stage: str, synth: Synthesized, prod_synth: Synthesized
+) -> None:
+    synthesized = synth if stage == "dev" else prod_synth
+    members = role_members(synthesized)
+    for role, functions in members.items():
+        # one domain (one database secret), one access set, all in the VPC or none
+        kinds = {(f.domain, f.access, wiring.Access.DATABASE in f.access) for f in functions}
+        assert len(kinds) == 1, f"{role} is shared by {[f.name for f in functions]}"
+        # a consumer may send to its own dead-letter queue: its role is its own
+        consumers = [f.name for f in functions if isinstance(f, wiring.Consumer)]
+        assert not consumers or len(functions) == 1, (role, [f.name for f in functions])
+    # and every group of functions with identical grants uses one role (no duplicates)
+    roles_by_kind: dict[tuple[str, frozenset[wiring.Access]], set[str]] = {}
+    for function in wiring.all_functions():
+        if not isinstance(function, wiring.Consumer):
+            roles_by_kind.setdefault((function.domain, function.access), set()).add(
+                role_id(synthesized, function.name)
+            )
+    assert all(len(roles) == 1 for roles in roles_by_kind.values()), roles_by_kind
+    assert len(members) == len(roles_by_kind) + len(wiring.CONSUMERS)
 
 
 def test_named_least_privilege_cases(synth: Synthesized) -> None:
@@ -425,20 +530,31 @@ def test_each_function_reads_only_its_own_domain_database_secret(synth: Synthesi
             assert not readable, function.name
 
 
-def test_users_and_content_cannot_read_each_others_database(synth: Synthesized) -> None:
+def test_no_domain_can_read_another_domains_database(synth: Synthesized) -> None:
     databases = domain_databases(synth)
-    users, content = databases["users"].secrets, databases["content"].secrets
-    for domain, own, other in (("users", users, content), ("content", content, users)):
+    assert set(databases) == {"users", "content", "comments"} == set(wiring.DATABASE_DOMAINS)
+    for domain, db in databases.items():
         functions = database_functions(domain)
-        assert functions
+        assert functions, f"no function of {domain} uses its database"
+        others = frozenset().union(*(o.secrets for d, o in databases.items() if d != domain))
         for function in functions:
             readable = readable_secrets(synth, function.name)
-            assert readable & own and not readable & other, function.name
-    # content keeps its read model of users from the users events, never the users database
-    consumer = readable_secrets(synth, "content-users")
-    assert consumer & content and not consumer & users
+            assert readable & db.secrets and not readable & others, function.name
+    users, content, comments = (databases[d].secrets for d in ("users", "content", "comments"))
+    # content and comments keep their read models of users (and comments of posts) from
+    # events, never from the other domains' databases
+    for consumer, own in (
+        ("content-users", content),
+        ("comments-users", comments),
+        ("comments-posts", comments),
+        ("comments-notify", comments),
+        ("users-email", users),
+    ):
+        readable = readable_secrets(synth, consumer)
+        assert readable & own and not readable & ((users | content | comments) - own), consumer
     assert not readable_secrets(synth, "content-create-post") & users
     assert not readable_secrets(synth, "users-register") & content
+    assert not readable_secrets(synth, "comments-create-comment") & (users | content)
 
 
 def test_only_the_domain_and_its_proxy_may_read_a_database_secret(synth: Synthesized) -> None:
@@ -533,6 +649,11 @@ def test_users_me_posts_beside_the_user_id_routes(synth: Synthesized) -> None:
         "/api/v1/users/{id}/follow",
         "/api/v1/posts/{id}/publish",
         "/api/v1/posts/{id}/favorite",
+        "/api/v1/posts/{id}/comments",
+        "/api/v1/comments/moderation",
+        "/api/v1/comments/{id}",
+        "/api/v1/comments/{id}/moderate",
+        "/api/v1/notifications/read",
     } <= paths
     methods = methods_by_route(synth)
     for method, path, name in (
@@ -544,6 +665,14 @@ def test_users_me_posts_beside_the_user_id_routes(synth: Synthesized) -> None:
         ("GET", "/api/v1/posts/{id}", "content-get-post"),
         ("GET", "/api/v1/feed", "content-get-feed"),
         ("GET", "/api/v1/tags", "content-list-tags"),
+        # comments of a post live under the post's {id}; the moderation queue is a static
+        # sibling of a comment's {id}
+        ("POST", "/api/v1/posts/{id}/comments", "comments-create-comment"),
+        ("GET", "/api/v1/posts/{id}/comments", "comments-list-comments"),
+        ("GET", "/api/v1/comments/moderation", "comments-moderation-queue"),
+        ("PATCH", "/api/v1/comments/{id}", "comments-update-comment"),
+        ("POST", "/api/v1/comments/{id}/report", "comments-report-comment"),
+        ("POST", "/api/v1/notifications/read", "comments-mark-notifications-read"),
     ):
         integration = methods[(method, path)]["Integration"]
         assert function_id(synth, name) in refs_in(integration["Uri"]), (method, path)
@@ -687,6 +816,50 @@ def test_cors_preflight_uses_the_configured_origins(synth: Synthesized) -> None:
     )
 
 
+def test_cors_preflight_on_every_resource_with_a_route_and_only_there(
+    synth: Synthesized,
+) -> None:
+    paths = resource_paths(synth)
+    preflight: list[str] = []
+    for method in synth.of_type("AWS::ApiGateway::Method").values():
+        props = method["Properties"]
+        if props["HttpMethod"] == "OPTIONS":
+            resource = props["ResourceId"]
+            preflight.append("/" if "Fn::GetAtt" in resource else paths[resource["Ref"]])
+            assert props["AuthorizationType"] == "NONE"
+            assert props["Integration"]["Type"] == "MOCK"
+    assert sorted(preflight) == sorted({route.path for route in wiring.ROUTES})
+
+
+def test_one_invoke_permission_per_invoker(synth: Synthesized) -> None:
+    """A route function may be invoked by API Gateway for its own method only; the
+    authorizer function by this API's authorizers (one permission for both); a consumer
+    by its rule (test_cdk_events); nothing else is granted by a Lambda permission."""
+    (api,) = synth.of_type("AWS::ApiGateway::RestApi")
+    stage, _ = only(synth.of_type("AWS::ApiGateway::Stage"))
+    permissions: dict[str, list[dict[str, Any]]] = {}
+    for permission in synth.of_type("AWS::Lambda::Permission").values():
+        props = permission["Properties"]
+        assert props["Action"] == "lambda:InvokeFunction"
+        (fn,) = refs_in(props["FunctionName"])
+        permissions.setdefault(fn, []).append(props)
+    for route in wiring.ROUTES:
+        (props,) = permissions.pop(function_id(synth, route.name))
+        assert props["Principal"] == "apigateway.amazonaws.com"
+        source = json.dumps(props["SourceArn"])
+        assert refs_in(props["SourceArn"]) >= {api, stage}, route.name
+        method_path = re.sub(r"\{[^}]+\}", "*", route.path)  # the method ARN's form
+        assert source.endswith(f'"/{route.method}{method_path}"]]}}'), (route.name, source)
+    (props,) = permissions.pop(function_id(synth, wiring.AUTHORIZER.name))
+    assert props["Principal"] == "apigateway.amazonaws.com"
+    assert {r for r in refs_in(props["SourceArn"]) if not r.startswith("AWS::")} == {api}
+    assert json.dumps(props["SourceArn"]).endswith('"/authorizers/*"]]}'), props
+    for consumer in wiring.CONSUMERS:
+        (props,) = permissions.pop(function_id(synth, consumer.name))
+        assert props["Principal"] == "events.amazonaws.com"
+    assert not permissions, sorted(permissions)
+
+
 def test_outputs(synth: Synthesized) -> None:
     assert {"ApiUrl", "WebAclArn", "EventBusName", "EventBusArn"} <= set(synth.outputs)
     databases = domain_databases(synth)
@@ -790,7 +963,8 @@ def test_each_database_domain_has_one_maintenance_function() -> None:
         (maintenance,) = [m for m in wiring.MAINTENANCE if m.domain == domain]
         assert wiring.Access.DATABASE in maintenance.access
     with pytest.raises(ValueError, match="exactly one maintenance"):
-        validate_maintenance((*wiring.DATABASE_DOMAINS, "comments"), wiring.MAINTENANCE)
+        # a database domain without a maintenance function
+        validate_maintenance((*wiring.DATABASE_DOMAINS, "reviews"), wiring.MAINTENANCE)
     with pytest.raises(ValueError, match="exactly one maintenance"):
         validate_maintenance(wiring.DATABASE_DOMAINS, (*wiring.MAINTENANCE,
                                                        wiring.MAINTENANCE[0]))

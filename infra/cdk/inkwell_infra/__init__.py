@@ -1,12 +1,13 @@
 """Inkwell's CDK constructs, one module per concern, and the app factory.
 
 - ``network``: VPC (isolated subnets, no NAT) and interface endpoints (Secrets Manager,
-  EventBridge);
+  EventBridge, and SES when ``emailSender`` is set);
 - ``database``: one RDS PostgreSQL + RDS Proxy per domain;
 - ``layer``: the shared dependency layer (local pip bundling, no Docker);
 - ``events``: the EventBridge bus and its archive; per consumer a rule, a dead-letter
   queue and retries; per scheduled function a schedule; per relay the outbox alarm;
-- ``functions``: one Lambda per ``wiring`` Function, least-privilege grants;
+- ``functions``: one Lambda per ``wiring`` Function, least-privilege grants on one
+  execution role per group of functions with identical grants;
 - ``api``: REST API, authorizers, gateway responses, throttling, WAF, CORS;
 - ``stack``: assembles them, plus the migration triggers, the optional alarm topic and
   the outputs.

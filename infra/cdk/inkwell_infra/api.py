@@ -20,7 +20,10 @@ Everything here is derived from ``wiring.ROUTES``:
   general per-IP rate limit;
 - gateway responses (errors produced by API Gateway itself) in the same
   ``application/problem+json`` contract as the functions, with ``X-Request-ID``;
-- CORS preflight for the configured origins (functions add CORS headers themselves).
+- CORS preflight for the configured origins on every resource that has a route
+  (functions add CORS headers themselves);
+- one invoke permission per route function (scoped to its method) and one for the
+  authorizer function (scoped to this API's authorizers, which both run it).
 
 The route paths become one resource tree. API Gateway allows static path parts next to a
 path variable (``/users/me`` beside ``/users/{id}``) but only one variable among siblings,
@@ -34,9 +37,10 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_wafv2 as wafv2
@@ -254,13 +258,16 @@ class InkwellApi(Construct):
                     )
                 ),
             ),
-            default_cors_preflight_options=apigw.CorsOptions(
-                allow_origins=list(config.cors_origins),
-                allow_methods=list(wiring.cors_allow_methods()),
-                allow_headers=list(wiring.CORS_ALLOW_HEADERS),
-                max_age=Duration.seconds(wiring.CORS_MAX_AGE_S),
-            ),
         )
+        # Preflight (OPTIONS) on the resources that have routes, not on every resource of
+        # the tree: /, /api, /api/v1 have no method a browser could call.
+        self._cors = apigw.CorsOptions(
+            allow_origins=list(config.cors_origins),
+            allow_methods=list(wiring.cors_allow_methods()),
+            allow_headers=list(wiring.CORS_ALLOW_HEADERS),
+            max_age=Duration.seconds(wiring.CORS_MAX_AGE_S),
+        )
+        self._preflight_paths: set[str] = set()
 
         self.token_authorizer = apigw.TokenAuthorizer(
             self,
@@ -283,6 +290,9 @@ class InkwellApi(Construct):
         request_authorizer_resource = self.request_authorizer.node.default_child
         if isinstance(request_authorizer_resource, apigw.CfnAuthorizer):
             request_authorizer_resource.add_property_deletion_override("IdentitySource")
+        self._share_authorizer_permission(
+            authorizer_function, (self.token_authorizer, self.request_authorizer)
+        )
 
         validate_route_paths(wiring.ROUTES)
         self.methods: dict[str, apigw.Method] = {}
@@ -307,8 +317,39 @@ class InkwellApi(Construct):
     def url(self) -> str:
         return self.api.url
 
+    def _share_authorizer_permission(
+        self, function: lambda_.IFunction, authorizers: Sequence[apigw.Authorizer]
+    ) -> None:
+        """One invoke permission for the authorizers of this API, instead of the one per
+        authorizer CDK adds: both authorizers run the same function, so the second
+        permission allowed nothing the first did not (API Gateway, this API's
+        authorizers)."""
+        for authorizer in authorizers:
+            # The id aws-cdk-lib's Lambda authorizers give their permission.
+            permission_id = f"{Names.unique_id(authorizer)}:Permissions"
+            if not function.node.try_remove_child(permission_id):
+                raise RuntimeError(f"no authorizer permission {permission_id!r} to replace")
+        function.add_permission(
+            "ApiAuthorizersPermission",
+            principal=iam.ServicePrincipal("apigateway.amazonaws.com"),
+            source_arn=Stack.of(self).format_arn(
+                service="execute-api",
+                resource=self.api.rest_api_id,
+                resource_name="authorizers/*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
+            ),
+        )
+
     def _add_route(self, route: wiring.Route, handler: lambda_.Function) -> apigw.Method:
         resource = self.api.root.resource_for_path(route.path)
+        if route.path not in self._preflight_paths:
+            self._preflight_paths.add(route.path)
+            resource.add_cors_preflight(
+                allow_origins=self._cors.allow_origins,
+                allow_methods=self._cors.allow_methods,
+                allow_headers=self._cors.allow_headers,
+                max_age=self._cors.max_age,
+            )
         integration = apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False)
         authorizer: apigw.IAuthorizer | None
         if route.auth == "required":

@@ -21,6 +21,17 @@ Context keys (all optional):
   (default 30).
 - ``alarmEmail``: if set, every alarm notifies an SNS topic with this address subscribed
   (default: no topic, alarms only change state).
+- ``emailSender``: the From of the email the platform sends, an address
+  (``no-reply@blog.example.com``) or a display name and an address
+  (``Inkwell <no-reply@blog.example.com>``; ASCII only). Set, it turns on Amazon SES: the
+  functions with ``Access.EMAIL`` get ``INKWELL_EMAIL_TRANSPORT=ses`` and
+  ``INKWELL_EMAIL_SENDER``, may ``ses:SendEmail``/``ses:SendRawEmail`` as that address only
+  (the SES identity of the address or of its domain, ``ses:FromAddress`` = the address),
+  and in-VPC ones reach SES through an interface endpoint. The identity must be verified in
+  SES in the stack's region, and the account out of the SES sandbox to mail anyone (in the
+  sandbox SES also checks the recipients' identities, which this grant does not cover).
+  Default: unset, email goes to the functions' logs (``INKWELL_EMAIL_TRANSPORT=log``), no
+  SES permission, no endpoint.
 """
 
 from __future__ import annotations
@@ -59,13 +70,48 @@ def _as_origins(value: Any) -> tuple[str, ...]:
     return origins
 
 
+def _is_email_address(text: str) -> bool:
+    local, at, domain = text.partition("@")
+    return (
+        bool(local and at and "." in domain)
+        and not domain.startswith(".")
+        and not domain.endswith(".")
+        and not any(c.isspace() or c in "@<>" for c in local + domain)
+    )
+
+
 def _as_optional_email(value: Any) -> str | None:
     text = str(value).strip()
     if not text:
         return None
-    local, at, domain = text.partition("@")
-    if not (local and at and "." in domain) or any(c.isspace() for c in text):
+    if not _is_email_address(text):
         raise ValueError(f"alarmEmail is not an email address: {value!r}")
+    return text
+
+
+def sender_address(sender: str) -> str:
+    """The address of a From value: ``Inkwell <no-reply@x.example>`` -> ``no-reply@x.example``
+    (as ``inkwell.settings.EmailSettings`` reads it on Lambda)."""
+    return sender[sender.rfind("<") + 1 : -1] if sender.endswith(">") else sender
+
+
+def _as_optional_sender(value: Any) -> str | None:
+    """``emailSender``: ``address`` or ``Display Name <address>``; empty means unset."""
+    text = str(value).strip()
+    if not text:
+        return None
+    name, address = "", text
+    if text.endswith(">"):
+        start = text.rfind("<")
+        if start < 0:
+            raise ValueError(f"emailSender: '>' without '<': {value!r}")
+        name, address = text[:start], text[start + 1 : -1]
+    if not _is_email_address(address):
+        raise ValueError(f"emailSender is not an email address or 'Name <address>': {value!r}")
+    if any(c in "<>" or not " " <= c <= "~" for c in name):
+        raise ValueError(
+            f"emailSender: the display name must be printable ASCII without <>: {value!r}"
+        )
     return text
 
 
@@ -86,6 +132,17 @@ class InkwellConfig:
     waf_window_seconds: int = 300
     event_archive_retention_days: int = 30
     alarm_email: str | None = None
+    email_sender: str | None = None
+
+    @property
+    def email_sender_address(self) -> str | None:
+        """The address of ``email_sender`` (no display name), or None when SES is off."""
+        return sender_address(self.email_sender) if self.email_sender else None
+
+    @property
+    def email_sender_domain(self) -> str | None:
+        address = self.email_sender_address
+        return address.rpartition("@")[2] if address else None
 
     @property
     def is_prod(self) -> bool:
@@ -124,6 +181,7 @@ class InkwellConfig:
             waf_window_seconds=get("wafWindowSeconds", 300, int),
             event_archive_retention_days=get("eventArchiveRetentionDays", 30, int),
             alarm_email=get("alarmEmail", None, _as_optional_email),
+            email_sender=get("emailSender", None, _as_optional_sender),
         )
         if config.waf_window_seconds not in WAF_WINDOWS:
             raise ValueError(f"wafWindowSeconds must be one of {WAF_WINDOWS}")

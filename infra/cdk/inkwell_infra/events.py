@@ -241,7 +241,8 @@ class EventRouting(Construct):
         )
         self.dead_letter_queues[consumer.name] = dlq
 
-        # Processing failures: Lambda retries, then a failure record goes to the DLQ.
+        # Processing failures: Lambda retries, then a failure record goes to the DLQ (with
+        # the function's role, which lets it send there: a consumer's role is its own).
         fn.configure_async_invoke(
             retry_attempts=consumer.max_retries,
             max_event_age=max_event_age,

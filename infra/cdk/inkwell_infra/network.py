@@ -4,6 +4,11 @@ Nothing in the VPC talks to the internet. Functions that need a database run in 
 isolated subnets next to the RDS Proxy; AWS APIs they call from there are reached through
 interface VPC endpoints (private DNS on, so SDK clients need no configuration). Functions
 without database access are not in the VPC at all.
+
+Endpoints: Secrets Manager and EventBridge always; the SES API (service ``email``, which
+serves the SES v1 and v2 APIs; ``email-smtp`` would be SMTP) only when email is sent
+through SES (context ``emailSender``) by a function in the VPC, created on first demand by
+``email_endpoint()``.
 """
 
 from __future__ import annotations
@@ -46,6 +51,17 @@ class Network(Construct):
         self.events_endpoint = self.add_interface_endpoint(
             "EventBridgeEndpoint", ec2.InterfaceVpcEndpointAwsService.EVENTBRIDGE, open=False
         )
+        self._email_endpoint: ec2.InterfaceVpcEndpoint | None = None
+
+    def email_endpoint(self) -> ec2.InterfaceVpcEndpoint:
+        """The SES API endpoint (``ses``/``sesv2`` clients call ``email.<region>``), created
+        the first time a function in the VPC needs it. Closed like the EventBridge one:
+        only the security groups of functions with ``Access.EMAIL`` are let in."""
+        if self._email_endpoint is None:
+            self._email_endpoint = self.add_interface_endpoint(
+                "EmailEndpoint", ec2.InterfaceVpcEndpointAwsService.EMAIL, open=False
+            )
+        return self._email_endpoint
 
     def add_interface_endpoint(
         self,
