@@ -38,16 +38,23 @@ def insert_notification(
     actor_id: str | None,
     subject: str,
     text: str,
+    once_per_comment: bool = False,
 ) -> Row | None:
     """One notification per (event, recipient), announced with notification.created; None
-    when this event has notified this recipient already."""
+    when this event has notified this recipient already, or, with `once_per_comment`,
+    when any event has told them this `kind` of news about this comment (a comment
+    approved again after reports is not a new comment)."""
     return s.row(
         events.announcing(
             "INSERT INTO notifications (event_id, recipient_id, kind, post_id, comment_id,"
             " actor_id, subject, text)"
-            " VALUES (CAST(:event_id AS uuid), CAST(:recipient_id AS uuid), :kind,"
+            " SELECT CAST(:event_id AS uuid), CAST(:recipient_id AS uuid), :kind,"
             " CAST(:post_id AS uuid), CAST(:comment_id AS uuid), CAST(:actor_id AS uuid),"
-            " :subject, :text) ON CONFLICT (event_id, recipient_id) DO NOTHING",
+            " :subject, :text"
+            " WHERE NOT (CAST(:once AS boolean) AND EXISTS (SELECT 1 FROM notifications"
+            "  WHERE comment_id = CAST(:comment_id AS uuid)"
+            "  AND recipient_id = CAST(:recipient_id AS uuid) AND kind = :kind))"
+            " ON CONFLICT (event_id, recipient_id) DO NOTHING",
             "jsonb_build_object('id', changed.id, 'recipientId', changed.recipient_id,"
             " 'kind', changed.kind, 'subject', changed.subject, 'text', changed.text,"
             " 'postId', changed.post_id, 'commentId', changed.comment_id,"
@@ -63,6 +70,7 @@ def insert_notification(
         actor_id=actor_id,
         subject=subject,
         text=text,
+        once=once_per_comment,
     )
 
 

@@ -1,17 +1,92 @@
-"""Consumer: notifications from the comment.* events (see comments.notifications)."""
+"""Consumer: users' notifications, from the comment.* events.
+
+Who is notified of what:
+
+- a comment becomes visible for the first time (created approved, or approved by a
+  moderator): the post's author ("comment") and, for a reply, the parent comment's author
+  ("reply"), never the comment's own author, and one notification per person (a post
+  author whose comment got a reply is told of the reply); a comment approved again after
+  reports or an edit is not news;
+- a moderator decides on a comment: its author ("approved" / "rejected").
+
+Each notification is announced with notification.created (the users domain emails it).
+One event notifies each recipient once however often it is delivered: the consumer
+records the event id, and (event, recipient) is unique.
+
+Imports neither FastAPI nor pydantic (the API's modules do): a consumer's cold start pays
+only for the database and the events.
+"""
 
 from __future__ import annotations
 
-from comments import notifications
+from comments import notification_repository as repository
 from inkwell.consumers import Consumer, ReceivedEvent
-from inkwell.db import Session
+from inkwell.db import Row, Session
 
 consumer = Consumer("comments-notify", "comments")
 
+EXCERPT = 280
+
+_DECISION_WORDS = {"approve": "approved", "reject": "rejected", "spam": "marked as spam"}
+
+
+def _excerpt(body: str) -> str:
+    return body if len(body) <= EXCERPT else body[: EXCERPT - 1].rstrip() + "…"
+
+
+def _notices(event: ReceivedEvent, c: Row) -> list[tuple[str, str, str | None, str, str]]:
+    """(recipient, kind, actor, subject, text) of each notification `event` leads to."""
+    title = c["post_title"]
+    author = str(c["author_id"])
+    notices: list[tuple[str, str, str | None, str, str]] = []
+    if event.detail_type in ("comment.approved", "comment.rejected"):
+        decision = _DECISION_WORDS.get(str(event.data.get("action")), "decided on")
+        reason = event.data.get("reason")
+        text = f"Your comment on \"{title}\" was {decision}." + (
+            f"\n\nReason: {reason}" if reason else "")
+        kind = "approved" if event.detail_type == "comment.approved" else "rejected"
+        notices.append((author, kind, None, f"Your comment on \"{title}\" was {decision}",
+                        text))
+    visible = event.detail_type == "comment.approved" or (
+        event.detail_type == "comment.created" and event.data.get("status") == "approved")
+    if visible:
+        by = c["author_username"]
+        said = f"{by} wrote:\n\n{_excerpt(c['body'])}"
+        if c["parent_author_id"] is not None:
+            notices.append((str(c["parent_author_id"]), "reply", author,
+                            f"{by} replied to your comment on \"{title}\"", said))
+        notices.append((str(c["post_author_id"]), "comment", author,
+                        f"{by} commented on \"{title}\"", said))
+    seen = {author} if visible else set()  # never notify people of their own comment...
+    chosen = []
+    for notice in notices:
+        if notice[0] in seen and notice[1] in ("reply", "comment"):
+            continue
+        seen.add(notice[0])  # ...and each person once
+        chosen.append(notice)
+    return chosen
+
+
+def notify(s: Session, event: ReceivedEvent) -> int:
+    """Write the notifications `event` leads to; how many were new."""
+    comment = repository.comment_for_notice(s, str(event.data["id"]))
+    if comment is None:
+        return 0  # deleted before its news went out
+    written = 0
+    for recipient, kind, actor, subject, text in _notices(event, comment):
+        row = repository.insert_notification(
+            s, event_id=event.event_id, recipient_id=recipient, kind=kind,
+            post_id=str(comment["post_id"]), comment_id=str(comment["id"]),
+            actor_id=actor, subject=subject[:200], text=text,
+            once_per_comment=kind in ("comment", "reply"),
+        )
+        written += row is not None
+    return written
+
 
 @consumer.on("comment.created", "comment.approved", "comment.rejected")
-def notify(s: Session, event: ReceivedEvent) -> None:
-    notifications.notify(s, event)
+def notified(s: Session, event: ReceivedEvent) -> None:
+    notify(s, event)
 
 
 handler = consumer.handler

@@ -24,6 +24,9 @@ from inkwell.db import Row, Session
 # followed by its replies oldest first. A cursor carries the five values.
 _THREAD_KEY = "c.thread_at, c.thread_id, (c.parent_id IS NOT NULL), c.created_at, c.id"
 ThreadKey = tuple[datetime, str, bool, datetime, str]
+# A reply's reference to its parent: fails a reply whose parent was deleted meanwhile, and a
+# delete of a comment that got a reply meanwhile (migrations/0001).
+PARENT_CONSTRAINT = "comments_parent_id_fkey"
 QueueKey = tuple[datetime, str]
 NotificationKey = tuple[datetime, str]
 
@@ -142,34 +145,39 @@ def list_comments(
     post is not open for comments.
 
     Everyone sees approved comments of active users and placeholders of deleted ones;
-    authors also see their own comments in any status, moderators pending ones too.
+    authors also see their own comments in any status, moderators pending ones of active
+    users too (those of deactivated users are hidden, as in the moderation queue).
     """
-    key = after or (None, None, None, None, None)
+    # Two statement texts, with and without a cursor: in one text with "cursor IS NULL OR
+    # key > cursor", the generic plan PostgreSQL settles on for a prepared statement
+    # filters the cursor instead of starting the index scan at it (page N reads 20N rows).
+    after_condition = ""
+    params: dict[str, object] = {}
+    if after is not None:
+        after_condition = (
+            f" AND ({_THREAD_KEY}) > (CAST(:after_at AS timestamptz),"
+            " CAST(:after_thread AS uuid), CAST(:after_reply AS boolean),"
+            " CAST(:after_created AS timestamptz), CAST(:after_id AS uuid))"
+        )
+        params = dict(zip(("after_at", "after_thread", "after_reply", "after_created",
+                           "after_id"), after, strict=True))
     rows = s.rows(
         "SELECT post.post_id AS open_post_id, page.* FROM ("
         " SELECT post_id FROM posts WHERE post_id = CAST(:post_id AS uuid) AND is_open"
         ") post LEFT JOIN LATERAL ("
         f" SELECT {_VIEW} FROM comments c JOIN commenters cm ON cm.user_id = c.author_id"
-        " WHERE c.post_id = post.post_id"
-        "  AND (CAST(:after_at AS timestamptz) IS NULL"
-        f"       OR ({_THREAD_KEY}) > (CAST(:after_at AS timestamptz),"
-        "           CAST(:after_thread AS uuid), CAST(:after_reply AS boolean),"
-        "           CAST(:after_created AS timestamptz), CAST(:after_id AS uuid)))"
+        f" WHERE c.post_id = post.post_id{after_condition}"
         "  AND (c.deleted_at IS NOT NULL"
         "       OR (c.status = 'approved' AND cm.is_active)"
         "       OR c.author_id = CAST(:viewer AS uuid)"
-        "       OR (CAST(:moderator AS boolean) AND c.status = 'pending'))"
+        "       OR (CAST(:moderator AS boolean) AND c.status = 'pending' AND cm.is_active))"
         f" ORDER BY {_THREAD_KEY} LIMIT :limit"
         ") page ON true",
         post_id=post_id,
         viewer=viewer.user_id,
         moderator=viewer.is_moderator,
-        after_at=key[0],
-        after_thread=key[1],
-        after_reply=key[2],
-        after_created=key[3],
-        after_id=key[4],
         limit=limit,
+        **params,
     )
     if not rows:
         return None
@@ -181,21 +189,25 @@ def moderation_queue(
 ) -> list[Row]:
     """Pending comments on open posts by active users, oldest in the queue first: all of
     them, or those on the posts of `post_author_id`."""
-    key = after or (None, None)
+    # One statement text per shape (see list_comments): each keeps its index range, the
+    # whole queue's or one post author's.
+    conditions = ""
+    params: dict[str, object] = {}
+    if post_author_id is not None:
+        conditions += " AND c.post_author_id = CAST(:post_author AS uuid)"
+        params["post_author"] = post_author_id
+    if after is not None:
+        conditions += (" AND (c.queued_at, c.id)"
+                       " > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid))")
+        params.update(after_at=after[0], after_id=after[1])
     return s.rows(
         f"SELECT {_VIEW}, p.title AS post_title"
         " FROM comments c JOIN commenters cm ON cm.user_id = c.author_id"
         " JOIN posts p ON p.post_id = c.post_id"
         " WHERE c.status = 'pending' AND c.deleted_at IS NULL AND p.is_open AND cm.is_active"
-        "  AND (CAST(:post_author AS uuid) IS NULL"
-        "       OR c.post_author_id = CAST(:post_author AS uuid))"
-        "  AND (CAST(:after_at AS timestamptz) IS NULL OR (c.queued_at, c.id)"
-        "       > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid)))"
-        " ORDER BY c.queued_at, c.id LIMIT :limit",
-        post_author=post_author_id,
-        after_at=key[0],
-        after_id=key[1],
+        f"{conditions} ORDER BY c.queued_at, c.id LIMIT :limit",
         limit=limit,
+        **params,
     )
 
 
@@ -252,21 +264,25 @@ def insert_comment(
 
 
 def update_comment(
-    s: Session, comment_id: str, *, body: str, hold: bool, edited_since: datetime
+    s: Session, comment_id: str, *, expected_status: str, body: str, hold: bool,
+    edited_since: datetime
 ) -> Row | None:
     """Replace the body (marking it edited); `hold` sends it back to the queue. None when
-    the comment changed since the service read it (edited, deleted, decided on)."""
+    the comment changed since the service read it (deleted, decided on).
+
+    The conditions are the UPDATE's own: a row changed by a transaction this one waited
+    for is checked again as it is now (in a CTE they would be checked as it was before).
+    """
     return s.row(
-        "WITH c0 AS (SELECT id FROM comments WHERE id = CAST(:id AS uuid)"
-        " AND deleted_at IS NULL AND status IN ('pending', 'approved')"
-        " AND created_at > CAST(:edited_since AS timestamptz)),"
-        " c AS (UPDATE comments SET body = :body, edited_at = clock_timestamp(),"
+        "WITH c AS (UPDATE comments SET body = :body, edited_at = clock_timestamp(),"
         "  status = CASE WHEN :hold THEN 'pending' ELSE status END,"
         "  queued_at = CASE WHEN :hold AND status <> 'pending' THEN clock_timestamp()"
         "                   ELSE queued_at END"
-        "  FROM c0 WHERE comments.id = c0.id RETURNING comments.*)"
+        "  WHERE id = CAST(:id AS uuid) AND deleted_at IS NULL AND status = :expected_status"
+        "  AND created_at > CAST(:edited_since AS timestamptz) RETURNING *)"
         f" SELECT {_VIEW} FROM c JOIN commenters cm ON cm.user_id = c.author_id",
         id=comment_id,
+        expected_status=expected_status,
         body=body,
         hold=hold,
         edited_since=edited_since,
@@ -357,11 +373,13 @@ def report_comment(
             " queued_at = CASE WHEN report_count + 1 >= :threshold THEN clock_timestamp()"
             "                  ELSE queued_at END"
             " FROM report WHERE comments.id = report.comment_id",
+            # FOR UPDATE: a comment decided on or deleted while this waited for it is
+            # checked again as it is now, and neither reported nor sent back to the queue.
             before=(
                 "report AS (INSERT INTO comment_reports (comment_id, reporter_id, reason)"
                 " SELECT id, CAST(:reporter_id AS uuid), :reason FROM comments"
                 " WHERE id = CAST(:id AS uuid) AND status = 'approved'"
-                " AND deleted_at IS NULL"
+                " AND deleted_at IS NULL FOR UPDATE"
                 " ON CONFLICT DO NOTHING RETURNING comment_id), "
             ),
             extra_data="jsonb_build_object('reportCount', changed.report_count)",

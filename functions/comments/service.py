@@ -26,7 +26,7 @@ from comments.models import (
     UpdateCommentRequest,
 )
 from inkwell import errors
-from inkwell.db import Row, database
+from inkwell.db import IntegrityConflict, Row, database
 from inkwell.identity import Principal
 from inkwell.models import Page
 from inkwell.observability import count, logger
@@ -123,24 +123,33 @@ def create_comment(post_id: str, req: CreateCommentRequest, principal: Principal
             has_approved_comment=bool(context["has_approved_comment"]),
         )
         held = policy.hold_reason(req.body, author)
-        row = repository.insert_comment(
-            s, post_id=target, parent_id=parent_id, author_id=principal.user_id,
-            username=principal.username, body=req.body,
-            status="pending" if held else "approved",
-        )
-    if row is None:
-        raise errors.not_found("Post")
+        try:
+            row = repository.insert_comment(
+                s, post_id=target, parent_id=parent_id, author_id=principal.user_id,
+                username=principal.username, body=req.body,
+                status="pending" if held else "approved",
+            )
+        except IntegrityConflict as exc:
+            if exc.constraint != repository.PARENT_CONSTRAINT:
+                raise
+            raise _not_a_parent() from None  # the parent was deleted while this was written
+    if row is None:  # the post closed meanwhile, or the parent of a reply was deleted
+        raise errors.not_found("Post") if parent_id is None else _not_a_parent()
     logger.info("comment created", extra={"commentId": str(row["id"]), "heldFor": held})
     count("CommentHeld" if held else "CommentApproved")
     return _comment(row)
 
 
-def _check_parent(context: Row, post_id: str, principal: Principal) -> None:
-    """A reply goes under a live, visible top-level comment of the same post."""
-    problem = errors.unprocessable(
+def _not_a_parent() -> errors.Problem:
+    return errors.unprocessable(
         "parentId must be a visible top-level comment of this post.",
         [errors.FieldProblem("parentId", "not a visible top-level comment of this post")],
     )
+
+
+def _check_parent(context: Row, post_id: str, principal: Principal) -> None:
+    """A reply goes under a live, visible top-level comment of the same post."""
+    problem = _not_a_parent()
     if context["parent_id"] is None or str(context["parent_post_id"]) != post_id:
         raise problem
     visible = context["parent_status"] == "approved" or (
@@ -202,7 +211,8 @@ def update_comment(comment_id: str, req: UpdateCommentRequest, principal: Princi
     )
     hold = policy.edit_hold_reason(req.body, author) is not None
     with db.transaction() as s:
-        updated = repository.update_comment(s, str(row["id"]), body=req.body, hold=hold,
+        updated = repository.update_comment(s, str(row["id"]), expected_status=row["status"],
+                                            body=req.body, hold=hold,
                                             edited_since=window_opened)
     if updated is None:
         raise _changed_meanwhile()
@@ -216,7 +226,13 @@ def delete_comment(comment_id: str, principal: Principal) -> None:
             "Only the comment's author, the post's author or a moderator can delete it."
         )
     with db.transaction() as s:
-        deleted = repository.delete_comment(s, str(row["id"]), deleted_by=principal.user_id)
+        try:
+            deleted = repository.delete_comment(s, str(row["id"]),
+                                                deleted_by=principal.user_id)
+        except IntegrityConflict as exc:
+            if exc.constraint != repository.PARENT_CONSTRAINT:
+                raise
+            raise _changed_meanwhile() from None  # a reply arrived while it was deleted
     if deleted is None:
         raise errors.not_found("Comment")
     logger.info("comment deleted", extra={"commentId": str(row["id"])})

@@ -299,7 +299,8 @@ def _cold_json(c: ColdResult | None) -> dict[str, Any] | None:
 
 def write_json(path: Path, results: list[FunctionResult], hello: FunctionResult,
                meta: dict[str, Any], events: dict[str, Any] | None = None,
-               content_scale: dict[str, Any] | None = None) -> None:
+               content_scale: dict[str, Any] | None = None,
+               comments_scale: dict[str, Any] | None = None) -> None:
     def one(r: FunctionResult) -> dict[str, Any]:
         return {
             "name": r.name,
@@ -334,6 +335,8 @@ def write_json(path: Path, results: list[FunctionResult], hello: FunctionResult,
         failures += events.get("failures", [])
     if content_scale is not None:
         failures += content_scale.get("failures", [])
+    if comments_scale is not None:
+        failures += comments_scale.get("failures", [])
     document = {
         "meta": meta,
         "budgets": {"cold_x_hello": COLD_BUDGET, "authorizer_cold_x_hello":
@@ -342,6 +345,7 @@ def write_json(path: Path, results: list[FunctionResult], hello: FunctionResult,
         "functions": [one(r) for r in results],
         "events": events,
         "content_scale": content_scale,
+        "comments_scale": comments_scale,
         "failures": failures,
     }
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -16,6 +16,10 @@ What it measures, for every function in `wiring.ROUTES` plus the authorizer:
   database of its own, then p50/p99, SQL round trips and the query plan of each public read
   (list page 1 and page 1000, a tag's first and deep page, an author, searches, a post by
   slug, the feed, the tags list) through the real handlers.
+- comments at scale (`local.bench.comments_scale`): a post with 10,000 comments in a
+  database of its own, then p50/p99, SQL round trips and the query plans of its page 1 and
+  page 100, creating a comment (approved and held), the moderation queue and the
+  notifications through the real handlers, and the comments consumers' throughput.
 
 The environment is the one `make run` uses (`local.platform`): an embedded PostgreSQL in a
 temporary directory (or the server of ``INKWELL_DATABASE_URL``, in databases of their own
@@ -76,13 +80,36 @@ def _options(argv: list[str] | None) -> argparse.Namespace:
                         help="authors the content-scale section's posts are spread over")
     parser.add_argument("--scale-calls", type=int, default=200,
                         help="timed calls of each read in the content-scale section")
+    parser.add_argument("--comments-scale-comments", type=int, default=10_000,
+                        help="comments on the post the comments-scale section measures")
+    parser.add_argument("--comments-scale-calls", type=int, default=200,
+                        help="timed calls of each request in the comments-scale section")
     parser.add_argument("--only", action="append", default=[],
                         help="benchmark only this function (repeatable); 'events' for the"
                         " whole events section, 'events-publish', 'events-relay' or a"
                         " consumer's name for a part of it; 'content-scale' for the"
-                        " content data-scale section")
+                        " content data-scale section, 'comments-scale' for the comments one;"
+                        " 'comments' for the comments routes, consumers and data-scale"
+                        " section")
     parser.add_argument("--json", type=Path, default=ROOT / "build" / "bench.json")
     return parser.parse_args(argv)
+
+
+COMMENTS = "comments"  # --only comments: everything of the comments domain
+
+
+def _expand(only: list[str]) -> list[str]:
+    """`--only comments` stands for the comments routes, consumers and data-scale section.
+
+    Imports the functions' code: call it once the environment and sys.stdout are settled."""
+    if COMMENTS not in only:
+        return only
+    import wiring
+    from local.bench.comments_scale import SECTION
+
+    names = [f.name for f in (*wiring.ROUTES, *wiring.CONSUMERS)
+             if f.name.startswith(f"{COMMENTS}-")]
+    return [*(o for o in only if o != COMMENTS), *names, SECTION]
 
 
 def _progress(stream: TextIO, started: float) -> Callable[[str], None]:
@@ -108,6 +135,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"
 
     from local import platform  # after the environment is settled
+
+    options.only = _expand(options.only)
 
     scratch = Path(tempfile.mkdtemp(prefix="inkwell-bench-"))
     databases = platform.LocalDatabases(scratch)

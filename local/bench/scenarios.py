@@ -72,13 +72,17 @@ class Seeder:
     """Creates the users and tokens the scenarios need, in bulk, with plain SQL.
 
     `conn` is the users database; `content` the content database (opened on first use),
-    where the content scenarios seed the rows they need (`local.bench.content_scenarios`).
+    where the content scenarios seed the rows they need (`local.bench.content_scenarios`);
+    `comments` likewise the comments database (`local.bench.comments_scenarios`).
     """
 
-    def __init__(self, url: str, content_url: str | None = None) -> None:
+    def __init__(self, url: str, content_url: str | None = None,
+                 comments_url: str | None = None) -> None:
         self.conn = ConnectionParams.from_url(url).connect("inkwell-bench-seed")
         self.content_url = content_url
+        self.comments_url = comments_url
         self._content: pg8000.native.Connection | None = None
+        self._comments: pg8000.native.Connection | None = None
         self.tag = secrets.token_hex(3)
         self._serial = 0
         self._hash: str | None = None
@@ -91,6 +95,15 @@ class Seeder:
             self._content = ConnectionParams.from_url(self.content_url).connect(
                 "inkwell-bench-seed")
         return self._content
+
+    @property
+    def comments(self) -> pg8000.native.Connection:
+        if self._comments is None:
+            if self.comments_url is None:
+                raise RuntimeError("the seeder was made without the comments database's URL")
+            self._comments = ConnectionParams.from_url(self.comments_url).connect(
+                "inkwell-bench-seed")
+        return self._comments
 
     @property
     def password_hash(self) -> str:
@@ -145,6 +158,8 @@ class Seeder:
         self.conn.close()
         if self._content is not None:
             self._content.close()
+        if self._comments is not None:
+            self._comments.close()
 
 
 def http_event(
@@ -504,6 +519,12 @@ def build(seeder: Seeder) -> dict[str, Scenario]:
         from local.bench import content_scenarios
 
         content_scenarios.add_all(seeder, add)
+
+    # --- the comments routes (their data is in the comments database)
+    if seeder.comments_url is not None:
+        from local.bench import comments_scenarios
+
+        comments_scenarios.add_all(seeder, add)
 
     # --- the authorizer: a TOKEN event of a protected route, with a valid token
     def authorizer_events(n: int) -> list[Event]:

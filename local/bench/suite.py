@@ -20,6 +20,8 @@ from inkwell.passwords import hash_password, verify_password
 from inkwell.settings import settings
 from local.bench import (
     cold,
+    comments_scale,
+    comments_scale_report,
     content_scale,
     content_scale_report,
     events_report,
@@ -155,7 +157,7 @@ def run(options: argparse.Namespace, urls: dict[str, str], database_description:
     load_before = os.getloadavg()[0]
     rounds = settings().bcrypt_rounds
     say(f"seeding (bcrypt cost {rounds})")
-    seeder = Seeder(urls["users"], urls.get("content"))
+    seeder = Seeder(urls["users"], urls.get("content"), urls.get("comments"))
     try:
         scenarios = build(seeder)
         functions: list[wiring.Function] = [*wiring.ROUTES, wiring.AUTHORIZER]
@@ -174,6 +176,7 @@ def run(options: argparse.Namespace, urls: dict[str, str], database_description:
                                 " local/bench/scenarios.py)")
         selection = events_suite.select(options.only, wiring.CONSUMERS)
         scale_selected = not options.only or content_scale.SECTION in options.only
+        comments_selected = not options.only or comments_scale.SECTION in options.only
 
         # --- cold starts (first, while this process is idle between children)
         rounds_total = (options.cold_warmup + options.cold_runs + options.layer_runs
@@ -260,6 +263,15 @@ def run(options: argparse.Namespace, urls: dict[str, str], database_description:
                 scale = content_scale.ScaleSection()
                 scale.errors.append(f"section failed: {type(exc).__name__}: {exc}")
 
+        # --- comments at scale: a database of its own, a post with 10,000 comments
+        comments: comments_scale.CommentsSection | None = None
+        if comments_selected:
+            try:
+                comments = comments_scale.run(options, server_url, say)
+            except Exception as exc:
+                comments = comments_scale.CommentsSection()
+                comments.errors.append(f"section failed: {type(exc).__name__}: {exc}")
+
         say("bcrypt: one hash and one check at the production cost")
         hash_ms, check_ms = _bcrypt_timing()
         for f, r, s in benched:
@@ -307,10 +319,17 @@ def run(options: argparse.Namespace, urls: dict[str, str], database_description:
         scale.cold = content_scale_report.cold_summary(results, hello)
         scale_lines = content_scale_report.render(scale)
         scale_json = content_scale_report.to_json(scale)
-    lines = render(results, hello, meta, [*events_lines, *scale_lines],
+    comments_lines: list[str] = []
+    comments_json = None
+    if comments is not None:
+        comments.cold, comments.warm = comments_scale_report.route_summary(results, hello)
+        comments_lines = comments_scale_report.render(comments)
+        comments_json = comments_scale_report.to_json(comments)
+    lines = render(results, hello, meta, [*events_lines, *scale_lines, *comments_lines],
                    [*(events_json["failures"] if events_json else ()),
-                    *(scale_json["failures"] if scale_json else ())])
+                    *(scale_json["failures"] if scale_json else ()),
+                    *(comments_json["failures"] if comments_json else ())])
     lines.append(f"Total bench runtime {meta['runtime_s']:.0f} s; JSON: {options.json}")
-    write_json(options.json, results, hello, meta, events_json, scale_json)
+    write_json(options.json, results, hello, meta, events_json, scale_json, comments_json)
     return lines
 

@@ -33,7 +33,11 @@ CREATE TABLE comments (
     -- The post's author when the comment was written (posts never change author): the
     -- moderation queue of one author is an index range.
     post_author_id uuid        NOT NULL,
-    parent_id      uuid        REFERENCES comments (id) ON DELETE CASCADE,
+    -- No ON DELETE CASCADE: a comment with replies is never deleted with them (deleting it
+    -- leaves a placeholder). The delete decides that by looking for replies, and a reply
+    -- committed while the delete waited for its lock is not in what it looked at; without
+    -- a cascade the delete fails instead, and is answered "changed meanwhile, retry".
+    parent_id      uuid        REFERENCES comments (id),
     author_id      uuid        NOT NULL,
     body           text        CHECK (char_length(body) BETWEEN 1 AND 5000),
     status         text        NOT NULL
@@ -101,3 +105,7 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_by_recipient ON notifications (recipient_id, created_at DESC, id DESC);
 CREATE INDEX notifications_unread ON notifications (recipient_id) WHERE read_at IS NULL;
+-- A deleted post's notifications go with it.
+CREATE INDEX notifications_by_post ON notifications (post_id);
+-- "Was this person told of this comment already?" (news of a comment is told once).
+CREATE INDEX notifications_by_comment ON notifications (comment_id, recipient_id);
