@@ -195,3 +195,33 @@ class Api:
 @pytest.fixture
 def api(clean_databases: dict[str, str]) -> Api:
     return Api()
+
+
+@pytest.fixture
+def email_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """No email settings (the log transport) and the standard SES endpoint; the port's
+    caches forgotten before and after."""
+    from inkwell import email
+
+    for name in ("INKWELL_EMAIL_TRANSPORT", "INKWELL_EMAIL_SENDER", "AWS_ENDPOINT_URL",
+                 "AWS_ENDPOINT_URL_SESV2"):
+        monkeypatch.delenv(name, raising=False)
+    email.reset()
+    yield monkeypatch
+    email.reset()
+
+
+@pytest.fixture
+def ses(email_env: pytest.MonkeyPatch) -> Iterator[Any]:
+    """The ses transport from SENDER, against moto's SES (the sender verified there)."""
+    import boto3
+    from moto import mock_aws
+
+    from tests.email_support import REGION, SENDER
+
+    email_env.setenv("INKWELL_EMAIL_TRANSPORT", "ses")
+    email_env.setenv("INKWELL_EMAIL_SENDER", f"Inkwell <{SENDER}>")
+    with mock_aws():
+        client = boto3.client("sesv2", region_name=REGION)
+        client.create_email_identity(EmailIdentity=SENDER)
+        yield client

@@ -825,7 +825,9 @@ def _iso(value: dt.datetime) -> str:
 def notify_events(conn: pg8000.native.Connection, actors: Actors, n: int, *, replies: bool,
                   ) -> list[Event]:
     """comment.created of `n` approved comments of the post (replies: of someone else's
-    comment, so the parent's author is notified too), as the repository announces them."""
+    comment, so the parent's author is notified too), as the repository announces them.
+    News of a comment is told once: the notifications the seed holds about these comments
+    are deleted first (untimed), so that each event is news."""
     rows = conn.run(
         "SELECT CAST(c.id AS text), CAST(c.author_id AS text), CAST(c.parent_id AS text),"
         " c.created_at FROM comments c JOIN commenters cm ON cm.user_id = c.author_id"
@@ -836,6 +838,8 @@ def notify_events(conn: pg8000.native.Connection, actors: Actors, n: int, *, rep
         "  AND par.author_id NOT IN (c.author_id, c.post_author_id) ELSE c.parent_id IS NULL"
         "  END) ORDER BY c.created_at DESC LIMIT :n",
         post=actors.post, replies=replies, n=n)
+    conn.run("DELETE FROM notifications WHERE comment_id = ANY(CAST(:ids AS uuid[]))",
+             ids=[r[0] for r in rows])
     return [_envelope("comment.created", {
         "id": r[0], "postId": actors.post, "postAuthorId": actors.author.id, "parentId": r[2],
         "authorId": r[1], "status": "approved", "createdAt": _iso(r[3])}) for r in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +16,6 @@ import pytest
 
 from local import gateway
 from local.run import ADMIN_VARIABLES
-from tests.e2e.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 30
@@ -26,6 +26,12 @@ _SESSION_VARIABLES = (
     "INKWELL_DATABASE_URL", "INKWELL_JWT_SECRET", "AWS_ENDPOINT_URL_EVENTS",
     "INKWELL_EVENT_BUS_NAME", *ADMIN_VARIABLES,
 )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 class LocalRun:

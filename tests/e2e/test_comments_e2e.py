@@ -8,17 +8,14 @@ waits for it."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
 import pytest
 
 import wiring
-from local.embedded_pg import EmbeddedPostgres
 from tests.e2e.local_run import LocalRun
-from tests.e2e.test_events_e2e import server_url  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -27,23 +24,6 @@ PASSWORD = "e2e-password-1"
 WAIT_S = 15
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-def running(
-    tmp_path: Path, server_url: str, monkeypatch: pytest.MonkeyPatch  # noqa: F811
-) -> Iterator[LocalRun]:
-    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")  # as make run logs: emails included
-    data_dir = tmp_path / "data"
-    started = LocalRun(data_dir, tmp_path / "run.log", database_url=server_url)
-    try:
-        started.wait_healthy()
-        yield started
-        assert started.stop() == 0, started.output()
-    finally:
-        started.kill()
-        if (data_dir / "postgres" / "postmaster.pid").exists():
-            EmbeddedPostgres(data_dir / "postgres").stop()
 
 
 def eventually(what: str, probe: Callable[[], T | None], run: LocalRun) -> T:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,42 +19,15 @@ import pytest
 import wiring
 from inkwell.db import ConnectionParams
 from local import platform
-from local.embedded_pg import EmbeddedPostgres, running_url
+from local.embedded_pg import running_url
+from tests.e2e.conftest import PREFIX
 from tests.e2e.local_run import LocalRun
 from tests.e2e.test_run import USERS
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
-PREFIX = "inkwell"  # the databases `make run` creates on the server it is given
 WAIT_S = 10
-
-
-@pytest.fixture
-def server_url(pg_server_url: str) -> Iterator[str]:
-    """The PostgreSQL server `local.run` uses: the tests' own embedded one (fast). A server
-    named by INKWELL_TEST_DATABASE_URL may be a developer's, holding a real `inkwell_users`:
-    then the platform starts its own embedded server, as `make run` does by default."""
-    if os.environ.get("INKWELL_TEST_DATABASE_URL"):
-        yield ""
-        return
-    platform.drop_databases(pg_server_url, PREFIX)
-    yield pg_server_url
-    platform.drop_databases(pg_server_url, PREFIX)
-
-
-@pytest.fixture
-def running(tmp_path: Path, server_url: str) -> Iterator[LocalRun]:
-    data_dir = tmp_path / "data"
-    started = LocalRun(data_dir, tmp_path / "run.log", database_url=server_url)
-    try:
-        started.wait_healthy()
-        yield started
-        assert started.stop() == 0, started.output()
-    finally:
-        started.kill()
-        if (data_dir / "postgres" / "postmaster.pid").exists():
-            EmbeddedPostgres(data_dir / "postgres").stop()
 
 
 def local_events(data_dir: Path, *args: str) -> Any:

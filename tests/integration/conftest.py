@@ -15,7 +15,9 @@ import pytest
 from inkwell.db import ConnectionParams
 from inkwell.observability import logger
 from local import platform
+from local.bus import LocalEventBus
 from tests.conftest import Api
+from tests.integration.comments_support import open_post
 from tests.integration.support import Account, close_inspectors, sign_up
 
 
@@ -38,6 +40,22 @@ def alice(api: Api) -> Account:
 @pytest.fixture
 def bob(api: Api) -> Account:
     return sign_up(api, "bob")
+
+
+@pytest.fixture
+def carol(api: Api) -> Account:
+    return sign_up(api, "carol")
+
+
+@pytest.fixture
+def mod(api: Api) -> Account:
+    return sign_up(api, "mod", role="moderator")
+
+
+@pytest.fixture
+def post(api: Api, alice: Account, event_bus: LocalEventBus) -> dict[str, Any]:
+    """Alice's published post, open for comments (the comments domain has heard of it)."""
+    return open_post(api, event_bus, alice)
 
 
 @dataclass

@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from local.bus import LocalEventBus
 from tests.conftest import Api
 from tests.integration.comments_support import (
     age,
@@ -22,27 +21,11 @@ from tests.integration.comments_support import (
     listed,
     listing,
     moderate,
-    open_post,
     outbox,
     trust,
 )
 from tests.integration.content_support import ok
-from tests.integration.support import Account, assert_problem, error_fields, sign_up
-
-
-@pytest.fixture
-def carol(api: Api) -> Account:
-    return sign_up(api, "carol")
-
-
-@pytest.fixture
-def mod(api: Api) -> Account:
-    return sign_up(api, "mod", role="moderator")
-
-
-@pytest.fixture
-def post(api: Api, alice: Account, event_bus: LocalEventBus) -> dict[str, Any]:
-    return open_post(api, event_bus, alice)
+from tests.integration.support import Account, assert_problem, error_fields
 
 
 @pytest.fixture

@@ -30,21 +30,6 @@ from tests.integration.comments_support import (
 from tests.integration.support import Account, assert_problem, error_fields, sign_up
 
 
-@pytest.fixture
-def carol(api: Api) -> Account:
-    return sign_up(api, "carol")
-
-
-@pytest.fixture
-def mod(api: Api) -> Account:
-    return sign_up(api, "mod", role="moderator")
-
-
-@pytest.fixture
-def post(api: Api, alice: Account, event_bus: LocalEventBus) -> dict[str, Any]:
-    return open_post(api, event_bus, alice)
-
-
 def ids(page: dict[str, Any]) -> list[str]:
     return [item["id"] for item in page["items"]]
 

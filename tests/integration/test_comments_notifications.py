@@ -39,21 +39,6 @@ NOTIFY = next(c for c in wiring.CONSUMERS if c.name == "comments-notify")
 TITLE = "Down the Rabbit Hole"
 
 
-@pytest.fixture
-def carol(api: Api) -> Account:
-    return sign_up(api, "carol")
-
-
-@pytest.fixture
-def mod(api: Api) -> Account:
-    return sign_up(api, "mod", role="moderator")
-
-
-@pytest.fixture
-def post(api: Api, alice: Account, event_bus: LocalEventBus) -> dict[str, Any]:
-    return open_post(api, event_bus, alice, TITLE)
-
-
 def stored_notifications() -> list[dict[str, Any]]:
     return comments_sql("SELECT * FROM notifications ORDER BY created_at, id")
 

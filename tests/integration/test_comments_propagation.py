@@ -8,7 +8,6 @@ import copy
 import uuid
 from typing import Any
 
-import pytest
 from comments import posts_events
 
 import wiring
@@ -34,21 +33,6 @@ from tests.integration.comments_support import (
 from tests.integration.content_support import ok, post_path
 from tests.integration.events_support import BusWatch
 from tests.integration.support import USERS, Account, assert_problem, sign_up, sql
-
-
-@pytest.fixture
-def carol(api: Api) -> Account:
-    return sign_up(api, "carol")
-
-
-@pytest.fixture
-def mod(api: Api) -> Account:
-    return sign_up(api, "mod", role="moderator")
-
-
-@pytest.fixture
-def post(api: Api, alice: Account, event_bus: LocalEventBus) -> dict[str, Any]:
-    return open_post(api, event_bus, alice)
 
 
 def test_the_read_model_consumers_are_wired() -> None:

@@ -9,7 +9,6 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import pytest
 from comments import service
 from comments.models import (
     Comment,
@@ -29,7 +28,6 @@ from tests.integration.comments_support import (
     decisions,
     events_since,
     listed,
-    open_post,
     outbox,
     settle,
     trust,
@@ -41,11 +39,6 @@ ROUNDS = 20
 
 def principal(account: Account, role: str = "user") -> Principal:
     return Principal(account.id, account.username, role)
-
-
-@pytest.fixture
-def post(api: Api, alice: Account, event_bus: LocalEventBus) -> dict[str, Any]:
-    return open_post(api, event_bus, alice)
 
 
 def test_a_reply_written_while_its_parent_is_deleted_is_never_lost(

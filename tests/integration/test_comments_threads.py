@@ -31,24 +31,7 @@ from tests.integration.comments_support import (
     trust,
 )
 from tests.integration.content_support import ok, post_path, write
-from tests.integration.support import Account, assert_problem, error_fields, sign_up
-
-
-@pytest.fixture
-def carol(api: Api) -> Account:
-    return sign_up(api, "carol")
-
-
-@pytest.fixture
-def mod(api: Api) -> Account:
-    return sign_up(api, "mod", role="moderator")
-
-
-@pytest.fixture
-def post(api: Api, alice: Account, event_bus: LocalEventBus) -> dict[str, Any]:
-    """Alice's published post, open for comments."""
-    return open_post(api, event_bus, alice)
-
+from tests.integration.support import Account, assert_problem, error_fields
 
 # --- create ---------------------------------------------------------------------------
 

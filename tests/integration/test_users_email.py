@@ -8,14 +8,9 @@ from __future__ import annotations
 import copy
 import json
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ses.models import Message, ses_backends
 
 import wiring
 from inkwell import email
@@ -23,43 +18,22 @@ from inkwell.email import EmailNotSent
 from local import event_schemas, sample_events
 from local.bus import LocalEventBus
 from tests.conftest import Api
+from tests.email_support import SENDER, sent
 from tests.integration.conftest import Logs
 from tests.integration.events_support import BusWatch, closed_port, processed_events
 from tests.integration.support import USERS, Account
 from users import email as users_email
 
 CONSUMER = next(c for c in wiring.CONSUMERS if c.name == "users-email")
-REGION = "us-east-1"
-SENDER = "no-reply@inkwell.example"
 ALICE_EMAIL = "alice@example.com"  # what Api.register gives user "alice"
 EMAILED = "email (log transport, not sent)"
 NOT_EMAILED = "notification not emailed"
 
 
-@pytest.fixture
-def email_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """The log transport (no email settings); the port's caches forgotten around the test."""
-    for name in ("INKWELL_EMAIL_TRANSPORT", "INKWELL_EMAIL_SENDER", "AWS_ENDPOINT_URL",
-                 "AWS_ENDPOINT_URL_SESV2"):
-        monkeypatch.delenv(name, raising=False)
-    email.reset()
-    yield monkeypatch
-    email.reset()
 
 
-@pytest.fixture
-def ses(email_env: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The ses transport from SENDER against moto's SES, the sender verified there."""
-    email_env.setenv("INKWELL_EMAIL_TRANSPORT", "ses")
-    email_env.setenv("INKWELL_EMAIL_SENDER", f"Inkwell <{SENDER}>")
-    with mock_aws():
-        client = boto3.client("sesv2", region_name=REGION)
-        client.create_email_identity(EmailIdentity=SENDER)
-        yield client
 
 
-def sent() -> list[Message]:
-    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
 
 
 def notification(recipient_id: str, **data: Any) -> dict[str, Any]:

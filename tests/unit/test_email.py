@@ -14,20 +14,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
-from moto.core import DEFAULT_ACCOUNT_ID
-from moto.ses.models import Message, ses_backends
 
 from inkwell import email
 from inkwell.email import EmailMessage, EmailNotSent
 from inkwell.observability import logger
 from inkwell.settings import ConfigurationError, EmailSettings
+from tests.email_support import SENDER, sent
 
-REGION = "us-east-1"
 ROOT = Path(__file__).resolve().parents[2]
-SENDER = "no-reply@inkwell.example"
 ALICE = "alice.liddell@example.com"
 MESSAGE = EmailMessage(
     to=ALICE,
@@ -39,32 +34,10 @@ LOGGED = "email (log transport, not sent)"
 LogLines = Callable[[], list[dict[str, Any]]]
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
-    """No email settings and the standard SES endpoint; the port's caches forgotten before
-    and after."""
-    for name in ("INKWELL_EMAIL_TRANSPORT", "INKWELL_EMAIL_SENDER", "AWS_ENDPOINT_URL",
-                 "AWS_ENDPOINT_URL_SESV2"):
-        monkeypatch.delenv(name, raising=False)
-    email.reset()
-    yield monkeypatch
-    email.reset()
 
 
-@pytest.fixture
-def ses(env: pytest.MonkeyPatch) -> Iterator[Any]:
-    """The ses transport from SENDER, against moto's SES (the sender verified there)."""
-    env.setenv("INKWELL_EMAIL_TRANSPORT", "ses")
-    env.setenv("INKWELL_EMAIL_SENDER", f"Inkwell <{SENDER}>")
-    with mock_aws():
-        client = boto3.client("sesv2", region_name=REGION)
-        client.create_email_identity(EmailIdentity=SENDER)
-        yield client
 
 
-def sent() -> list[Message]:
-    """The messages moto's SES accepted."""
-    return list(ses_backends[DEFAULT_ACCOUNT_ID][REGION].sent_messages)
 
 
 @pytest.fixture
@@ -125,22 +98,22 @@ def test_one_line_folds_line_breaks() -> None:
 # --- settings -------------------------------------------------------------------------------
 
 
-def test_the_log_transport_is_the_default(env: pytest.MonkeyPatch) -> None:
+def test_the_log_transport_is_the_default(email_env: pytest.MonkeyPatch) -> None:
     assert EmailSettings.from_env() == EmailSettings(transport="log", sender=None)
-    env.setenv("INKWELL_EMAIL_TRANSPORT", "")
+    email_env.setenv("INKWELL_EMAIL_TRANSPORT", "")
     assert EmailSettings.from_env().transport == "log"
     assert email.transport().name == "log"
 
 
-def test_transport_names_are_case_insensitive(env: pytest.MonkeyPatch) -> None:
-    env.setenv("INKWELL_EMAIL_TRANSPORT", " SES ")
-    env.setenv("INKWELL_EMAIL_SENDER", SENDER)
+def test_transport_names_are_case_insensitive(email_env: pytest.MonkeyPatch) -> None:
+    email_env.setenv("INKWELL_EMAIL_TRANSPORT", " SES ")
+    email_env.setenv("INKWELL_EMAIL_SENDER", SENDER)
     assert EmailSettings.from_env() == EmailSettings(transport="ses", sender=SENDER)
 
 
 @pytest.mark.parametrize("value", ["smtp", "sesv2", "logs", "1"])
-def test_an_unknown_transport_names_the_variable(env: pytest.MonkeyPatch, value: str) -> None:
-    env.setenv("INKWELL_EMAIL_TRANSPORT", value)
+def test_an_unknown_transport_names_the_variable(email_env: pytest.MonkeyPatch, value: str) -> None:
+    email_env.setenv("INKWELL_EMAIL_TRANSPORT", value)
     with pytest.raises(ConfigurationError, match=r"^INKWELL_EMAIL_TRANSPORT must be one of log,"
                                                  r" ses, got "):
         EmailSettings.from_env()
@@ -150,11 +123,11 @@ def test_an_unknown_transport_names_the_variable(env: pytest.MonkeyPatch, value:
 
 @pytest.mark.parametrize("sender", [None, "", "   "])
 def test_ses_without_a_sender_names_the_variable(
-    env: pytest.MonkeyPatch, sender: str | None
+    email_env: pytest.MonkeyPatch, sender: str | None
 ) -> None:
-    env.setenv("INKWELL_EMAIL_TRANSPORT", "ses")
+    email_env.setenv("INKWELL_EMAIL_TRANSPORT", "ses")
     if sender is not None:
-        env.setenv("INKWELL_EMAIL_SENDER", sender)
+        email_env.setenv("INKWELL_EMAIL_SENDER", sender)
     with pytest.raises(ConfigurationError, match="INKWELL_EMAIL_SENDER is not set"):
         EmailSettings.from_env()
     with pytest.raises(ConfigurationError, match="INKWELL_EMAIL_SENDER"):
@@ -164,25 +137,25 @@ def test_ses_without_a_sender_names_the_variable(
 @pytest.mark.parametrize("sender", ["inkwell", "no-reply@", "@inkwell.example",
                                     "no-reply@localhost", "no reply@inkwell.example",
                                     "Inkwell <inkwell>"])
-def test_a_malformed_sender_names_the_variable(env: pytest.MonkeyPatch, sender: str) -> None:
-    env.setenv("INKWELL_EMAIL_SENDER", sender)
+def test_a_malformed_sender_names_the_variable(email_env: pytest.MonkeyPatch, sender: str) -> None:
+    email_env.setenv("INKWELL_EMAIL_SENDER", sender)
     with pytest.raises(ConfigurationError, match=r"^INKWELL_EMAIL_SENDER must be an email"):
         EmailSettings.from_env()
 
 
 @pytest.mark.parametrize("sender", [SENDER, f"Inkwell <{SENDER}>", f"<{SENDER}>"])
-def test_senders_with_or_without_a_display_name(env: pytest.MonkeyPatch, sender: str) -> None:
-    env.setenv("INKWELL_EMAIL_SENDER", sender)
+def test_senders_with_or_without_a_display_name(email_env: pytest.MonkeyPatch, sender: str) -> None:
+    email_env.setenv("INKWELL_EMAIL_SENDER", sender)
     assert EmailSettings.from_env().sender == sender
 
 
 def test_a_fixed_configuration_is_read_again_after_reset(
-    env: pytest.MonkeyPatch, log_lines: LogLines
+    email_env: pytest.MonkeyPatch, log_lines: LogLines
 ) -> None:
-    env.setenv("INKWELL_EMAIL_TRANSPORT", "ses")
+    email_env.setenv("INKWELL_EMAIL_TRANSPORT", "ses")
     with pytest.raises(ConfigurationError):
         email.send(MESSAGE)
-    env.setenv("INKWELL_EMAIL_TRANSPORT", "log")
+    email_env.setenv("INKWELL_EMAIL_TRANSPORT", "log")
     email.reset()
     email.send(MESSAGE)
     assert [line["message"] for line in log_lines()] == [LOGGED]
@@ -192,7 +165,7 @@ def test_a_fixed_configuration_is_read_again_after_reset(
 
 
 def test_the_log_transport_logs_subject_and_text_with_the_recipient_masked(
-    env: pytest.MonkeyPatch, log_lines: LogLines
+    email_env: pytest.MonkeyPatch, log_lines: LogLines
 ) -> None:
     email.send(MESSAGE)
     (line,) = log_lines()
@@ -204,9 +177,9 @@ def test_the_log_transport_logs_subject_and_text_with_the_recipient_masked(
 
 
 def test_the_log_transport_shows_the_configured_sender(
-    env: pytest.MonkeyPatch, log_lines: LogLines
+    email_env: pytest.MonkeyPatch, log_lines: LogLines
 ) -> None:
-    env.setenv("INKWELL_EMAIL_SENDER", f"Inkwell <{SENDER}>")
+    email_env.setenv("INKWELL_EMAIL_SENDER", f"Inkwell <{SENDER}>")
     email.send(MESSAGE)
     (line,) = log_lines()
     assert line["email"]["from"] == f"Inkwell <{SENDER}>"
@@ -270,10 +243,10 @@ def test_ses_subject_is_one_line(ses: Any) -> None:
 
 
 def test_a_message_ses_rejects_is_logged_and_not_raised(
-    ses: Any, env: pytest.MonkeyPatch, log_lines: LogLines
+    ses: Any, email_env: pytest.MonkeyPatch, log_lines: LogLines
 ) -> None:
     """MessageRejected (here: the sender is not verified) cannot succeed on a retry."""
-    env.setenv("INKWELL_EMAIL_SENDER", "unverified@inkwell.example")
+    email_env.setenv("INKWELL_EMAIL_SENDER", "unverified@inkwell.example")
     email.reset()
     email.send(MESSAGE)  # does not raise
     assert sent() == []
@@ -297,11 +270,11 @@ def test_another_ses_error_raises_so_the_caller_is_retried(
 
 
 def test_ses_unreachable_raises_so_the_caller_is_retried(
-    env: pytest.MonkeyPatch, log_lines: LogLines
+    email_env: pytest.MonkeyPatch, log_lines: LogLines
 ) -> None:
-    env.setenv("INKWELL_EMAIL_TRANSPORT", "ses")
-    env.setenv("INKWELL_EMAIL_SENDER", SENDER)
-    env.setenv("AWS_ENDPOINT_URL_SESV2", f"http://127.0.0.1:{closed_port()}")
+    email_env.setenv("INKWELL_EMAIL_TRANSPORT", "ses")
+    email_env.setenv("INKWELL_EMAIL_SENDER", SENDER)
+    email_env.setenv("AWS_ENDPOINT_URL_SESV2", f"http://127.0.0.1:{closed_port()}")
     with pytest.raises(EmailNotSent, match=r"^SES is unreachable: EndpointConnectionError$"):
         email.send(MESSAGE)
     assert log_lines() == []
