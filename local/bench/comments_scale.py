@@ -53,12 +53,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import random
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,11 +63,27 @@ from typing import Any
 import pg8000.native
 
 import wiring
-from inkwell.db import ConnectionParams, database
-from inkwell.migrations import apply
+from inkwell.db import database
 from inkwell.pagination import encode_cursor
-from local import platform
-from local.bench.content_scale import WORDS, PlanFacts, connect, deep_page, plan_facts
+from local.bench.content_scale import WORDS
+from local.bench.scale_common import DEEP_BUDGET as DEEP_BUDGET  # page 100's, times page 1's
+from local.bench.scale_common import (
+    PAGE,
+    PlanFacts,
+    Say,
+    ScaleResults,
+    deep_page,
+    explain_sql,
+    functions_on,
+    interleave,
+    items_check,
+    one_statement,
+    plan_facts,
+    record_call,
+    scale_database,
+    timed,
+    vacuum_analyze,
+)
 from local.bench.scenarios import Event, SeedUser, http_event
 from local.bench.sql import Step, recording
 from local.bench.timing import Samples, time_calls
@@ -78,16 +91,12 @@ from local.dispatch import context_for, load_handler
 
 SECTION = "comments-scale"
 DATABASE = "inkwell_bench_scale_comments"
-DROP_PREFIX = "inkwell_bench_scale"  # platform.drop_databases(server, prefix) drops it
 DOMAIN = "comments"
-PAGE = 20
 DEEP_PAGE = 100
-DEEP_BUDGET = 1.5  # page 100's p50, times page 1's (the content issue's budget)
 READ_ROUND_TRIPS = 1  # a read is one statement: one round trip
 DAYS = 30  # the comments span the last 30 days
 UNREAD = 300  # the post author's newest notifications are unread
 BUS_SAMPLES = Path(__file__).resolve().parents[2] / "events" / "bus"
-Say = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -351,34 +360,19 @@ class ConsumerRun:
 
 
 @dataclass
-class CommentsSection:
+class CommentsSection(ScaleResults[Call]):
     sizes: Sizes = field(default_factory=Sizes)
-    counts: dict[str, int] = field(default_factory=dict)
-    seed_s: dict[str, float] = field(default_factory=dict)
     calls: list[Call] = field(default_factory=list)
     consumers: list[ConsumerRun] = field(default_factory=list)
-    # The comments routes' cold ratios to the hello-world and warm ratios to their bare
-    # twins, from the first two tables: (name, ratio, verdict).
-    cold: list[tuple[str, float | None, bool | None]] = field(default_factory=list)
+    # The comments routes' warm ratios to their bare twins, from the second table (`cold`:
+    # their cold ratios to the hello-world, from the first): (name, ratio, verdict).
     warm: list[tuple[str, float | None, bool | None]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    measure_s: float = 0.0
+
+    def timed(self) -> list[Call]:
+        return self.calls
 
     def call(self, key: str) -> Call | None:
         return next((c for c in self.calls if c.key == key), None)
-
-    def ratio(self, c: Call) -> float | None:
-        base = self.call(c.baseline) if c.baseline else None
-        if base is None or not base.n or not c.n:
-            return None
-        return c.samples.p50_ms / base.samples.p50_ms
-
-    def deep_pass(self, c: Call) -> bool | None:
-        if c.baseline is None:
-            return None
-        ratio = self.ratio(c)
-        return ratio is not None and ratio <= DEEP_BUDGET
 
     @staticmethod
     def round_trips_pass(c: Call) -> bool | None:
@@ -391,41 +385,6 @@ class CommentsSection:
 
 # --- the database ----------------------------------------------------------------------------
 
-def create_database(server_url: str) -> str:
-    """A fresh comments database for the section, migrations applied; its URL."""
-    admin = ConnectionParams.from_url(server_url).connect("inkwell-bench-scale")
-    try:
-        admin.run(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        admin.run(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        admin.close()
-    url = platform.database_url(server_url, DATABASE)
-    conn = ConnectionParams.from_url(url).connect("inkwell-bench-scale")
-    try:
-        apply(conn, platform.migrations_dir(DOMAIN))
-    finally:
-        conn.close()
-    return url
-
-
-@contextmanager
-def functions_on(url: str) -> Iterator[None]:
-    """The comments functions of this process use the database at `url` meanwhile."""
-    name = "INKWELL_COMMENTS_DB_URL"
-    before = os.environ.get(name)
-    comments = database(DOMAIN)
-    comments.discard_connection()
-    os.environ[name] = url
-    try:
-        yield
-    finally:
-        comments.discard_connection()
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
-
-
 def _count(conn: pg8000.native.Connection, sql: str, **params: Any) -> int:
     return int(conn.run(sql, **params)[0][0])
 
@@ -433,14 +392,10 @@ def _count(conn: pg8000.native.Connection, sql: str, **params: Any) -> int:
 def seed(conn: pg8000.native.Connection, sizes: Sizes, actors: Actors,
          section: CommentsSection, say: Say) -> None:
     for label, sql, params in seed_statements(sizes, actors):
-        say(f"comments-scale: seeding {label}")
-        start = time.perf_counter()
-        conn.run(sql, **params)
-        section.seed_s[label] = time.perf_counter() - start
-    say("comments-scale: VACUUM ANALYZE")
-    start = time.perf_counter()
-    conn.run("VACUUM ANALYZE")
-    section.seed_s["VACUUM ANALYZE"] = time.perf_counter() - start
+        say(f"{SECTION}: seeding {label}")
+        with timed(section.seed_s, label):
+            conn.run(sql, **params)
+    vacuum_analyze(conn, section.seed_s, SECTION, say)
     c, post = section.counts, actors.post
     for table in ("commenters", "posts", "comments", "comment_reports", "moderation_decisions",
                   "notifications"):
@@ -518,19 +473,6 @@ def cursor_after(key: tuple[Any, str, bool, Any, str]) -> str:
     return encode_cursor(key[0].isoformat(), key[1], key[2], key[3].isoformat(), key[4])
 
 
-def page_check(size: int, more: bool, first_id: str | None = None) -> Callable[[Any], bool]:
-    def check(result: Any) -> bool:
-        if not isinstance(result, dict) or result.get("statusCode") != 200:
-            return False
-        body = json.loads(result["body"])
-        items = body["items"]
-        if len(items) != size or bool(body.get("nextCursor")) != more:
-            return False
-        return first_id is None or items[0]["id"] == first_id
-
-    return check
-
-
 def walk(route: wiring.Route, page: Callable[[str | None], Event], pages: int,
          ) -> tuple[str | None, str | None]:
     """Follow nextCursor from page 1 (`page(None)`) through the handler to page `pages`:
@@ -562,20 +504,9 @@ def _literal(value: Any) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _one_statement(steps: Sequence[Step]) -> Step | None:
-    statements = [s for s in steps if not s.control]
-    return statements[0] if len(statements) == 1 else None
-
-
 def explain(conn: pg8000.native.Connection, step: Step) -> tuple[PlanFacts, int]:
     """The custom plan of a recorded statement, with its parameters: facts, rows returned."""
-    (row,) = conn.run("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) " + step.sql,
-                      **step.params)
-    facts = plan_facts(row[0])
-    document = row[0][0] if isinstance(row[0], list) else row[0]
-    lines = conn.run("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) " + step.sql,
-                     **step.params)
-    facts.text = [str(r[0]) for r in lines]
+    facts, document = explain_sql(conn, step.sql, step.params)
     return facts, int(document["Plan"].get("Actual Rows", 0))
 
 
@@ -588,11 +519,7 @@ def explain_generic(conn: pg8000.native.Connection, step: Step) -> PlanFacts:
     try:
         conn.run("SET plan_cache_mode = force_generic_plan")
         execute = f"EXECUTE bench_generic ({values})" if values else "EXECUTE bench_generic"
-        (row,) = conn.run("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) " + execute)
-        facts = plan_facts(row[0])
-        facts.text = [str(r[0]) for r in conn.run(
-            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) " + execute)]
-        return facts
+        return explain_sql(conn, execute, {})[0]
     finally:
         conn.run("RESET plan_cache_mode")
         conn.run("DEALLOCATE bench_generic")
@@ -609,7 +536,7 @@ def _created(status: str) -> Callable[[Any], bool]:
 
 
 def _queue_check(count: int) -> Callable[[Any], bool]:
-    plain = page_check(min(PAGE, count), count > PAGE)
+    plain = items_check(min(PAGE, count), count > PAGE)
 
     def check(result: Any) -> bool:
         return plain(result) and all(
@@ -619,7 +546,7 @@ def _queue_check(count: int) -> Callable[[Any], bool]:
 
 
 def _notifications_check(unread: int) -> Callable[[Any], bool]:
-    plain = page_check(PAGE, True)
+    plain = items_check(PAGE, True)
 
     def check(result: Any) -> bool:
         return plain(result) and json.loads(result["body"])["unreadCount"] == unread
@@ -713,13 +640,13 @@ def build_calls(conn: pg8000.native.Connection, actors: Actors, section: Comment
     total = section.counts.get("author_notifications", 0)
     return [
         Call("list-1", f"list, page 1 ({visible:,} visible to the reader)", listing,
-             same(lambda: list_page(None)), page_check(PAGE, visible > PAGE)),
+             same(lambda: list_page(None)), items_check(PAGE, visible > PAGE)),
         Call("list-deep", f"list, page {deep} (cursor)", listing,
              same(lambda: list_page(deep_cursor)),
-             page_check(PAGE, visible > deep * PAGE, first[4]), baseline="list-1"),
+             items_check(PAGE, visible > deep * PAGE, first[4]), baseline="list-1"),
         Call("list-late", f"list, page {late} (cursor; the last but one)", listing,
              same(lambda: list_page(cursor_after(late_before))),
-             page_check(PAGE, True, late_first[4]), baseline="list-1"),
+             items_check(PAGE, True, late_first[4]), baseline="list-1"),
         Call("create-approved", "create, approved (trusted commenter)", create,
              comments_by(actors.reader, "Agreed."), _created("approved"), read=False),
         Call("create-held", "create, held (first-time commenter)", create,
@@ -751,14 +678,9 @@ def measure(calls: list[Call], conn: pg8000.native.Connection, *, n: int, warmup
     events = {c.key: c.events(warmup + n + 1) for c in calls}
     # One recorded call each (untimed): the statement for EXPLAIN, the check of the response.
     for c in calls:
-        with recording() as steps:
-            one = time_calls(load_handler(c.route), [(events[c.key][0], context_for(c.route))],
-                             c.check, round_trips)
-        if one.failures:
-            c.errors.append(f"recorded call failed: {one.first_failure}")
-        c.statements = sum(1 for s in steps if not s.control)
+        steps = record_call(c, events[c.key][0], round_trips)
         c.sql = " ; ".join(s.describe() for s in steps if not s.control)
-        step = _one_statement(steps)
+        step = one_statement(steps)
         if not c.read or step is None:
             continue
         c.sql_text = step.sql
@@ -768,23 +690,10 @@ def measure(calls: list[Call], conn: pg8000.native.Connection, *, n: int, warmup
         except Exception as exc:  # evidence only: the timings stand without it
             c.errors.append(f"EXPLAIN failed: {type(exc).__name__}: {exc}")
 
-    say(f"comments-scale: {len(calls)} requests interleaved ({warmup} warm-up + {n} timed"
+    say(f"{SECTION}: {len(calls)} requests interleaved ({warmup} warm-up + {n} timed"
         " rounds)")
-    order = list(calls)
-    shuffle = random.Random(20240604).shuffle  # noqa: S311  (fixed seed: same orders)
-    failed_warmup: set[str] = set()
-    for round_ in range(warmup + n):
-        shuffle(order)
-        for c in order:
-            event = events[c.key][1 + round_]
-            one = time_calls(load_handler(c.route), [(event, context_for(c.route))], c.check,
-                             round_trips)
-            if round_ < warmup:
-                if one.failures and c.key not in failed_warmup:
-                    failed_warmup.add(c.key)
-                    c.errors.append(f"a warm-up call failed: {one.first_failure}")
-                continue
-            c.samples.extend(one)
+    interleave(calls, warmup=warmup, calls=n, seed=20240604,
+               event=lambda c, round_: events[c.key][1 + round_], round_trips=round_trips)
     plans_used(calls)
 
 
@@ -993,19 +902,12 @@ def run(options: argparse.Namespace, server_url: str, say: Say) -> CommentsSecti
     sizes = Sizes(comments=options.comments_scale_comments)
     section = CommentsSection(sizes=sizes)
     actors = new_actors()
-    say(f"comments-scale: creating {DATABASE}")
-    url = create_database(server_url)
-    conn = connect(url)
-    try:
+    with scale_database(server_url, DATABASE, DOMAIN, SECTION, say) as (url, conn):
         seed(conn, sizes, actors, section, say)
-        with functions_on(url):
+        with functions_on(DOMAIN, url):
             section.calls = build_calls(conn, actors, section, say)
             measure(section.calls, conn, n=options.comments_scale_calls,
                     warmup=options.warmup, say=say)
             section.consumers = measure_consumers(conn, actors, sizes, options.warmup, say)
-    finally:
-        conn.close()
-        database(DOMAIN).discard_connection()
-        platform.drop_databases(server_url, DROP_PREFIX)
     section.measure_s = time.perf_counter() - started
     return section

@@ -12,8 +12,20 @@ from local.bench.comments_scale import (
     CommentsSection,
     ConsumerRun,
 )
-from local.bench.content_scale import PlanFacts
 from local.bench.report import COLD_BUDGET, WARM_BUDGET, FunctionResult, _ms, _table, _verdict
+from local.bench.scale_common import (
+    Ratios,
+    plan_cells,
+    plan_json,
+    preamble,
+    ratio_range,
+    ratios_json,
+    seed_json,
+    seeding_text,
+    timing_cells,
+    timing_failures,
+    timing_json,
+)
 
 COMMENTS_PREFIX = "comments-"
 # A generic plan worth a note: it reads this many times the rows of the custom plan (and
@@ -35,19 +47,11 @@ def route_summary(results: Sequence[FunctionResult], hello: FunctionResult
 def failures(section: CommentsSection) -> list[str]:
     found = [f"comments-scale: {e}" for e in section.errors]
     for c in section.calls:
-        where = f"comments-scale {c.label}"
-        if section.deep_pass(c) is False:
-            ratio = section.ratio(c)
-            found.append(f"{where}: p50 {'-' if ratio is None else f'{ratio:.2f}x'}"
-                         f" > {DEEP_BUDGET}x page 1's")
-        if section.round_trips_pass(c) is False:
-            wanted = f"{READ_ROUND_TRIPS} on every call" if c.read else "fixed"
-            found.append(f"{where}: SQL round trips {c.samples.round_trips_text()}, expected"
-                         f" {wanted}")
-        if c.samples.failures:
-            found.append(f"{where}: {c.samples.failures} failed calls"
-                         f" ({c.samples.first_failure})")
-        found.extend(f"{where}: {e}" for e in c.errors)
+        wanted = f"{READ_ROUND_TRIPS} on every call" if c.read else "fixed"
+        round_trips = (f"{c.samples.round_trips_text()}, expected {wanted}"
+                       if section.round_trips_pass(c) is False else None)
+        found += timing_failures(f"comments-scale {c.label}", c, section.ratio(c),
+                                 section.deep_pass(c), DEEP_BUDGET, round_trips)
     for r in section.consumers:
         where = f"comments-scale {r.consumer} {r.label}"
         if r.samples.failures:
@@ -82,8 +86,7 @@ def generic_notes(section: CommentsSection) -> list[str]:
 
 
 def _seeded(section: CommentsSection) -> str:
-    c, s = section.counts, section.seed_s
-    seeding = sum(v for k, v in s.items() if k != "VACUUM ANALYZE")
+    c = section.counts
     return (
         f"Seeded: the post under test with {c.get('post_comments', 0):,} comments"
         f" ({c.get('post_replies', 0):,} replies, {c.get('post_pending', 0):,} pending,"
@@ -95,44 +98,27 @@ def _seeded(section: CommentsSection) -> str:
         f" {c.get('moderation_decisions', 0):,} moderation decisions,"
         f" {c.get('notifications', 0):,} notifications (the post author's:"
         f" {c.get('author_notifications', 0):,}, {c.get('author_unread', 0)} unread);"
-        f" {c.get('bytes', 0) / 2**20:,.0f} MB with indexes. Seeding {seeding:.1f} s,"
-        f" VACUUM ANALYZE {s.get('VACUUM ANALYZE', 0):.1f} s; the whole section"
-        f" {section.measure_s:.0f} s."
+        " " + seeding_text(section)
     )
 
 
-def _plan_cells(plan: PlanFacts | None) -> list[str]:
-    if plan is None:
-        return ["-", "-", "-"]
-    return [f"{plan.server_ms:.2f}", f"{plan.rows_read:,}", plan.summary()]
-
-
-def _range(items: list[tuple[str, float | None, bool | None]], what: str, budget: float,
-           table: str) -> str:
-    measured = [(name, ratio, ok) for name, ratio, ok in items if ratio is not None]
-    if not measured:
+def _range(items: Ratios, what: str, budget: float, table: str) -> str:
+    found = ratio_range(items)
+    if found is None:
         return f"{what} of the comments routes: not measured in this run (--only)."
-    over = [name for name, _, ok in measured if ok is False]
-    worst = max(measured, key=lambda c: c[1] or 0.0)
-    return (f"{what} of the comments routes ({table}): {len(measured)} measured,"
-            f" {min(c[1] or 0.0 for c in measured):.2f}x to {worst[1] or 0.0:.2f}x"
-            f" ({worst[0]}); budget <= {budget}x: "
-            + ("PASS" if not over else f"FAIL for {len(over)}: {', '.join(over)}")
-            + " (counted in that table's verdicts).")
+    return (f"{what} of the comments routes ({table}): {found.measured} measured,"
+            f" {found.low:.2f}x to {found.high:.2f}x ({found.worst}); budget <= {budget}x:"
+            f" {found.verdict} (counted in that table's verdicts).")
 
 
 def render(section: CommentsSection) -> list[str]:
     calls = section.calls
-    n = max((c.n for c in calls), default=0)
-    lines = [
-        "",
+    lines = preamble(
         "Comments at scale (a post with 10,000 comments): a database of its own, seeded with"
         " INSERT ... SELECT generate_series, then every request through its real handler with a"
         " real API Gateway event, interleaved call by call.",
-        _seeded(section),
-        f"p50/p99 in ms over n={n} calls each (nearest rank), after untimed warm-up rounds;"
-        " RT/req = SQL round trips per request (Database.round_trips delta, every call); for"
-        " each read, EXPLAIN (ANALYZE, BUFFERS) of the statement it sent, run once on the same"
+        _seeded(section), calls,
+        " for each read, EXPLAIN (ANALYZE, BUFFERS) of the statement it sent, run once on the same"
         " data with the same parameters: server ms, rows read (by the scans, returned + filtered"
         " out, all loops), rows out (returned by the statement: a page and one more) and plan;"
         " 'generic' = the same statement prepared and run with plan_cache_mode ="
@@ -142,26 +128,17 @@ def render(section: CommentsSection) -> list[str]:
         " statement share it).",
         f"Budgets: page N's p50 <= {DEEP_BUDGET}x page 1's; a read is {READ_ROUND_TRIPS} SQL"
         " round trip on every call, a write a fixed number.",
-        *(f"Note: {note}" for note in section.notes),
-    ]
+        section.notes)
     header = ["request", "p50", "p99", "n", "RT/req", "RT", "x page 1", "budget", "server ms",
               "rows read", "rows out", "buffers", "plan (scans: rows read; sorts)",
               "generic ms", "generic rows", "ran g/c", "generic plan"]
     rows = []
     for c in calls:
-        s, plan = c.samples, c.plan
-        ratio = section.ratio(c)
-        server, read, summary = _plan_cells(plan)
-        g_server, g_read, g_summary = _plan_cells(c.generic)
+        plan = c.plan
+        server, read, summary = plan_cells(plan)
+        g_server, g_read, g_summary = plan_cells(c.generic)
         rows.append([
-            c.label,
-            _ms(s.p50_ms, 2) if s.n else "-",
-            _ms(s.p99_ms, 2) if s.n else "-",
-            str(s.n),
-            s.round_trips_text(),
-            _verdict(section.round_trips_pass(c)),
-            "" if ratio is None else f"{ratio:.2f}x",
-            "" if c.baseline is None else _verdict(section.deep_pass(c)),
+            *timing_cells(c, section.ratio(c), section.round_trips_pass(c), section.deep_pass(c)),
             server, read,
             "-" if c.returned is None else str(c.returned),
             f"{plan.buffers:,}" if plan else "-",
@@ -199,34 +176,17 @@ def render(section: CommentsSection) -> list[str]:
     return lines
 
 
-def _plan_json(plan: PlanFacts | None) -> dict[str, Any] | None:
-    if plan is None:
-        return None
-    return {"server_ms": round(plan.server_ms, 3), "rows_read": plan.rows_read,
-            "buffers": plan.buffers, "scans": plan.scans, "sorts": plan.sorts,
-            "plan": plan.text}
-
-
 def _call_json(section: CommentsSection, c: Call) -> dict[str, Any]:
-    s = c.samples
     ratio = section.ratio(c)
     return {
-        "key": c.key,
-        "label": c.label,
-        "function": c.route.name,
-        "p50_ms": round(s.p50_ms, 3) if s.n else None,
-        "p99_ms": round(s.p99_ms, 3) if s.n else None,
-        "n": s.n,
-        "failures": s.failures,
-        "round_trips": sorted(set(s.round_trips)),
-        "statements": c.statements,
+        **timing_json(c),
         "sql": c.sql,
         "x_page_1": None if ratio is None else round(ratio, 3),
         "budgets": {"deep_page": _verdict(section.deep_pass(c)),
                     "round_trips": _verdict(section.round_trips_pass(c))},
         "rows_returned": c.returned,
-        "explain": _plan_json(c.plan),
-        "explain_generic": _plan_json(c.generic),
+        "explain": plan_json(c.plan),
+        "explain_generic": plan_json(c.generic),
         "plans_used": None if c.plans_used is None else {
             "generic": c.plans_used[0], "custom": c.plans_used[1]},
         "errors": c.errors,
@@ -251,15 +211,13 @@ def to_json(section: CommentsSection) -> dict[str, Any]:
         "sizes": {"comments": sizes.comments, "commenters": sizes.commenters,
                   "other_posts": sizes.other_posts, "per_other_post": sizes.per_other_post},
         "counts": section.counts,
-        "seed_s": {k: round(v, 2) for k, v in section.seed_s.items()},
+        "seed_s": seed_json(section.seed_s),
         "section_s": round(section.measure_s, 1),
         "deep_page_budget_x_page_1": DEEP_BUDGET,
         "requests": [_call_json(section, c) for c in section.calls],
         "consumers": [_consumer_json(r) for r in section.consumers],
-        "cold": [{"function": name, "x_hello": None if ratio is None else round(ratio, 3),
-                  "budget": _verdict(ok)} for name, ratio, ok in section.cold],
-        "warm": [{"function": name, "x_bare": None if ratio is None else round(ratio, 3),
-                  "budget": _verdict(ok)} for name, ratio, ok in section.warm],
+        "cold": ratios_json(section.cold, "x_hello"),
+        "warm": ratios_json(section.warm, "x_bare"),
         "notes": section.notes,
         "failures": failures(section),
     }

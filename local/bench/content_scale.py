@@ -39,36 +39,49 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pg8000.native
 
 import wiring
-from inkwell.db import ConnectionParams, database
-from inkwell.migrations import apply
+from inkwell.db import database
 from inkwell.pagination import encode_cursor
-from local import platform
+from local.bench.scale_common import DEEP_BUDGET as DEEP_BUDGET  # a deep page's, issue 4
+from local.bench.scale_common import DROP_PREFIX as DROP_PREFIX
+from local.bench.scale_common import PAGE as PAGE
+from local.bench.scale_common import PlanFacts as PlanFacts
+from local.bench.scale_common import Say as Say
+from local.bench.scale_common import (
+    ScaleResults,
+    explain_sql,
+    functions_on,
+    interleave,
+    items_check,
+    one_statement,
+    record_call,
+    scale_database,
+    timed,
+    vacuum_analyze,
+)
+from local.bench.scale_common import connect as connect
+from local.bench.scale_common import deep_page as deep_page
+from local.bench.scale_common import plan_facts as plan_facts
 from local.bench.scenarios import Event, SeedUser, http_event
-from local.bench.sql import Step, recording
-from local.bench.timing import Samples, time_calls
+from local.bench.sql import Step
+from local.bench.timing import Samples
 from local.dispatch import context_for, load_handler
 
 SECTION = "content-scale"
 DATABASE = "inkwell_bench_scale_content"
-DROP_PREFIX = "inkwell_bench_scale"  # platform.drop_databases(server, prefix) drops it
-PAGE = 20
-DEEP_BUDGET = 1.5  # a deep page's p50, times page 1's (issue 4)
+DOMAIN = "content"
 FOLLOWED = 50
 FAVORITE_EVERY = 50  # the reader has favorited every 50th post
 # A published post's favorites: the reader's, and i % 4 authors' (the favorites statement).
 FAVORITES_OF_I = f"i % 4 + CASE WHEN i % {FAVORITE_EVERY} = 1 THEN 1 ELSE 0 END"
-Say = Callable[[str], None]
 
 POPULAR_TAGS = [
     "serverless", "python", "aws", "postgres", "lambda", "devops", "testing", "design",
@@ -197,21 +210,6 @@ def seed_statements(sizes: Sizes, reader_id: str) -> list[tuple[str, str, dict[s
 # --- results ---------------------------------------------------------------------------------
 
 @dataclass
-class PlanFacts:
-    """What EXPLAIN (ANALYZE, BUFFERS) says of one execution of a read's statement."""
-
-    server_ms: float
-    rows_read: int  # rows the scans returned or filtered out, over all loops
-    buffers: int  # shared buffers hit or read
-    scans: list[str]
-    sorts: list[str]  # sorts, aggregates, parallel workers
-    text: list[str] = field(default_factory=list)  # the plan, as EXPLAIN prints it
-
-    def summary(self) -> str:
-        return "; ".join(self.scans + self.sorts)
-
-
-@dataclass
 class Read:
     key: str
     label: str
@@ -231,30 +229,15 @@ class Read:
 
 
 @dataclass
-class ScaleSection:
+class ScaleSection(ScaleResults[Read]):
     sizes: Sizes = field(default_factory=Sizes)
-    counts: dict[str, int] = field(default_factory=dict)
-    seed_s: dict[str, float] = field(default_factory=dict)
     reads: list[Read] = field(default_factory=list)
-    cold: list[tuple[str, float | None, bool | None]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-    measure_s: float = 0.0
+
+    def timed(self) -> list[Read]:
+        return self.reads
 
     def read(self, key: str) -> Read | None:
         return next((r for r in self.reads if r.key == key), None)
-
-    def ratio(self, r: Read) -> float | None:
-        base = self.read(r.baseline) if r.baseline else None
-        if base is None or not base.n or not r.n:
-            return None
-        return r.samples.p50_ms / base.samples.p50_ms
-
-    def deep_pass(self, r: Read) -> bool | None:
-        if r.baseline is None:
-            return None
-        ratio = self.ratio(r)
-        return ratio is not None and ratio <= DEEP_BUDGET
 
     @staticmethod
     def round_trips_pass(r: Read) -> bool | None:
@@ -262,52 +245,6 @@ class ScaleSection:
 
 
 # --- the database ----------------------------------------------------------------------------
-
-def create_database(server_url: str) -> str:
-    """A fresh content database for the section, migrations applied; its URL."""
-    admin = ConnectionParams.from_url(server_url).connect("inkwell-bench-scale")
-    try:
-        admin.run(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        admin.run(f'CREATE DATABASE "{DATABASE}"')
-    finally:
-        admin.close()
-    url = platform.database_url(server_url, DATABASE)
-    conn = ConnectionParams.from_url(url).connect("inkwell-bench-scale")
-    try:
-        apply(conn, platform.migrations_dir("content"))
-    finally:
-        conn.close()
-    return url
-
-
-def connect(url: str) -> pg8000.native.Connection:
-    """A connection for seeding: no statement timeout, no 15 s socket timeout."""
-    p = ConnectionParams.from_url(url)
-    conn = pg8000.native.Connection(user=p.user, password=p.password, host=p.host, port=p.port,
-                                    database=p.database, timeout=600,
-                                    application_name="inkwell-bench-scale",
-                                    startup_params={"TimeZone": "UTC"})
-    conn.run("SET statement_timeout = 0")
-    return conn
-
-
-@contextmanager
-def functions_on(url: str) -> Iterator[None]:
-    """The content functions of this process use the database at `url` meanwhile."""
-    name = "INKWELL_CONTENT_DB_URL"
-    before = os.environ.get(name)
-    content = database("content")
-    content.discard_connection()
-    os.environ[name] = url
-    try:
-        yield
-    finally:
-        content.discard_connection()
-        if before is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = before
-
 
 def _chunks(first: int, last: int, parts: int) -> list[tuple[int, int]]:
     """[first, last] cut into `parts` contiguous ranges (fewer if it is short)."""
@@ -338,18 +275,14 @@ def _run_split(url: str, sql: str, params: dict[str, Any], workers: int) -> None
 def seed(conn: pg8000.native.Connection, url: str, sizes: Sizes, reader: SeedUser,
          section: ScaleSection, say: Say, workers: int = 2) -> None:
     for label, sql, params in seed_statements(sizes, reader.id):
-        start = time.perf_counter()
-        if label == "posts" and workers > 1:
-            say(f"content-scale: seeding {label} ({workers} connections)")
-            _run_split(url, sql, params, workers)
-        else:
-            say(f"content-scale: seeding {label}")
-            conn.run(sql, **params)
-        section.seed_s[label] = time.perf_counter() - start
-    say("content-scale: VACUUM ANALYZE")
-    start = time.perf_counter()
-    conn.run("VACUUM ANALYZE")
-    section.seed_s["VACUUM ANALYZE"] = time.perf_counter() - start
+        with timed(section.seed_s, label):
+            if label == "posts" and workers > 1:
+                say(f"{SECTION}: seeding {label} ({workers} connections)")
+                _run_split(url, sql, params, workers)
+            else:
+                say(f"{SECTION}: seeding {label}")
+                conn.run(sql, **params)
+    vacuum_analyze(conn, section.seed_s, SECTION, say)
     for table in ("authors", "posts", "published_tags", "follows", "favorites"):
         section.counts[table] = int(conn.run(f"SELECT count(*) FROM {table}")[0][0])
     section.counts["published"] = int(conn.run(
@@ -422,65 +355,10 @@ def visible_count(conn: pg8000.native.Connection, *, tag: str | None = None,
 
 # --- EXPLAIN ---------------------------------------------------------------------------------
 
-def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    yield plan
-    for child in plan.get("Plans", ()):
-        yield from _nodes(child)
-
-
-def _count(n: float) -> str:
-    return f"{n / 1000:.0f}k" if n >= 10_000 else f"{n:.0f}"
-
-
-def _input_rows(node: dict[str, Any]) -> float:
-    return float(sum(c.get("Actual Rows", 0) * c.get("Actual Loops", 1)
-                     for c in node.get("Plans", ())))
-
-
-def plan_facts(document: Any) -> PlanFacts:
-    """The facts of an EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) result: the scans (with the
-    rows each read over all its loops), the sorts, aggregates and parallel workers."""
-    top = document[0] if isinstance(document, list) else document
-    root = top["Plan"]
-    scans, others, rows = [], [], 0
-    for node in _nodes(root):
-        kind = node["Node Type"]
-        loops = node.get("Actual Loops", 1) or 0
-        if "Relation Name" in node:
-            # Actual Rows and Rows Removed are averages per loop.
-            seen = (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)
-                    + node.get("Rows Removed by Index Recheck", 0)) * loops
-            rows += int(seen)
-            where = node.get("Index Name") or node["Relation Name"]
-            parallel = "Parallel " if node.get("Parallel Aware") else ""
-            direction = " Backward" if node.get("Scan Direction") == "Backward" else ""
-            scans.append(f"{parallel}{kind}{direction} {where} {_count(seen)}")
-        elif kind in ("Sort", "Incremental Sort"):
-            method = node.get("Sort Method", "")
-            others.append(f"{kind} ({method}) of {_count(node.get('Actual Rows', 0) * loops)}"
-                          if method else kind)
-        elif kind == "Aggregate" and node.get("Strategy") != "Plain" \
-                and node.get("Partial Mode") != "Finalize":
-            others.append(f"{node.get('Strategy', '')} Aggregate of {_count(_input_rows(node))}")
-        elif kind in ("Gather", "Gather Merge"):
-            others.append(f"{kind} ({node.get('Workers Launched', 0)} workers)")
-    buffers = int(root.get("Shared Hit Blocks", 0) + root.get("Shared Read Blocks", 0))
-    return PlanFacts(float(top.get("Execution Time", 0.0)), rows, buffers, scans, others)
-
-
 def explain(conn: pg8000.native.Connection, steps: Sequence[Step]) -> PlanFacts | None:
     """EXPLAIN the one statement of a recorded read (None if it sent other than one)."""
-    statements = [s for s in steps if not s.control]
-    if len(statements) != 1:
-        return None
-    step = statements[0]
-    (row,) = conn.run("EXPLAIN (ANALYZE, BUFFERS, TIMING OFF, FORMAT JSON) " + step.sql,
-                      **step.params)
-    facts = plan_facts(row[0])
-    lines = conn.run("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF, TIMING OFF) " + step.sql,
-                     **step.params)
-    facts.text = [str(r[0]) for r in lines]
-    return facts
+    step = one_statement(steps)
+    return None if step is None else explain_sql(conn, step.sql, step.params)[0]
 
 
 # --- the reads -------------------------------------------------------------------------------
@@ -488,18 +366,7 @@ def explain(conn: pg8000.native.Connection, steps: Sequence[Step]) -> PlanFacts 
 def page_check(count: int, first_id: str | None = None) -> Callable[[Any], bool]:
     """A 200 with the page a list of `count` items gives (and a nextCursor when more
     follow), starting with `first_id` if given."""
-    size, more = min(PAGE, count), count > PAGE
-
-    def check(result: Any) -> bool:
-        if not isinstance(result, dict) or result.get("statusCode") != 200:
-            return False
-        body = json.loads(result["body"])
-        items = body["items"]
-        if len(items) != size or bool(body.get("nextCursor")) != more:
-            return False
-        return first_id is None or items[0]["id"] == first_id
-
-    return check
+    return items_check(min(PAGE, count), count > PAGE, first_id)
 
 
 def deep_page_check(count: int, page: int, first_id: str) -> Callable[[Any], bool]:
@@ -515,11 +382,6 @@ def _ok_tags(result: Any) -> bool:
         return False
     items = json.loads(result["body"])["items"]
     return len(items) == PAGE and items[0]["tag"] in POPULAR_TAGS
-
-
-def deep_page(count: int, wanted: int) -> int:
-    """`wanted`, or the last page but one of a list of `count` items if it is shorter."""
-    return max(2, min(wanted, -(-count // PAGE) - 1))
 
 
 def build_reads(conn: pg8000.native.Connection, reader: SeedUser, n: int,
@@ -607,70 +469,44 @@ def check_cursor_builder(conn: pg8000.native.Connection, read: Read) -> str | No
 
 def measure(reads: list[Read], conn: pg8000.native.Connection, *, calls: int, warmup: int,
             say: Say) -> None:
-    content = database("content")
+    content = database(DOMAIN)
 
     def round_trips() -> int:
         return content.round_trips
 
     # One recorded call each (untimed): the statement for EXPLAIN, the check of the response.
     for read in reads:
-        handler = load_handler(read.route)
-        with recording() as steps:
-            one = time_calls(handler, [(read.events[0], context_for(read.route))], read.check,
-                             round_trips)
-        if one.failures:
-            read.errors.append(f"recorded call failed: {one.first_failure}")
-        read.statements = sum(1 for s in steps if not s.control)
+        steps = record_call(read, read.events[0], round_trips)
         try:
             read.plan = explain(conn, steps)
         except Exception as exc:  # evidence only: the timings stand without it
             read.errors.append(f"EXPLAIN failed: {type(exc).__name__}: {exc}")
 
-    say(f"content-scale: {len(reads)} reads interleaved ({warmup} warm-up + {calls} timed"
+    say(f"{SECTION}: {len(reads)} reads interleaved ({warmup} warm-up + {calls} timed"
         " rounds)")
-    order = list(reads)
-    shuffle = random.Random(20240603).shuffle  # noqa: S311  (fixed seed: same orders)
-    failed_warmup: set[str] = set()
-    for round_ in range(warmup + calls):
-        shuffle(order)
-        for read in order:
-            if round_ % read.every:
-                continue
-            event = read.events[round_ % len(read.events)]
-            one = time_calls(load_handler(read.route), [(event, context_for(read.route))],
-                             read.check, round_trips)
-            if round_ < warmup:
-                if one.failures and read.key not in failed_warmup:
-                    failed_warmup.add(read.key)
-                    read.errors.append(f"a warm-up call failed: {one.first_failure}")
-                continue
-            read.samples.extend(one)
+
+    def event(read: Read, round_: int) -> Event | None:
+        return None if round_ % read.every else read.events[round_ % len(read.events)]
+
+    interleave(reads, warmup=warmup, calls=calls, seed=20240603, event=event,
+               round_trips=round_trips)
 
 
 def run(options: argparse.Namespace, server_url: str, say: Say) -> ScaleSection:
     """Create, seed and measure; the database is dropped afterwards."""
-
-
     started = time.perf_counter()
     sizes = Sizes(posts=options.scale_posts, authors=options.scale_authors)
     section = ScaleSection(sizes=sizes)
     reader = SeedUser(str(uuid.uuid4()), "scale-reader", "user")
-    say(f"content-scale: creating {DATABASE}")
-    url = create_database(server_url)
-    conn = connect(url)
-    try:
+    with scale_database(server_url, DATABASE, DOMAIN, SECTION, say) as (url, conn):
         seed(conn, url, sizes, reader, section, say,
              workers=max(1, min(2, os.cpu_count() or 1)))
         calls, warmup = options.scale_calls, options.warmup
-        with functions_on(url):
+        with functions_on(DOMAIN, url):
             section.reads = build_reads(conn, reader, warmup + calls, section)
             problem = check_cursor_builder(conn, section.reads[0])
             if problem:
                 section.errors.append(f"cursor: {problem}")
             measure(section.reads, conn, calls=calls, warmup=warmup, say=say)
-    finally:
-        conn.close()
-        database("content").discard_connection()
-        platform.drop_databases(server_url, DROP_PREFIX)
     section.measure_s = time.perf_counter() - started
     return section

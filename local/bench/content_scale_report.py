@@ -6,7 +6,19 @@ from collections.abc import Sequence
 from typing import Any
 
 from local.bench.content_scale import DEEP_BUDGET, FOLLOWED, Read, ScaleSection
-from local.bench.report import COLD_BUDGET, FunctionResult, _ms, _table, _verdict
+from local.bench.report import COLD_BUDGET, FunctionResult, _table, _verdict
+from local.bench.scale_common import (
+    plan_cells,
+    plan_json,
+    preamble,
+    ratio_range,
+    ratios_json,
+    seed_json,
+    seeding_text,
+    timing_cells,
+    timing_failures,
+    timing_json,
+)
 
 CONTENT_PREFIX = "content-"
 
@@ -21,17 +33,10 @@ def cold_summary(results: Sequence[FunctionResult], hello: FunctionResult
 def failures(section: ScaleSection) -> list[str]:
     found = [f"content-scale: {e}" for e in section.errors]
     for r in section.reads:
-        where = f"content-scale {r.label}"
-        if section.deep_pass(r) is False:
-            ratio = section.ratio(r)
-            found.append(f"{where}: p50 {'-' if ratio is None else f'{ratio:.2f}x'}"
-                         f" > {DEEP_BUDGET}x page 1's")
-        if section.round_trips_pass(r) is False:
-            found.append(f"{where}: SQL round trips not fixed ({r.samples.round_trips_text()})")
-        if r.samples.failures:
-            found.append(f"{where}: {r.samples.failures} failed calls"
-                         f" ({r.samples.first_failure})")
-        found.extend(f"{where}: {e}" for e in r.errors)
+        round_trips = (f"not fixed ({r.samples.round_trips_text()})"
+                       if section.round_trips_pass(r) is False else None)
+        found += timing_failures(f"content-scale {r.label}", r, section.ratio(r),
+                                 section.deep_pass(r), DEEP_BUDGET, round_trips)
     return found
 
 
@@ -62,56 +67,38 @@ def plan_mismatches(section: ScaleSection) -> list[str]:
 
 def _seeded(section: ScaleSection) -> str:
     c, s = section.counts, section.seed_s
-    seeding = sum(v for k, v in s.items() if k != "VACUUM ANALYZE")
     return (
         f"Seeded: {c.get('posts', 0):,} posts ({c.get('published', 0):,} published, the rest"
         f" drafts) by {c.get('authors', 0):,} authors (1% deactivated), {c.get('tags', 0)} tags"
         f" (3 per post; {c.get('published_tags', 0):,} published_tags rows),"
         f" {c.get('follows', 0):,} follows (the reader: {FOLLOWED}), {c.get('favorites', 0):,}"
         f" favorites (the reader's: {c.get('reader_favorites', 0):,});"
-        f" {c.get('bytes', 0) / 2**20:,.0f} MB with indexes. Seeding {seeding:.1f} s"
-        f" (posts {s.get('posts', 0):.1f} s), VACUUM ANALYZE {s.get('VACUUM ANALYZE', 0):.1f} s;"
-        f" the whole section {section.measure_s:.0f} s."
+        " " + seeding_text(section, f" (posts {s.get('posts', 0):.1f} s)")
     )
 
 
 def render(section: ScaleSection) -> list[str]:
     reads = section.reads
-    n = max((r.n for r in reads), default=0)
-    lines = [
-        "",
+    lines = preamble(
         "Content at scale (issue 4): a database of its own, seeded with INSERT ... SELECT"
         " generate_series, then every read through its real handler with a real API Gateway"
         " event, signed in as a reader (favorited computed), interleaved call by call.",
-        _seeded(section),
-        f"p50/p99 in ms over n={n} calls each (nearest rank), after untimed warm-up rounds;"
-        " RT/req = SQL round trips per request (Database.round_trips delta, every call);"
+        _seeded(section), reads,
         " server ms, rows read (returned + filtered out by the scans, all loops), buffers"
         " (shared, hit or read) and plan: EXPLAIN (ANALYZE, BUFFERS) of the statement the read"
         " sent, run once on the same data.",
         f"Budgets: a deep page's p50 <= {DEEP_BUDGET}x its page 1's (keyset pagination);"
         " every read a fixed number of round trips.",
-        *(f"Note: {note}" for note in section.notes),
-    ]
+        section.notes)
     header = ["read", "p50", "p99", "n", "RT/req", "fixed", "x page 1", "budget", "server ms",
               "rows read", "buffers", "plan (scans: rows read; sorts)"]
     rows = []
     for r in reads:
-        s, plan = r.samples, r.plan
-        ratio = section.ratio(r)
+        plan = r.plan
+        server, read, summary = plan_cells(plan)
         rows.append([
-            r.label,
-            _ms(s.p50_ms, 2) if s.n else "-",
-            _ms(s.p99_ms, 2) if s.n else "-",
-            str(s.n),
-            s.round_trips_text(),
-            _verdict(section.round_trips_pass(r)),
-            "" if ratio is None else f"{ratio:.2f}x",
-            "" if r.baseline is None else _verdict(section.deep_pass(r)),
-            f"{plan.server_ms:.2f}" if plan else "-",
-            f"{plan.rows_read:,}" if plan else "-",
-            f"{plan.buffers:,}" if plan else "-",
-            plan.summary() if plan else "-",
+            *timing_cells(r, section.ratio(r), section.round_trips_pass(r), section.deep_pass(r)),
+            server, read, f"{plan.buffers:,}" if plan else "-", summary,
         ])
     lines += ["", *_table(header, rows, right={1, 2, 3, 4, 6, 8, 9, 10})]
     lines += [f"Note: {note}" for note in plan_mismatches(section)]
@@ -122,42 +109,26 @@ def render(section: ScaleSection) -> list[str]:
             f" published_tags row of an active author ({tags.plan.rows_read:,} rows read per"
             f" request here, {tags.plan.server_ms:.0f} ms in the server), then sorts the"
             f" {section.counts.get('tags', 0)} tags (functions/content/QUERY_PLANS.md).")
-    measured = [(name, ratio, ok) for name, ratio, ok in section.cold if ratio is not None]
-    over = [name for name, _, ok in measured if ok is False]
-    if measured:
-        worst = max(measured, key=lambda c: c[1] or 0.0)
+    cold = ratio_range(section.cold)
+    if cold is not None:
         lines.append(
-            f"Cold starts of the content functions (first table): {len(measured)} measured,"
-            f" {min(c[1] or 0.0 for c in measured):.2f}x to {worst[1] or 0.0:.2f}x the"
-            f" hello-world ({worst[0]}); budget <= {COLD_BUDGET}x: "
-            + ("PASS" if not over else f"FAIL for {len(over)}: {', '.join(over)}")
-            + " (counted in the first table's verdicts).")
+            f"Cold starts of the content functions (first table): {cold.measured} measured,"
+            f" {cold.low:.2f}x to {cold.high:.2f}x the hello-world ({cold.worst});"
+            f" budget <= {COLD_BUDGET}x: {cold.verdict} (counted in the first table's"
+            " verdicts).")
     else:
         lines.append("Cold starts of the content functions: not measured in this run (--only).")
     return lines
 
 
 def _read_json(section: ScaleSection, r: Read) -> dict[str, Any]:
-    s, plan = r.samples, r.plan
     ratio = section.ratio(r)
     return {
-        "key": r.key,
-        "label": r.label,
-        "function": r.route.name,
-        "p50_ms": round(s.p50_ms, 3) if s.n else None,
-        "p99_ms": round(s.p99_ms, 3) if s.n else None,
-        "n": s.n,
-        "failures": s.failures,
-        "round_trips": sorted(set(s.round_trips)),
-        "statements": r.statements,
+        **timing_json(r),
         "x_page_1": None if ratio is None else round(ratio, 3),
         "budgets": {"deep_page": _verdict(section.deep_pass(r)),
                     "round_trips_fixed": _verdict(section.round_trips_pass(r))},
-        "explain": None if plan is None else {
-            "server_ms": round(plan.server_ms, 3), "rows_read": plan.rows_read,
-            "buffers": plan.buffers, "scans": plan.scans, "sorts": plan.sorts,
-            "plan": plan.text,
-        },
+        "explain": plan_json(r.plan),
         "errors": r.errors,
     }
 
@@ -166,12 +137,11 @@ def to_json(section: ScaleSection) -> dict[str, Any]:
     return {
         "sizes": {"posts": section.sizes.posts, "authors": section.sizes.authors},
         "counts": section.counts,
-        "seed_s": {k: round(v, 2) for k, v in section.seed_s.items()},
+        "seed_s": seed_json(section.seed_s),
         "section_s": round(section.measure_s, 1),
         "deep_page_budget_x_page_1": DEEP_BUDGET,
         "reads": [_read_json(section, r) for r in section.reads],
-        "cold": [{"function": name, "x_hello": None if ratio is None else round(ratio, 3),
-                  "budget": _verdict(ok)} for name, ratio, ok in section.cold],
+        "cold": ratios_json(section.cold, "x_hello"),
         "notes": section.notes,
         "failures": failures(section),
     }

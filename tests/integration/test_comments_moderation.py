@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from comments import policy
 
+from comments import policy
 from local.bus import LocalEventBus
 from tests.conftest import Api
 from tests.integration.comments_support import (

@@ -9,9 +9,9 @@ import uuid
 from typing import Any
 
 import pytest
-from comments import notify
 
 import wiring
+from comments import notify
 from local import event_schemas, sample_events
 from local.bus import LocalEventBus
 from tests.conftest import Api

@@ -8,9 +8,8 @@ import copy
 import uuid
 from typing import Any
 
-from comments import posts_events
-
 import wiring
+from comments import posts_events
 from local import event_schemas, sample_events
 from local.bus import LocalEventBus
 from tests.conftest import Api

@@ -17,7 +17,6 @@ from comments.models import (
     ReportRequest,
     UpdateCommentRequest,
 )
-
 from inkwell.identity import Principal
 from local.bus import LocalEventBus
 from tests.conftest import Api
