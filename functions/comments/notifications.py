@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import uuid
-from datetime import datetime
-
 from comments import notification_repository as repository
 from comments.models import Actor, MarkReadRequest, Notification, NotificationPage
-from inkwell import errors
 from inkwell.db import Row, database
 from inkwell.identity import Principal
-from inkwell.pagination import decode_cursor, encode_cursor
+from inkwell.pagination import decode_time_key, encode_cursor
 
 db = database("comments")
 
 
 def list_notifications(principal: Principal, limit: int, cursor: str | None
                        ) -> NotificationPage:
-    after = None
-    if cursor:
-        at, last_id = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(at), str(uuid.UUID(last_id)))
-        except ValueError:
-            raise errors.bad_request("The cursor is not valid.") from None
     with db.reader() as s:
         rows = repository.list_notifications(s, principal.user_id, limit=limit + 1,
-                                             after=after)
+                                             after=decode_time_key(cursor))
     unread = int(rows[0]["unread_count"])
     found = [r for r in rows if r["id"] is not None]
     last = found[limit - 1] if len(found) > limit else None

@@ -28,7 +28,6 @@ ThreadKey = tuple[datetime, str, bool, datetime, str]
 # delete of a comment that got a reply meanwhile (migrations/0001).
 PARENT_CONSTRAINT = "comments_parent_id_fkey"
 QueueKey = tuple[datetime, str]
-NotificationKey = tuple[datetime, str]
 
 # Approved, live replies of a top-level comment by active users: what everyone sees.
 _REPLY_COUNT = (

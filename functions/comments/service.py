@@ -30,7 +30,7 @@ from inkwell.db import IntegrityConflict, Row, database
 from inkwell.identity import Principal
 from inkwell.models import Page
 from inkwell.observability import count, logger
-from inkwell.pagination import decode_cursor, encode_cursor
+from inkwell.pagination import decode_cursor, decode_time_key, encode_cursor
 
 db = database("comments")
 
@@ -94,10 +94,6 @@ def _read(comment_id: str, principal: Principal) -> Row:
 
 def _changed_meanwhile() -> errors.Problem:
     return errors.conflict("The comment changed while this request ran; read it and retry.")
-
-
-def _keyset(cursor: str | None, parts: int) -> list[str] | None:
-    return decode_cursor(cursor, parts) if cursor else None
 
 
 def _bad_cursor() -> errors.Problem:
@@ -169,7 +165,7 @@ def list_comments(
 ) -> Page[Comment]:
     target = valid_id(post_id, "Post")
     after: repository.ThreadKey | None = None
-    key = _keyset(cursor, 5)
+    key = decode_cursor(cursor, 5) if cursor else None
     if key is not None:
         try:
             after = (datetime.fromisoformat(key[0]), str(uuid.UUID(key[1])), key[2] == "True",
@@ -240,17 +236,10 @@ def delete_comment(comment_id: str, principal: Principal) -> None:
 
 def moderation_queue(principal: Principal, limit: int, cursor: str | None
                      ) -> Page[QueuedComment]:
-    after: repository.QueueKey | None = None
-    key = _keyset(cursor, 2)
-    if key is not None:
-        try:
-            after = (datetime.fromisoformat(key[0]), str(uuid.UUID(key[1])))
-        except ValueError:
-            raise _bad_cursor() from None
     with db.reader() as s:
         rows = repository.moderation_queue(
             s, post_author_id=None if principal.is_moderator else principal.user_id,
-            limit=limit + 1, after=after,
+            limit=limit + 1, after=decode_time_key(cursor),
         )
     last = rows[limit - 1] if len(rows) > limit else None
     next_cursor = encode_cursor(last["queued_at"].isoformat(), last["id"]) if last else None

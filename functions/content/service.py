@@ -28,7 +28,7 @@ from inkwell.db import IntegrityConflict, Row, Session, database
 from inkwell.identity import Principal
 from inkwell.models import Page
 from inkwell.observability import count, logger
-from inkwell.pagination import decode_cursor, encode_cursor
+from inkwell.pagination import decode_time_key, encode_cursor
 
 db = database("content")
 
@@ -91,16 +91,6 @@ def _writable(post_id: str, principal: Principal) -> Row:
     if not _may_change(row, principal):
         raise errors.forbidden("You can only change your own posts.")
     return row
-
-
-def _keyset(cursor: str | None) -> repository.Keyset | None:
-    if not cursor:
-        return None
-    at, last_id = decode_cursor(cursor, 2)
-    try:
-        return datetime.fromisoformat(at), str(uuid.UUID(last_id))
-    except ValueError:
-        raise errors.bad_request("The cursor is not valid.") from None
 
 
 def _page(rows: list[Row], limit: int, key: str) -> Page[PostSummary]:
@@ -286,7 +276,7 @@ def list_posts(
     with db.reader() as s:
         rows = repository.list_published(
             s, criteria, viewer=principal.user_id if principal else None,
-            limit=limit + 1, after=_keyset(cursor),
+            limit=limit + 1, after=decode_time_key(cursor),
         )
     return _page(rows, limit, "published_at")
 
@@ -296,14 +286,14 @@ def list_my_posts(
 ) -> Page[PostSummary]:
     with db.reader() as s:
         rows = repository.list_by_author(s, principal.user_id, status=status,
-                                         limit=limit + 1, after=_keyset(cursor))
+                                         limit=limit + 1, after=decode_time_key(cursor))
     return _page(rows, limit, "created_at")
 
 
 def get_feed(principal: Principal, limit: int, cursor: str | None) -> Page[PostSummary]:
     with db.reader() as s:
         rows = repository.list_feed(s, principal.user_id, limit=limit + 1,
-                                    after=_keyset(cursor))
+                                    after=decode_time_key(cursor))
     return _page(rows, limit, "published_at")
 
 

@@ -12,7 +12,7 @@ from inkwell import errors
 from inkwell.db import IntegrityConflict, Row, Session, database
 from inkwell.models import Page
 from inkwell.observability import count, logger
-from inkwell.pagination import decode_cursor, encode_cursor
+from inkwell.pagination import decode_time_key, encode_cursor
 from inkwell.passwords import hash_password, verify_password
 from inkwell.settings import settings
 from inkwell.tokens import (
@@ -238,15 +238,8 @@ def deactivate_user(user_id: str, principal: Principal) -> None:
 def list_users(principal: Principal, limit: int, cursor: str | None) -> Page[User]:
     if not principal.is_admin:
         raise errors.forbidden("Only an admin can list users.")
-    after = None
-    if cursor:
-        created_at, last_id = decode_cursor(cursor, 2)
-        try:
-            after = (datetime.fromisoformat(created_at), str(uuid.UUID(last_id)))
-        except ValueError:
-            raise errors.bad_request("The cursor is not valid.") from None
     with db.reader() as s:
-        rows = repository.list_users(s, limit + 1, after)
+        rows = repository.list_users(s, limit + 1, decode_time_key(cursor))
     items = [_user(r) for r in rows[:limit]]
     next_cursor = (
         encode_cursor(rows[limit - 1]["created_at"].isoformat(), rows[limit - 1]["id"])

@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import uuid
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Query
@@ -36,5 +38,24 @@ def decode_cursor(cursor: str, parts: int) -> list[str]:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         key = None
     if not isinstance(key, list) or len(key) != parts or not all(isinstance(k, str) for k in key):
-        raise Problem(400, "The cursor is not valid; use the nextCursor of a previous page.")
+        raise _invalid()
     return key
+
+
+def _invalid() -> Problem:
+    return Problem(400, "The cursor is not valid; use the nextCursor of a previous page.")
+
+
+TimeKey = tuple[datetime, str]
+
+
+def decode_time_key(cursor: str | None) -> TimeKey | None:
+    """The (timestamp, id) of a cursor made by ``encode_cursor(at.isoformat(), id)``, the
+    sort key of most lists; None without a cursor, 400 for one that is not such a key."""
+    if not cursor:
+        return None
+    at, last_id = decode_cursor(cursor, 2)
+    try:
+        return datetime.fromisoformat(at), str(uuid.UUID(last_id))
+    except ValueError:
+        raise _invalid() from None
