@@ -9,10 +9,6 @@ from inkwell import events
 from inkwell.db import Row, Session
 
 
-def _iso(column: str) -> str:
-    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-
 def comment_for_notice(s: Session, comment_id: str) -> Row | None:
     """What notifications about a comment say and whom they go to; None once deleted."""
     return s.row(
@@ -58,7 +54,7 @@ def insert_notification(
             "jsonb_build_object('id', changed.id, 'recipientId', changed.recipient_id,"
             " 'kind', changed.kind, 'subject', changed.subject, 'text', changed.text,"
             " 'postId', changed.post_id, 'commentId', changed.comment_id,"
-            f" 'createdAt', {_iso('changed.created_at')})",
+            f" 'createdAt', {events.iso_utc('changed.created_at')})",
             "id, recipient_id, kind, subject, text, post_id, comment_id, created_at",
         ),
         **events.announce("comments", "notification.created"),

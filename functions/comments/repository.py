@@ -62,16 +62,12 @@ _COLUMNS = (
 _RETURNING = ", ".join(f"comments.{column}" for column in _COLUMNS)
 
 
-def _iso(column: str) -> str:
-    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-
 # Every comment.* event carries what a consumer needs to act on the comment, never its body.
 _EVENT_DATA = (
     "jsonb_build_object('id', changed.id, 'postId', changed.post_id,"
     " 'postAuthorId', changed.post_author_id, 'parentId', changed.parent_id,"
     " 'authorId', changed.author_id, 'status', changed.status,"
-    f" 'createdAt', {_iso('changed.created_at')})"
+    f" 'createdAt', {events.iso_utc('changed.created_at')})"
 )
 
 

@@ -30,7 +30,12 @@ from inkwell.db import IntegrityConflict, Row, database
 from inkwell.identity import Principal
 from inkwell.models import Page
 from inkwell.observability import count, logger
-from inkwell.pagination import decode_cursor, decode_time_key, encode_cursor
+from inkwell.pagination import (
+    decode_cursor,
+    decode_time_key,
+    encode_cursor,
+    invalid_cursor,
+)
 
 db = database("comments")
 
@@ -63,13 +68,6 @@ def _queued(row: Row) -> QueuedComment:
     )
 
 
-def valid_id(value: str, what: str) -> str:
-    try:
-        return str(uuid.UUID(value))
-    except ValueError:
-        raise errors.not_found(what) from None
-
-
 def _moderates(row: Row, principal: Principal) -> bool:
     return principal.is_moderator or principal.user_id == str(row["post_author_id"])
 
@@ -86,7 +84,7 @@ def _visible(row: Row, principal: Principal) -> Row:
 
 def _read(comment_id: str, principal: Principal) -> Row:
     with db.reader() as s:
-        row = repository.find_comment(s, valid_id(comment_id, "Comment"))
+        row = repository.find_comment(s, errors.valid_id(comment_id, "Comment"))
     if row is None:
         raise errors.not_found("Comment")
     return _visible(row, principal)
@@ -96,15 +94,11 @@ def _changed_meanwhile() -> errors.Problem:
     return errors.conflict("The comment changed while this request ran; read it and retry.")
 
 
-def _bad_cursor() -> errors.Problem:
-    return errors.bad_request("The cursor is not valid; use the nextCursor of a previous page.")
-
-
 # --- comments --------------------------------------------------------------------------
 
 
 def create_comment(post_id: str, req: CreateCommentRequest, principal: Principal) -> Comment:
-    target = valid_id(post_id, "Post")
+    target = errors.valid_id(post_id, "Post")
     parent_id = str(req.parent_id) if req.parent_id else None
     with db.transaction() as s:
         context = repository.comment_context(s, post_id=target, parent_id=parent_id,
@@ -163,7 +157,7 @@ def _check_parent(context: Row, post_id: str, principal: Principal) -> None:
 def list_comments(
     post_id: str, principal: Principal | None, limit: int, cursor: str | None
 ) -> Page[Comment]:
-    target = valid_id(post_id, "Post")
+    target = errors.valid_id(post_id, "Post")
     after: repository.ThreadKey | None = None
     key = decode_cursor(cursor, 5) if cursor else None
     if key is not None:
@@ -171,7 +165,7 @@ def list_comments(
             after = (datetime.fromisoformat(key[0]), str(uuid.UUID(key[1])), key[2] == "True",
                      datetime.fromisoformat(key[3]), str(uuid.UUID(key[4])))
         except ValueError:
-            raise _bad_cursor() from None
+            raise invalid_cursor() from None
     viewer = repository.Viewer(
         user_id=principal.user_id if principal else None,
         is_moderator=bool(principal and principal.is_moderator),

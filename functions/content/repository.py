@@ -30,15 +30,11 @@ _RETURNING = (
 )
 
 
-def _iso(column: str) -> str:
-    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-
 # Every post.* event carries what other domains need to know of the post.
 EVENT_DATA = (
     "jsonb_build_object('id', changed.id, 'slug', changed.slug, 'title', changed.title,"
     " 'authorId', changed.author_id, 'status', changed.status,"
-    f" 'publishedAt', {_iso('changed.published_at')})"
+    f" 'publishedAt', {events.iso_utc('changed.published_at')})"
 )
 
 # A scalar subquery with LIMIT, not EXISTS: PostgreSQL may turn an EXISTS into a hashed

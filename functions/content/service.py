@@ -8,7 +8,6 @@ admin; anyone else who can see it gets 403.
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 from content import repository, slugs
@@ -54,13 +53,6 @@ def _post(row: Row) -> Post:
 
 def _summary(row: Row) -> PostSummary:
     return PostSummary.model_validate({**row, "author": _author(row)})
-
-
-def _valid_id(post_id: str) -> str:
-    try:
-        return str(uuid.UUID(post_id))
-    except ValueError:
-        raise errors.not_found("Post") from None
 
 
 def _may_change(row: Row, principal: Principal | None) -> bool:
@@ -130,7 +122,7 @@ def create_post(req: CreatePostRequest, principal: Principal) -> Post:
 
 
 def update_post(post_id: str, req: UpdatePostRequest, principal: Principal) -> Post:
-    target = _valid_id(post_id)
+    target = errors.valid_id(post_id, "Post")
     changes = req.model_dump(exclude_unset=True)
     if not changes:
         return _post(_writable(target, principal))
@@ -160,7 +152,7 @@ def update_post(post_id: str, req: UpdatePostRequest, principal: Principal) -> P
 
 
 def delete_post(post_id: str, principal: Principal) -> None:
-    target = _valid_id(post_id)
+    target = errors.valid_id(post_id, "Post")
     with db.transaction() as s:
         row = repository.delete_post(s, target, caller=principal.user_id,
                                      is_admin=principal.is_admin)
@@ -171,7 +163,7 @@ def delete_post(post_id: str, principal: Principal) -> None:
 
 
 def publish_post(post_id: str, req: PublishRequest | None, principal: Principal) -> Post:
-    target = _valid_id(post_id)
+    target = errors.valid_id(post_id, "Post")
     publish_at = req.publish_at if req is not None else None
     scheduling = publish_at is not None and publish_at > datetime.now(UTC)
     with db.transaction() as s:
@@ -196,7 +188,7 @@ def publish_post(post_id: str, req: PublishRequest | None, principal: Principal)
 
 
 def unpublish_post(post_id: str, principal: Principal) -> Post:
-    target = _valid_id(post_id)
+    target = errors.valid_id(post_id, "Post")
     with db.transaction() as s:
         row = repository.unpublish_post(s, target, caller=principal.user_id,
                                         is_admin=principal.is_admin)
@@ -209,7 +201,7 @@ def unpublish_post(post_id: str, principal: Principal) -> Post:
 
 
 def favorite_post(post_id: str, principal: Principal) -> Post:
-    target = _valid_id(post_id)
+    target = errors.valid_id(post_id, "Post")
     with db.reader() as s:
         row = repository.favorite_post(s, target, principal.user_id)
         if row is None:
@@ -222,7 +214,7 @@ def favorite_post(post_id: str, principal: Principal) -> Post:
 
 
 def unfavorite_post(post_id: str, principal: Principal) -> Post:
-    target = _valid_id(post_id)
+    target = errors.valid_id(post_id, "Post")
     with db.reader() as s:
         row = repository.unfavorite_post(s, target, principal.user_id,
                                          is_admin=principal.is_admin)

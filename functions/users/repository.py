@@ -24,10 +24,6 @@ UPDATABLE_COLUMNS = ("first_name", "last_name", "email", "bio")
 PUBLIC_PROFILE_COLUMNS = ("first_name", "last_name", "bio")
 
 
-def _iso(column: str) -> str:
-    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-
-
 _IDENTITY = "'id', changed.id, 'username', changed.username"
 _PROFILE = (
     f"{_IDENTITY}, 'firstName', changed.first_name, 'lastName', changed.last_name,"
@@ -35,12 +31,13 @@ _PROFILE = (
 )
 EVENT_DATA = {
     "user.registered": f"jsonb_build_object({_PROFILE}, 'role', changed.role,"
-    f" 'createdAt', {_iso('changed.created_at')})",
-    "user.updated": f"jsonb_build_object({_PROFILE}, 'updatedAt', {_iso('changed.updated_at')})",
+    f" 'createdAt', {events.iso_utc('changed.created_at')})",
+    "user.updated": f"jsonb_build_object({_PROFILE},"
+    f" 'updatedAt', {events.iso_utc('changed.updated_at')})",
     "user.role_changed": f"jsonb_build_object({_IDENTITY}, 'role', changed.role,"
-    f" 'updatedAt', {_iso('changed.updated_at')})",
+    f" 'updatedAt', {events.iso_utc('changed.updated_at')})",
     "user.deactivated": f"jsonb_build_object({_IDENTITY},"
-    f" 'updatedAt', {_iso('changed.updated_at')})",
+    f" 'updatedAt', {events.iso_utc('changed.updated_at')})",
     # Over a follows row. Consumers order them by the envelope's occurredAt (stamped by
     # the database clock inside the statement): a follow waits for a concurrent unfollow
     # of the same pair to commit, and an unfollow does not see an uncommitted follow (it

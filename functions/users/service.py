@@ -50,13 +50,6 @@ def _conflict_from(exc: IntegrityConflict) -> errors.Problem:
     raise exc
 
 
-def _valid_id(user_id: str) -> str:
-    try:
-        return str(uuid.UUID(user_id))
-    except ValueError:
-        raise errors.not_found("User") from None
-
-
 def _self_or_admin(principal: Principal, user_id: str) -> None:
     if principal.user_id != user_id and not principal.is_admin:
         raise errors.forbidden("You can only change your own account.")
@@ -151,7 +144,7 @@ def logout(refresh_token: str) -> None:
 
 def get_me(principal: Principal) -> User:
     with db.reader() as s:
-        row = repository.find_user(s, _valid_id(principal.user_id))
+        row = repository.find_user(s, errors.valid_id(principal.user_id, "User"))
     if row is None or not row["is_active"]:
         raise errors.unauthorized("This account no longer exists or was deactivated.")
     return _user(row)
@@ -159,7 +152,7 @@ def get_me(principal: Principal) -> User:
 
 def get_user(user_id: str, principal: Principal | None) -> PublicUser | User:
     with db.reader() as s:
-        row = repository.find_user(s, _valid_id(user_id))
+        row = repository.find_user(s, errors.valid_id(user_id, "User"))
     sees_private = principal is not None and (
         principal.is_admin or principal.user_id == str(row["id"] if row else "")
     )
@@ -169,7 +162,7 @@ def get_user(user_id: str, principal: Principal | None) -> PublicUser | User:
 
 
 def update_user(user_id: str, req: UpdateUserRequest, principal: Principal) -> User:
-    target = _valid_id(user_id)
+    target = errors.valid_id(user_id, "User")
     _self_or_admin(principal, target)
     changes: dict[str, Any] = {
         field: (str(value) if field == "email" and value is not None else value)
@@ -195,7 +188,7 @@ def update_user(user_id: str, req: UpdateUserRequest, principal: Principal) -> U
 
 
 def change_password(user_id: str, req: ChangePasswordRequest, principal: Principal) -> None:
-    target = _valid_id(user_id)
+    target = errors.valid_id(user_id, "User")
     if principal.user_id != target:
         raise errors.forbidden("You can only change your own password.")
     with db.reader() as s:
@@ -215,7 +208,7 @@ def change_password(user_id: str, req: ChangePasswordRequest, principal: Princip
 def change_role(user_id: str, role: Role, principal: Principal) -> User:
     if not principal.is_admin:
         raise errors.forbidden("Only an admin can change roles.")
-    target = _valid_id(user_id)
+    target = errors.valid_id(user_id, "User")
     if target == principal.user_id:
         raise errors.conflict("Admins cannot change their own role; ask another admin.")
     with db.transaction() as s:
@@ -227,7 +220,7 @@ def change_role(user_id: str, role: Role, principal: Principal) -> User:
 
 
 def deactivate_user(user_id: str, principal: Principal) -> None:
-    target = _valid_id(user_id)
+    target = errors.valid_id(user_id, "User")
     _self_or_admin(principal, target)
     with db.transaction() as s:
         row = repository.deactivate_user(s, target) or repository.find_user(s, target)
@@ -280,7 +273,7 @@ def promote_to_admin(username: str) -> User:
 
 def _follow_pair(user_id: str, principal: Principal, verb: str) -> tuple[str, str]:
     """(follower, followee) of a follow or unfollow: 404 for a malformed id, 422 for oneself."""
-    followee = _valid_id(user_id)
+    followee = errors.valid_id(user_id, "User")
     follower = str(uuid.UUID(principal.user_id))
     if follower == followee:
         raise errors.unprocessable(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -63,6 +64,14 @@ def forbidden(detail: str = "You are not allowed to do this.") -> Problem:
 
 def not_found(what: str) -> Problem:
     return Problem(404, f"{what} was not found.")
+
+
+def valid_id(value: str, what: str) -> str:
+    """An id from a path in canonical form; one that is not a UUID names nothing: 404."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        raise not_found(what) from None
 
 
 def conflict(detail: str) -> Problem:

@@ -51,6 +51,12 @@ class OutboxRow:
         return Entry(self.source, self.detail_type, json.dumps(self.detail), bus_name)
 
 
+def iso_utc(column: str) -> str:
+    """SQL: `column` (timestamptz) as the ISO 8601 UTC text events carry, e.g.
+    ``2025-01-15T09:30:00.000000Z``."""
+    return f"to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+
+
 def emit(from_cte: str, data_sql: str) -> str:
     """SQL: a CTE that writes one event per row of `from_cte`, data built by `data_sql`.
 
@@ -61,8 +67,7 @@ def emit(from_cte: str, data_sql: str) -> str:
         " INSERT INTO outbox (event_id, source, detail_type, detail)"
         " SELECT ids.event_id, :event_source, :event_type, jsonb_build_object("
         "  'eventId', ids.event_id,"
-        "  'occurredAt', to_char(clock_timestamp() AT TIME ZONE 'UTC',"
-        "                        'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'),"
+        f"  'occurredAt', {iso_utc('clock_timestamp()')},"
         "  'correlationId', CAST(:event_correlation AS text),"
         "  'version', CAST(:event_version AS integer),"
         f"  'data', {data_sql})"

@@ -38,11 +38,12 @@ def decode_cursor(cursor: str, parts: int) -> list[str]:
     except (binascii.Error, ValueError, UnicodeDecodeError):
         key = None
     if not isinstance(key, list) or len(key) != parts or not all(isinstance(k, str) for k in key):
-        raise _invalid()
+        raise invalid_cursor()
     return key
 
 
-def _invalid() -> Problem:
+def invalid_cursor() -> Problem:
+    """400: a cursor that no page handed out."""
     return Problem(400, "The cursor is not valid; use the nextCursor of a previous page.")
 
 
@@ -58,4 +59,4 @@ def decode_time_key(cursor: str | None) -> TimeKey | None:
     try:
         return datetime.fromisoformat(at), str(uuid.UUID(last_id))
     except ValueError:
-        raise _invalid() from None
+        raise invalid_cursor() from None
