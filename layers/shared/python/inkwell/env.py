@@ -1,0 +1,93 @@
+"""The names of the environment variables the functions read, and of the database users.
+
+Defined once, here, and used by the shared layer (which reads them), the CDK app (which
+sets them on AWS) and the local platform (which sets them under ``make run`` and in the
+tests). Plain constants and functions, no imports: the CDK app imports this module too.
+"""
+
+from __future__ import annotations
+
+import re
+
+# --- every function -------------------------------------------------------------------
+STAGE = "INKWELL_STAGE"
+JWT_ISSUER = "INKWELL_JWT_ISSUER"
+JWT_AUDIENCE = "INKWELL_JWT_AUDIENCE"
+CORS_ORIGINS = "INKWELL_CORS_ORIGINS"
+
+# --- token signing keys (ES256, each with a ``kid``) ----------------------------------
+# The public keys that verify access tokens, as a JWKS JSON document
+# (``{"keys": [{"kty": "EC", "crv": "P-256", "kid": ..., "x": ..., "y": ...}, ...]}``):
+# the current key and, during a rotation, the previous one. Public, so it travels in the
+# environment of every function that verifies (the authorizer): no secret fetch.
+JWT_PUBLIC_KEYS = "INKWELL_JWT_PUBLIC_KEYS"
+# The private signing key set. Locally the JSON itself; on AWS the ARN of the Secrets
+# Manager secret holding it, readable only by the functions that sign (login, refresh).
+# JSON: ``{"current": <private JWK with kid>, "previous": <private JWK> | null}``.
+JWT_PRIVATE_KEYS = "INKWELL_JWT_PRIVATE_KEYS"
+JWT_PRIVATE_KEYS_SECRET_ARN = "INKWELL_JWT_PRIVATE_KEYS_SECRET_ARN"
+
+# --- events and email -----------------------------------------------------------------
+EVENT_BUS_NAME = "INKWELL_EVENT_BUS_NAME"
+EMAIL_TRANSPORT = "INKWELL_EMAIL_TRANSPORT"
+EMAIL_SENDER = "INKWELL_EMAIL_SENDER"
+
+# --- databases --------------------------------------------------------------------------
+# "verify-full": TLS, the server certificate verified against the system trust store.
+DB_TLS = "INKWELL_DB_TLS"
+# How functions authenticate to PostgreSQL: "password" (the password in the URL, or none:
+# local) or "iam" (an RDS IAM authentication token signed in process: AWS, RDS Proxy).
+DB_AUTH = "INKWELL_DB_AUTH"
+DB_AUTH_PASSWORD = "password"
+DB_AUTH_IAM = "iam"
+
+
+def domain_key(domain: str) -> str:
+    """``users`` -> ``USERS``: the domain part of ``INKWELL_<DOMAIN>_DB_*``."""
+    return re.sub(r"[^A-Za-z0-9]", "_", domain).upper()
+
+
+def db_url(domain: str) -> str:
+    """Locally: ``postgresql://user[:password]@host:port/dbname`` of the domain's database."""
+    return f"INKWELL_{domain_key(domain)}_DB_URL"
+
+
+def db_host(domain: str) -> str:
+    """On AWS: the RDS Proxy endpoint of the domain's database."""
+    return f"INKWELL_{domain_key(domain)}_DB_HOST"
+
+
+def db_port(domain: str) -> str:
+    return f"INKWELL_{domain_key(domain)}_DB_PORT"
+
+
+def db_name(domain: str) -> str:
+    return f"INKWELL_{domain_key(domain)}_DB_NAME"
+
+
+def db_user(domain: str) -> str:
+    """The database user the function connects as: the domain's application user, or
+    (the maintenance function only) its owner."""
+    return f"INKWELL_{domain_key(domain)}_DB_USER"
+
+
+def db_master_secret_arn(domain: str) -> str:
+    """Maintenance function only: the RDS master secret, used to create the domain's
+    owner and application users when they do not exist yet (first deploy)."""
+    return f"INKWELL_{domain_key(domain)}_DB_MASTER_SECRET_ARN"
+
+
+def db_instance_host(domain: str) -> str:
+    """Maintenance function only: the instance endpoint (migrations bypass the proxy)."""
+    return f"INKWELL_{domain_key(domain)}_DB_INSTANCE_HOST"
+
+
+# --- database users (PostgreSQL roles) ---------------------------------------------------
+def owner_user(domain: str) -> str:
+    """Owns the domain's schema; runs the migrations (DDL). Used by maintenance only."""
+    return f"{domain.replace('-', '_')}_owner"
+
+
+def app_user(domain: str) -> str:
+    """What every other function of the domain connects as: DML on its tables only."""
+    return f"{domain.replace('-', '_')}_app"
