@@ -16,15 +16,19 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+
+from tests.token_keys import PRIVATE_KEYS, PUBLIC_KEYS
 
 # Settings every function reads, fixed before any of them is imported. bcrypt runs at its
 # minimum cost in tests (the benchmark measures the production cost).
 os.environ.update(
     {
         "INKWELL_BCRYPT_ROUNDS": "4",
-        "INKWELL_JWT_SECRET": "test-signing-key-" + "x" * 40,
+        "INKWELL_JWT_PRIVATE_KEYS": PRIVATE_KEYS,
+        "INKWELL_JWT_PUBLIC_KEYS": PUBLIC_KEYS,
         "INKWELL_CORS_ORIGINS": "https://app.example.com",
         "POWERTOOLS_METRICS_DISABLED": "true",
         "POWERTOOLS_LOG_LEVEL": "WARNING",
@@ -41,15 +45,26 @@ from local.bus import LocalEventBus, serve
 from local.dispatch import Dispatcher, Response
 from local.embedded_pg import EmbeddedPostgres
 
+_server: dict[str, str] = {}
+
+
+def admin_url(url: str) -> str:
+    """`url` (a domain database, as its application user) as the server's superuser: the
+    tests' own connections inspect and clean up beyond what the functions may do."""
+    server = urlsplit(_server["url"])
+    return urlunsplit((server.scheme, server.netloc, urlsplit(url).path, "", ""))
+
 
 @pytest.fixture(scope="session")
 def pg_server_url() -> Iterator[str]:
     external = os.environ.get("INKWELL_TEST_DATABASE_URL")
     if external:
+        _server["url"] = external
         yield external
         return
     directory = Path(tempfile.mkdtemp(prefix="inkwell-test-pg-"))
     server = EmbeddedPostgres(directory / "data").start()
+    _server["url"] = server.url
     try:
         yield server.url
     finally:
@@ -124,7 +139,8 @@ def empty_databases(urls: dict[str, str]) -> None:
     for url in urls.values():
         conn = _cleaners.get(url)
         if conn is None:
-            conn = _cleaners[url] = ConnectionParams.from_url(url).connect("inkwell-test-cleanup")
+            conn = _cleaners[url] = ConnectionParams.from_url(admin_url(url)).connect(
+                "inkwell-test-cleanup")
         order = _delete_order.get(url)
         if order is None:
             order = _delete_order[url] = _tables_children_first(conn)
