@@ -39,11 +39,13 @@ os.environ.update(
 )
 
 import wiring
+from inkwell import env
 from inkwell.db import ConnectionParams
-from local import platform
+from local import pgbouncer, platform
 from local.bus import LocalEventBus, serve
 from local.dispatch import Dispatcher, Response
 from local.embedded_pg import EmbeddedPostgres
+from local.pgbouncer import PgBouncer
 
 _server: dict[str, str] = {}
 
@@ -73,6 +75,29 @@ def pg_server_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
+def pooler(pg_server_url: str) -> Iterator[PgBouncer | None]:
+    """PgBouncer in transaction mode in front of the server when INKWELL_TEST_PGBOUNCER=1
+    (make test's second pass): the functions then reach their databases through it."""
+    if os.environ.get("INKWELL_TEST_PGBOUNCER") != "1":
+        yield None
+        return
+    if pgbouncer.binary() is None:
+        pytest.fail("INKWELL_TEST_PGBOUNCER=1 but pgbouncer is not installed"
+                    " (apt-get install pgbouncer)")
+    server = urlsplit(pg_server_url)
+    users = [name for domain in wiring.DATABASE_DOMAINS
+             for name in (env.app_user(domain), env.owner_user(domain))]
+    directory = Path(tempfile.mkdtemp(prefix="inkwell-test-pgbouncer-"))
+    bouncer = PgBouncer(directory, server.hostname or "127.0.0.1", server.port or 5432,
+                        [*users, server.username or "postgres"]).start()
+    try:
+        yield bouncer
+    finally:
+        bouncer.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def event_bus() -> Iterator[LocalEventBus]:
     directory = Path(tempfile.mkdtemp(prefix="inkwell-test-bus-"))
     bus = LocalEventBus(directory, bus_name=platform.LOCAL_BUS_NAME, retry_delay_s=0.05)
@@ -88,11 +113,15 @@ def event_bus() -> Iterator[LocalEventBus]:
 
 
 @pytest.fixture(scope="session")
-def database_urls(pg_server_url: str, event_bus: LocalEventBus) -> Iterator[dict[str, str]]:
+def database_urls(
+    pg_server_url: str, event_bus: LocalEventBus, pooler: PgBouncer | None
+) -> Iterator[dict[str, str]]:
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
     prefix = f"inkwell_test_{worker}"
     platform.drop_databases(pg_server_url, prefix)
     urls = platform.prepare_databases(pg_server_url, prefix)
+    if pooler is not None:
+        urls = {domain: pooler.url(url) for domain, url in urls.items()}
     for domain, url in urls.items():
         os.environ[f"INKWELL_{domain.upper()}_DB_URL"] = url
     yield urls

@@ -188,6 +188,15 @@ def run_unnamed(
     return list(context.columns or ()), list(context.rows or ())
 
 
+def query(conn: pg8000.native.Connection, sql: str, **params: Any) -> list[list[Any]]:
+    """The rows of one statement on a bare connection (migrations, provisioning): the
+    simple protocol without parameters, else `run_unnamed` (never pg8000's own unnamed
+    path, which a transaction pooler may split across server connections)."""
+    if not params:
+        return list(conn.run(sql) or ())
+    return run_unnamed(conn, sql, params)[1]
+
+
 class _CountingSocket:
     """Wraps pg8000's buffered socket to count flushes: each flush is one round trip."""
 

@@ -27,6 +27,7 @@ import pg8000.native
 from pg8000.exceptions import DatabaseError
 
 from inkwell import env
+from inkwell.db import query
 
 APP_SETTINGS = {
     "statement_timeout": "10s",
@@ -48,7 +49,7 @@ def ident(name: str) -> str:
 
 def settings_of(conn: pg8000.native.Connection, role: str) -> dict[str, str]:
     """The role's own defaults (``ALTER ROLE ... SET``), for every database."""
-    rows = conn.run(
+    rows = query(conn,
         "SELECT unnest(s.setconfig) FROM pg_db_role_setting s"
         " JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = :role AND s.setdatabase = 0",
         role=role,
@@ -68,7 +69,7 @@ def up_to_date(conn: pg8000.native.Connection, domain: str) -> bool:
     """Whether the users exist with their settings and the owner owns the database
     (readable by any user: the maintenance function asks as the owner)."""
     owner, app = env.owner_user(domain), env.app_user(domain)
-    roles = {r[0] for r in conn.run(
+    roles = {r[0] for r in query(conn,
         "SELECT rolname FROM pg_roles WHERE rolname IN (:o, :a)", o=owner, a=app)}
     if roles != {owner, app}:
         return False
@@ -76,7 +77,7 @@ def up_to_date(conn: pg8000.native.Connection, domain: str) -> bool:
         return False
     if settings_of(conn, owner) != _wanted(OWNER_SETTINGS):
         return False
-    (db_owner,) = conn.run(
+    (db_owner,) = query(conn,
         "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
     )[0]
     return bool(db_owner == owner)
@@ -90,13 +91,13 @@ def provision(
     on both users (local servers with password authentication only; on AWS they log in
     with IAM tokens)."""
     for attempt in range(1, 6):
-        admin.run("BEGIN")
+        query(admin, "BEGIN")
         try:
             _provision(admin, domain, password)
-            admin.run("COMMIT")
+            query(admin, "COMMIT")
             return
         except DatabaseError as exc:
-            admin.run("ROLLBACK")
+            query(admin, "ROLLBACK")
             info: Any = exc.args[0] if exc.args else {}
             code = info.get("C") if isinstance(info, dict) else None
             if code not in _RACE_SQLSTATES or attempt == 5:
@@ -107,31 +108,32 @@ def provision(
 def _provision(admin: pg8000.native.Connection, domain: str, password: str | None) -> None:
     owner, app = env.owner_user(domain), env.app_user(domain)
     for role, settings in ((owner, OWNER_SETTINGS), (app, APP_SETTINGS)):
-        exists = admin.run("SELECT 1 FROM pg_roles WHERE rolname = :r", r=role)
+        exists = query(admin, "SELECT 1 FROM pg_roles WHERE rolname = :r", r=role)
         if not exists:
-            admin.run(f"CREATE ROLE {ident(role)} LOGIN")
+            query(admin, f"CREATE ROLE {ident(role)} LOGIN")
         if password is not None:
-            admin.run(f"ALTER ROLE {ident(role)} PASSWORD {pg8000.native.literal(password)}")
+            query(admin, f"ALTER ROLE {ident(role)} PASSWORD {pg8000.native.literal(password)}")
         # On RDS, IAM authentication is granted through this role; locally it does not exist.
-        if admin.run("SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'"):
-            admin.run(f"GRANT rds_iam TO {ident(role)}")
+        if query(admin, "SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'"):
+            query(admin, f"GRANT rds_iam TO {ident(role)}")
         current = settings_of(admin, role)
         for name, value in settings.items():
             if current.get(name.lower()) != value:
-                admin.run(f"ALTER ROLE {ident(role)} SET {name} = {pg8000.native.literal(value)}")
-    (is_super,) = admin.run("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0]
+                literal = pg8000.native.literal(value)
+                query(admin, f"ALTER ROLE {ident(role)} SET {name} = {literal}")
+    (is_super,) = query(admin, "SELECT rolsuper FROM pg_roles WHERE rolname = current_user")[0]
     if not is_super:
         # RDS's master user is not a superuser: giving objects to the owner needs membership.
-        admin.run(f"GRANT {ident(owner)} TO CURRENT_USER")
-    (database, db_owner) = admin.run(
+        query(admin, f"GRANT {ident(owner)} TO CURRENT_USER")
+    (database, db_owner) = query(admin,
         "SELECT current_database(), pg_get_userbyid(datdba) FROM pg_database"
         " WHERE datname = current_database()"
     )[0]
     if db_owner != owner:
-        admin.run(f"ALTER DATABASE {ident(database)} OWNER TO {ident(owner)}")
-    admin.run(f"ALTER SCHEMA public OWNER TO {ident(owner)}")
+        query(admin, f"ALTER DATABASE {ident(database)} OWNER TO {ident(owner)}")
+    query(admin, f"ALTER SCHEMA public OWNER TO {ident(owner)}")
     # Objects created before the owner existed (by the master user) become the owner's.
-    others = admin.run(
+    others = query(admin,
         "SELECT c.relkind, c.relname FROM pg_class c"
         " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r','p','v','m','S')"
         " AND pg_get_userbyid(c.relowner) <> :owner"
@@ -141,21 +143,21 @@ def _provision(admin: pg8000.native.Connection, domain: str, password: str | Non
     )
     kinds = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}
     for kind, name in others or ():
-        admin.run(f"ALTER {kinds[kind]} public.{ident(name)} OWNER TO {ident(owner)}")
-    functions = admin.run(
+        query(admin, f"ALTER {kinds[kind]} public.{ident(name)} OWNER TO {ident(owner)}")
+    functions = query(admin,
         "SELECT p.oid::regprocedure::text FROM pg_proc p"
         " WHERE p.pronamespace = 'public'::regnamespace AND pg_get_userbyid(p.proowner) <> :o",
         o=owner,
     )
     for (signature,) in functions or ():
-        admin.run(f"ALTER FUNCTION {signature} OWNER TO {ident(owner)}")
+        query(admin, f"ALTER FUNCTION {signature} OWNER TO {ident(owner)}")
 
 
 def grant(conn: pg8000.native.Connection, domain: str) -> None:
     """The application user's rights on the database `conn` is connected to, as its owner
     (inside the caller's transaction)."""
     app, owner = ident(env.app_user(domain)), ident(env.owner_user(domain))
-    (database,) = conn.run("SELECT current_database()")[0]
+    (database,) = query(conn, "SELECT current_database()")[0]
     for statement in (
         f"REVOKE ALL ON DATABASE {ident(database)} FROM PUBLIC",
         f"GRANT CONNECT ON DATABASE {ident(database)} TO {app}",
@@ -171,4 +173,4 @@ def grant(conn: pg8000.native.Connection, domain: str) -> None:
         f"ALTER DEFAULT PRIVILEGES FOR ROLE {owner} IN SCHEMA public"
         f" GRANT USAGE ON SEQUENCES TO {app}",
     ):
-        conn.run(statement)
+        query(conn, statement)

@@ -29,7 +29,7 @@ import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
 from inkwell import db_users, env
-from inkwell.db import ConnectionParams
+from inkwell.db import ConnectionParams, query
 from inkwell.observability import logger
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -53,8 +53,8 @@ def pending_files(directory: Path) -> list[Path]:
 
 
 def _begin_locked(conn: pg8000.native.Connection) -> None:
-    conn.run("BEGIN")
-    conn.run("SELECT pg_advisory_xact_lock(:key)", key=_LOCK_KEY)
+    query(conn, "BEGIN")
+    query(conn, "SELECT pg_advisory_xact_lock(:key)", key=_LOCK_KEY)
 
 
 def apply(
@@ -67,15 +67,15 @@ def apply(
     files += [(p.stem, p) for p in pending_files(directory)]
     _begin_locked(conn)
     try:
-        conn.run(
+        query(conn,
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version text PRIMARY KEY,"
             " applied_at timestamptz NOT NULL DEFAULT now())"
         )
-        done = {row[0] for row in conn.run("SELECT version FROM schema_migrations")}
-        conn.run("COMMIT")
+        done = {row[0] for row in query(conn, "SELECT version FROM schema_migrations")}
+        query(conn, "COMMIT")
     except BaseException:
-        conn.run("ROLLBACK")
+        query(conn, "ROLLBACK")
         raise
     applied: list[str] = []
     for version, path in files:
@@ -84,23 +84,23 @@ def apply(
         _begin_locked(conn)
         try:
             # Another runner may have applied it while this one waited for the lock.
-            if conn.run("SELECT 1 FROM schema_migrations WHERE version = :v", v=version):
-                conn.run("ROLLBACK")
+            if query(conn, "SELECT 1 FROM schema_migrations WHERE version = :v", v=version):
+                query(conn, "ROLLBACK")
                 continue
-            conn.run(path.read_text(encoding="utf-8"))
-            conn.run("INSERT INTO schema_migrations (version) VALUES (:v)", v=version)
-            conn.run("COMMIT")
+            query(conn, path.read_text(encoding="utf-8"))
+            query(conn, "INSERT INTO schema_migrations (version) VALUES (:v)", v=version)
+            query(conn, "COMMIT")
         except BaseException:
-            conn.run("ROLLBACK")
+            query(conn, "ROLLBACK")
             raise
         applied.append(version)
     if grant_to is not None:
         _begin_locked(conn)
         try:
             db_users.grant(conn, grant_to)
-            conn.run("COMMIT")
+            query(conn, "COMMIT")
         except BaseException:
-            conn.run("ROLLBACK")
+            query(conn, "ROLLBACK")
             raise
     return applied
 
