@@ -129,6 +129,7 @@ def test_connecting_with_iam_imports_no_boto3() -> None:
     )
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=root,
-        env={**os.environ, "PYTHONPATH": "functions:layers/shared/python:."},
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("INKWELL_")},
+             "PYTHONPATH": "functions:layers/shared/python:."},
     )
     assert done.returncode == 0, done.stderr
