@@ -118,7 +118,8 @@ def connect(params: ConnectionParams, name: str) -> pg8000.native.Connection:
         try:
             return params.connect(name)
         except (InterfaceError, OSError) as exc:
-            reason = f"{type(exc).__name__}: {exc}"
+            cause = f" ({exc.__cause__})" if exc.__cause__ else ""
+            reason = f"{type(exc).__name__}: {exc}{cause}"
         except DatabaseError as exc:
             if _sqlstate(exc) != "57P03":  # "the database system is starting up"
                 raise
