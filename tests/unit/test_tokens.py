@@ -323,3 +323,63 @@ def test_malformed_public_keys_are_a_configuration_error(
 
 def test_algorithm_is_pinned_to_es256() -> None:
     assert tokens.ALGORITHM == "ES256"
+
+
+# --- the verifier agrees with PyJWT ---------------------------------------------------------
+
+def _pyjwt_accepts(token: str) -> bool:
+    kid, key = signing_key()
+    try:
+        jwt.decode(token, key.public_key(), algorithms=["ES256"], audience=settings().jwt_audience,
+                   issuer=settings().jwt_issuer, leeway=5,
+                   options={"require": ["iss", "aud", "exp", "iat", "sub"]})
+    except jwt.PyJWTError:
+        return False
+    return jwt.get_unverified_header(token).get("kid") == kid
+
+
+def _ours_accepts(token: str) -> bool:
+    try:
+        verify_access_token(token)
+    except InvalidToken:
+        return False
+    return True
+
+
+def _variants() -> dict[str, str]:
+    now = int(time.time())
+    good = _sign(_claims())
+    header, payload, signature = good.split(".")
+    raw = base64.urlsafe_b64decode(signature + "==")
+    flipped = base64.urlsafe_b64encode(bytes([raw[0] ^ 1]) + raw[1:]).decode().rstrip("=")
+    return {
+        "good": good,
+        "aud-list": _sign(_claims(aud=["other", settings().jwt_audience])),
+        "aud-list-without-us": _sign(_claims(aud=["other"])),
+        "flipped-signature": f"{header}.{payload}.{flipped}",
+        "truncated-signature": f"{header}.{payload}.{signature[:-4]}",
+        "no-signature": f"{header}.{payload}.",
+        "iat-in-the-future": _sign(_claims(iat=now + 3600, exp=now + 7200)),
+        "nbf-in-the-future": _sign({**_claims(), "nbf": now + 3600}),
+        "exp-not-a-number": _sign(_claims(exp="tomorrow")),
+        "expired-within-leeway": _sign(_claims(exp=now - 2)),
+        "expired-beyond-leeway": _sign(_claims(exp=now - 60)),
+        "payload-not-an-object": f"{header}.{base64.urlsafe_b64encode(b'[1, 2]').decode()}"
+                                 f".{signature}",
+        "four-parts": f"{good}.x",
+        "non-base64": f"{header}.{payload}.!!!!",
+    }
+
+
+@pytest.mark.parametrize("name", list(_variants()))
+def test_the_verifier_agrees_with_pyjwt(name: str) -> None:
+    token = _variants()[name]
+    assert _ours_accepts(token) == _pyjwt_accepts(token), name
+    assert _ours_accepts(token) == (name in ("good", "aud-list", "expired-within-leeway"))
+
+
+def test_crit_headers_are_rejected() -> None:
+    token = jwt.encode(_claims(), signing_key()[1], algorithm="ES256",
+                       headers={"kid": signing_key()[0], "crit": ["exp"]})
+    with pytest.raises(InvalidToken):
+        verify_access_token(token)
