@@ -146,3 +146,30 @@ def test_the_owner_migrates_and_new_tables_get_the_application_rights(
             app.run("DROP TABLE later")
     finally:
         app.close()
+
+
+def test_a_database_migrated_before_the_users_existed_is_adopted(
+    fresh_database_url: str,
+) -> None:
+    """Databases migrated by the master user (before these users existed) keep working:
+    provisioning gives every object to the owner, who then migrates on."""
+    superuser = connect(fresh_database_url)
+    try:
+        apply(superuser, migrations_dir("users"))  # as it used to be: everything postgres's
+        superuser.run("ALTER TABLE users OWNER TO postgres")
+        db_users.provision(superuser, "users")
+        owners = superuser.run("SELECT DISTINCT tableowner FROM pg_tables"
+                               " WHERE schemaname = 'public'")
+        assert owners == [["users_owner"]]
+    finally:
+        superuser.close()
+    owner = connect(fresh_database_url, env.owner_user("users"))
+    try:
+        assert apply(owner, migrations_dir("users"), grant_to="users") == []
+    finally:
+        owner.close()
+    app = connect(fresh_database_url, env.app_user("users"))
+    try:
+        assert app.run("SELECT count(*) FROM users") == [[0]]
+    finally:
+        app.close()
