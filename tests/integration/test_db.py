@@ -207,6 +207,7 @@ def test_statements_leave_no_session_state(db: Database) -> None:
                          " AND name <> 'application_name'")
         assert changed == []
         assert s.scalar("SHOW TimeZone") == "UTC"
+        assert s.scalar("SHOW application_name") == ""  # no startup parameter either
 
 
 def test_each_thread_has_its_own_connection(clean_databases: dict[str, str]) -> None:

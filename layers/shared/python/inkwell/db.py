@@ -143,7 +143,9 @@ class ConnectionParams:
 
         return rds_iam.token(self.host, self.port, self.user)
 
-    def connect(self, application_name: str = "inkwell") -> pg8000.native.Connection:
+    def connect(self, application_name: str | None = "inkwell") -> pg8000.native.Connection:
+        """A new connection; `application_name` None sends no startup parameter besides
+        the user and database (the functions' connections, which go through a proxy)."""
         return pg8000.native.Connection(
             user=self.user,
             password=self.secret_password(),
@@ -265,7 +267,9 @@ class Database:
         conn: pg8000.native.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = ConnectionParams.for_domain(self.domain).connect(f"inkwell-{self.domain}")
+                # No application_name: a proxy multiplexes the server connections anyway, and
+                # the startup packet carries nothing a pooler must track.
+                conn = ConnectionParams.for_domain(self.domain).connect(None)
             except _CONNECTION_ERRORS as exc:
                 raise service_unavailable(f"The {self.domain} database is unreachable.") from exc
             except DatabaseError as exc:
