@@ -90,6 +90,16 @@ def test_unreachable_database_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
     assert raised.value.headers.get("Retry-After")
 
 
+def test_a_refused_login_is_503(
+    monkeypatch: pytest.MonkeyPatch, database_urls: dict[str, str]
+) -> None:
+    url = database_urls["users"]
+    monkeypatch.setenv("INKWELL_USERS_DB_URL", url.replace("users_app@", "no_such_user@"))
+    with pytest.raises(Problem) as raised, Database("users").reader() as s:
+        s.scalar("SELECT 1")
+    assert raised.value.status == 503
+
+
 def test_transaction_that_raises_rolls_back(db: Database) -> None:
     with pytest.raises(ZeroDivisionError), db.transaction() as s:
         s.scalar(INSERT_USER, u="rolled_back")

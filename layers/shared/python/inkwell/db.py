@@ -51,8 +51,9 @@ Row = dict[str, Any]
 # Errors that mean "the connection is gone", as opposed to "the statement was wrong".
 _CONNECTION_ERRORS = (InterfaceError, OSError, ssl.SSLError)
 
-# SQLSTATE classes that mean the database (not the request) is the problem.
-_UNAVAILABLE_SQLSTATES = ("08", "53", "57", "58")
+# SQLSTATE classes that mean the database (not the request) is the problem; 28 is a
+# refused login (e.g. an IAM token the proxy did not accept): a 503, never the caller's 4xx.
+_UNAVAILABLE_SQLSTATES = ("08", "28", "53", "57", "58")
 
 
 class IntegrityConflict(Exception):
@@ -266,13 +267,18 @@ class Database:
     def _connection(self) -> pg8000.native.Connection:
         conn: pg8000.native.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            params = ConnectionParams.for_domain(self.domain)
             try:
                 # No application_name: a proxy multiplexes the server connections anyway, and
                 # the startup packet carries nothing a pooler must track.
-                conn = ConnectionParams.for_domain(self.domain).connect(None)
+                conn = params.connect(None)
             except _CONNECTION_ERRORS as exc:
                 raise service_unavailable(f"The {self.domain} database is unreachable.") from exc
             except DatabaseError as exc:
+                if params.iam:  # sign a fresh token next time rather than reuse a refused one
+                    from inkwell import rds_iam
+
+                    rds_iam.forget()
                 raise _translate(exc) from exc
             # pg8000 keeps its buffered socket in `_sock`; we count its flushes.
             conn._sock = _CountingSocket(conn._sock, self._round_trips)
