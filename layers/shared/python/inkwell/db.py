@@ -177,7 +177,8 @@ def run_unnamed(
     transaction pooler, the second and third messages may reach another server connection
     than the first; its named statements outlive the transaction. This sends Parse, Bind,
     Describe (portal), Execute and one Sync together, as libpq's PQexecParams does.
-    Returns the columns and the rows.
+    Returns the columns and the rows. Built on pg8000's message methods (the version is
+    pinned; tests/integration/test_db.py counts the round trips and checks the state).
     """
     statement, make_values = _parsed(sql)
     context = core.Context(statement)
