@@ -10,7 +10,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # Extra CDK CLI arguments, e.g. make deploy CDK_ARGS='-c stage=prod -c corsOrigins=https://blog.example.com'
 CDK_ARGS ?=
 
-.PHONY: install run test lint typecheck bench synth deploy invoke events samples clean
+.PHONY: install run test lint typecheck pgbouncer bench synth deploy invoke events samples clean
 
 install: $(STAMP)
 
@@ -33,8 +33,32 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy functions layers/shared/python local infra tests
 
-test: $(STAMP) lint typecheck
-	$(VENV)/bin/pytest -n 2 --dist loadgroup
+# The suite, then the integration and end-to-end suites again with every function going
+# through PgBouncer in transaction pooling mode (as through RDS Proxy on AWS), with the
+# 500-session scale test.
+test: $(STAMP) lint typecheck pgbouncer
+	$(VENV)/bin/pytest -n 2 --dist loadgroup --ignore=tests/scale
+	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then \
+	  INKWELL_TEST_PGBOUNCER=1 $(VENV)/bin/pytest -n 2 --dist loadgroup -q \
+	    tests/integration tests/e2e && \
+	  INKWELL_TEST_PGBOUNCER=1 $(VENV)/bin/pytest -q -s tests/scale; \
+	elif [ "$${CI:-}" = true ]; then \
+	  echo "pgbouncer is required in CI" >&2; exit 1; \
+	else \
+	  echo "NOT RUN: the suites through PgBouncer (install Debian's pgbouncer package)"; \
+	fi
+
+# PgBouncer from Debian's package: installed when we are root (CI); CI fails without it.
+pgbouncer:
+	@if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; \
+	  elif [ "$${CI:-}" = true ]; then \
+	    echo "pgbouncer is required in CI (apt-get install pgbouncer)" >&2; exit 1; \
+	  else \
+	    echo "pgbouncer is not installed: the pooled test pass will not run (see README)"; \
+	  fi; \
+	fi
 
 bench: $(STAMP)
 	$(PY) -m local.bench

@@ -23,7 +23,7 @@ STOP_TIMEOUT_S = 20
 
 # What the test session set up for its own functions: the process must find its own.
 _SESSION_VARIABLES = (
-    "INKWELL_DATABASE_URL", "INKWELL_JWT_SECRET", "AWS_ENDPOINT_URL_EVENTS",
+    "INKWELL_DATABASE_URL", "INKWELL_JWT_PRIVATE_KEYS", "AWS_ENDPOINT_URL_EVENTS",
     "INKWELL_EVENT_BUS_NAME", *ADMIN_VARIABLES,
 )
 
