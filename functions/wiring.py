@@ -327,9 +327,10 @@ CONSUMERS: tuple[Consumer, ...] = (
         name="content-users",
         handler="content.users_events.handler",
         access=DB,
-        events=("user.registered", "user.updated", "user.deactivated", "user.followed",
-                "user.unfollowed"),
-        description="Keeps content's read models of authors and follows from the users events.",
+        events=("user.registered", "user.updated", "user.role_changed", "user.deactivated",
+                "user.followed", "user.unfollowed"),
+        description="Keeps content's read models of authors (names, role, active) and "
+                    "follows from the users events.",
     ),
     Consumer(
         name="comments-posts",
@@ -343,8 +344,8 @@ CONSUMERS: tuple[Consumer, ...] = (
         name="comments-users",
         handler="comments.users_events.handler",
         access=DB,
-        events=("user.registered", "user.updated", "user.deactivated"),
-        description="Keeps commenters' names and whether they are active.",
+        events=("user.registered", "user.updated", "user.role_changed", "user.deactivated"),
+        description="Keeps commenters' names, roles and whether they are active.",
     ),
     Consumer(
         name="comments-notify",

@@ -93,43 +93,60 @@ def find_user(s: Session, user_id: str) -> Row | None:
     return s.row(f"SELECT {_USER_COLUMNS} FROM users WHERE id = CAST(:id AS uuid)", id=user_id)
 
 
-def find_login(s: Session, login: str) -> Row | None:
-    """The user a login name (username or email) refers to, with its failure counter."""
-    return s.row(
-        f"SELECT {_USER_COLUMNS},"
-        " f.failures, f.window_started_at, now() AS db_now"
-        " FROM users u LEFT JOIN login_failures f ON f.user_id = u.id"
-        " WHERE lower(u.username) = lower(:login) OR lower(u.email) = lower(:login)"
-        " ORDER BY lower(u.username) = lower(:login) DESC LIMIT 1",
+def find_login(s: Session, login: str) -> Row:
+    """The failure counter of a login name (username or email, as typed, any case) and the
+    user it refers to: always one row, whose user columns are null when no user has it.
+
+    Failures are counted per login name whether or not an account has it, so that a
+    locked name says nothing about whether the account exists."""
+    row = s.row(
+        f"SELECT {_USER_COLUMNS}, f.failures, f.window_started_at, now() AS db_now"
+        " FROM (SELECT lower(:login) AS login) k"
+        " LEFT JOIN login_failures f ON f.login = k.login"
+        " LEFT JOIN LATERAL ("
+        f"  SELECT {_USER_COLUMNS} FROM users"
+        "   WHERE lower(username) = k.login OR lower(email) = k.login"
+        "   ORDER BY lower(username) = k.login DESC LIMIT 1) u ON true",
         login=login,
     )
+    assert row is not None
+    return row
 
 
-def record_login_failure(s: Session, user_id: str, window_s: int) -> None:
-    """Count a failed login; a failure after the window has passed starts a new window."""
+def record_login_failure(s: Session, login: str, window_s: int) -> None:
+    """Count a failed login for a login name; after the window has passed, a new window.
+
+    Names come from callers, so the table would grow with every name ever tried: each
+    failure also sweeps a bounded batch of counters whose window ended long ago."""
     s.execute(
-        "INSERT INTO login_failures (user_id, failures, window_started_at)"
-        " VALUES (CAST(:id AS uuid), 1, now())"
-        " ON CONFLICT (user_id) DO UPDATE SET"
+        "WITH swept AS (DELETE FROM login_failures WHERE login IN ("
+        "  SELECT login FROM login_failures"
+        "  WHERE window_started_at < now() - make_interval(secs => 2 * CAST(:window AS integer))"
+        "    AND login <> lower(:login) LIMIT 100))"
+        " INSERT INTO login_failures (login, failures, window_started_at)"
+        " VALUES (lower(:login), 1, now())"
+        " ON CONFLICT (login) DO UPDATE SET"
         "  failures = CASE WHEN login_failures.window_started_at"
         "    > now() - make_interval(secs => CAST(:window AS integer))"
         "    THEN login_failures.failures + 1 ELSE 1 END,"
         "  window_started_at = CASE WHEN login_failures.window_started_at"
         "    > now() - make_interval(secs => CAST(:window AS integer))"
         "    THEN login_failures.window_started_at ELSE now() END",
-        id=user_id,
+        login=login,
         window=window_s,
     )
 
 
-def start_token_family(s: Session, user_id: str, token_hash: str, ttl_s: int) -> None:
-    """A successful login: clear the failure counter and store a new refresh token."""
+def start_token_family(s: Session, user_id: str, login: str, token_hash: str,
+                       ttl_s: int) -> None:
+    """A successful login: clear the name's failure counter and store a new refresh token."""
     s.execute(
-        "WITH cleared AS (DELETE FROM login_failures WHERE user_id = CAST(:id AS uuid))"
+        "WITH cleared AS (DELETE FROM login_failures WHERE login = lower(:login))"
         " INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at)"
         " VALUES (:hash, CAST(:id AS uuid), gen_random_uuid(),"
         "         now() + make_interval(secs => CAST(:ttl AS integer)))",
         id=user_id,
+        login=login,
         hash=token_hash,
         ttl=ttl_s,
     )

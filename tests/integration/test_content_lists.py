@@ -336,9 +336,12 @@ def test_posts_of_a_deactivated_author_disappear_from_everything_public(
         assert_problem(api.call("GET", post_path(hidden["slug"]), token=token), 404)
     assert_problem(api.call("POST", post_path(hidden["id"], "favorite"), token=carol.token),
                    404)
-    # Its author and admins still see it.
+    # Admins still see it; its deactivated author reads their own posts with their old
+    # token until it expires, and can change none of them.
     assert ok(api.call("GET", post_path(hidden["id"]), token=admin.token))["id"] == hidden["id"]
     assert ids(page(api, MY_POSTS, alice.token)) == [hidden["id"]]
+    assert_problem(api.call("PATCH", post_path(hidden["id"]), {"title": "Back"},
+                            token=alice.token), 401)
 
 
 def test_deactivating_through_the_users_api_hides_the_posts(

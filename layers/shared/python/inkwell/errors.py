@@ -58,6 +58,16 @@ def unauthorized(detail: str = "Missing or invalid credentials.") -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="inkwell"'})
 
 
+# Every domain answers a caller whose account is gone or deactivated the same way.
+ACCOUNT_INACTIVE = "This account no longer exists or was deactivated."
+
+
+def account_inactive() -> Problem:
+    """The token is genuine, but its account was deactivated (or deleted) since it was
+    issued: nothing more may be done with it."""
+    return unauthorized(ACCOUNT_INACTIVE)
+
+
 def forbidden(detail: str = "You are not allowed to do this.") -> Problem:
     return Problem(403, detail)
 
