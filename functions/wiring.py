@@ -262,6 +262,13 @@ ROUTES: tuple[Route, ...] = (
            access=DB_AND_KEY, throttle=CREDENTIALS_THROTTLE),
     _users("logout", "POST", "/logout", "optional", "Revoke a refresh token.",
            throttle=CREDENTIALS_THROTTLE),
+    _users("request_password_reset", "POST", "/password-reset", "optional",
+           "Email a single-use password reset token to an account (by username or email); "
+           "the same answer whether or not it exists.",
+           access=frozenset({Access.DATABASE, Access.EMAIL}), throttle=CREDENTIALS_THROTTLE),
+    _users("confirm_password_reset", "POST", "/password-reset/confirm", "optional",
+           "Set a new password with a reset token; revokes every refresh token.",
+           throttle=CREDENTIALS_THROTTLE, memory_mb=_BCRYPT_MEMORY),
     _users("get_me", "GET", "/me", "required", "The caller's own user, with email."),
     _users("list_users", "GET", "", "required", "All users (admin)."),
     _users("get_user", "GET", "/{id}", "optional", "A user's public profile."),

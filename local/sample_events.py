@@ -96,6 +96,10 @@ BODIES: dict[str, Sample] = {
     }),
     "users-login": Sample(body={"username": "alice", "password": PASSWORD}),
     "users-refresh": Sample(body={"refreshToken": REFRESH_TOKEN}),
+    "users-request-password-reset": Sample(body={"username": "alice@example.com"}),
+    "users-confirm-password-reset": Sample(body={
+        "token": REFRESH_TOKEN, "newPassword": "a longer passphrase, twice as strong",
+    }),
     "users-logout": Sample(body={"refreshToken": REFRESH_TOKEN}),
     "users-update-user": Sample(body={"firstName": "Alice", "bio": "Now through the glass."}),
     "users-change-password": Sample(body={

@@ -340,3 +340,88 @@ def find_follow(s: Session, follower_id: str, followee_id: str) -> Row | None:
         follower_id=follower_id,
         followee_id=followee_id,
     )
+
+
+# --- password reset ---------------------------------------------------------------------
+
+
+def note_reset_request(s: Session, client: str, window_s: int) -> Row:
+    """Record a reset request of `client` (its source address); how many it made in the
+    window before this one, and the seconds until the oldest of them leaves the window.
+    Requests older than the window are swept on the way."""
+    row = s.row(
+        "WITH swept AS (DELETE FROM password_reset_requests"
+        "  WHERE requested_at < now() - make_interval(secs => CAST(:window AS integer))),"
+        " noted AS (INSERT INTO password_reset_requests (client) VALUES (:client))"
+        " SELECT count(*) AS earlier,"
+        "  COALESCE(CEIL(EXTRACT(EPOCH FROM min(requested_at)"
+        "    + make_interval(secs => CAST(:window AS integer)) - now())), 0) AS wait_s"
+        " FROM password_reset_requests WHERE client = :client"
+        "  AND requested_at >= now() - make_interval(secs => CAST(:window AS integer))",
+        client=client,
+        window=window_s,
+    )
+    assert row is not None
+    return row
+
+
+def issue_password_reset(
+    s: Session, login: str, token_hash: str, ttl_s: int, *, max_per_window: int, window_s: int
+) -> Row | None:
+    """A reset token for the active account a login name refers to; its username and
+    email, or None: no such active account, or it had `max_per_window` tokens issued in
+    the window already (the caller cannot tell which)."""
+    return s.row(
+        "WITH target AS ("
+        "  SELECT id, username, email FROM users"
+        "  WHERE (lower(username) = lower(:login) OR lower(email) = lower(:login)) AND is_active"
+        "  ORDER BY lower(username) = lower(:login) DESC LIMIT 1"
+        "), recent AS ("
+        "  SELECT count(*) AS n FROM password_resets r JOIN target ON r.user_id = target.id"
+        "  WHERE r.created_at >= now() - make_interval(secs => CAST(:window AS integer))"
+        "), swept AS ("
+        "  DELETE FROM password_resets r USING target WHERE r.user_id = target.id"
+        "  AND r.created_at < now() - make_interval(secs => CAST(:window AS integer))"
+        "  AND (r.used_at IS NOT NULL OR r.expires_at < now())"
+        "), issued AS ("
+        "  INSERT INTO password_resets (token_hash, user_id, expires_at)"
+        "  SELECT :hash, target.id, now() + make_interval(secs => CAST(:ttl AS integer))"
+        "  FROM target, recent WHERE recent.n < :max"
+        "  RETURNING user_id"
+        ") SELECT target.id, target.username, target.email"
+        " FROM issued JOIN target ON target.id = issued.user_id",
+        login=login,
+        hash=token_hash,
+        ttl=ttl_s,
+        max=max_per_window,
+        window=window_s,
+    )
+
+
+def reset_password(s: Session, token_hash: str, password_hash: str) -> Row | None:
+    """Use a live reset token once: set the new password, make the account's other reset
+    tokens unusable, revoke every refresh token and clear its names' login failures.
+    The account's id, or None when the token is unknown, used, expired, or its account
+    was deactivated meanwhile."""
+    return s.row(
+        "WITH used AS ("
+        "  UPDATE password_resets SET used_at = now()"
+        "  WHERE token_hash = :hash AND used_at IS NULL AND expires_at > now()"
+        "  RETURNING user_id"
+        "), target AS ("
+        "  SELECT u.id, u.username, u.email FROM users u JOIN used ON u.id = used.user_id"
+        "  WHERE u.is_active"
+        "), others AS ("
+        "  UPDATE password_resets r SET used_at = now() FROM target"
+        "  WHERE r.user_id = target.id AND r.used_at IS NULL AND r.token_hash <> :hash"
+        "), revoked AS ("
+        "  UPDATE refresh_tokens t SET revoked_at = now() FROM target"
+        "  WHERE t.user_id = target.id AND t.revoked_at IS NULL"
+        "), cleared AS ("
+        "  DELETE FROM login_failures WHERE login IN ("
+        "   SELECT lower(username) FROM target UNION ALL SELECT lower(email) FROM target)"
+        ") UPDATE users SET password_hash = :password_hash, updated_at = now()"
+        " FROM target WHERE users.id = target.id RETURNING users.id",
+        hash=token_hash,
+        password_hash=password_hash,
+    )

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from inkwell import errors
+from inkwell import email, errors
 from inkwell.db import IntegrityConflict, Row, Session, database
 from inkwell.models import Page
 from inkwell.observability import count, logger
@@ -30,6 +30,8 @@ from users import repository
 from users.models import (
     ChangePasswordRequest,
     LoginRequest,
+    PasswordResetConfirmation,
+    PasswordResetRequest,
     PublicUser,
     RegisterRequest,
     Role,
@@ -41,6 +43,17 @@ from users.models import (
 db = database("users")
 
 _INVALID_CREDENTIALS = "The username or password is incorrect."
+
+# Password reset throttling. Per account: tokens issued in the window (more requests are
+# answered the same, and send nothing: a 429 would tell that the account exists). Per
+# client (source address): requests in the window, whatever the account; then 429.
+RESET_WINDOW_S = 900
+RESET_MAX_PER_ACCOUNT = 3
+RESET_MAX_PER_CLIENT = 10
+RESET_ACCEPTED = (
+    "If an active account has that username or email, a password reset link was sent to"
+    " its email address."
+)
 
 
 def _user(row: Row) -> User:
@@ -334,3 +347,63 @@ def follow_user(user_id: str, principal: Principal) -> None:
 
 def unfollow_user(user_id: str, principal: Principal) -> None:
     _change_follow(user_id, principal, "unfollow", repository.delete_follow)
+
+
+# --- password reset -----------------------------------------------------------------------
+
+
+def _reset_email(to: str, username: str, token: str) -> email.EmailMessage:
+    config = settings()
+    minutes = config.password_reset_ttl_s // 60
+    if config.password_reset_url:
+        joiner = "&" if "?" in config.password_reset_url else "?"
+        how = f"Open this link to choose a new password:\n\n" \
+              f"{config.password_reset_url}{joiner}token={token}"
+    else:
+        how = f"Use this reset token to choose a new password:\n\n{token}"
+    text = (
+        f"Hello {username},\n\nSomeone (hopefully you) asked to reset the password of your"
+        f" Inkwell account.\n{how}\n\nIt works once, for {minutes} minutes. If you did not"
+        " ask for it, ignore this email: your password stays as it is."
+    )
+    return email.EmailMessage(to=to, subject="Reset your Inkwell password", text=text,
+                              secret=token)
+
+
+def request_password_reset(req: PasswordResetRequest, client: str) -> str:
+    """Send a single-use reset token to the account `req.username` names, if there is an
+    active one; the answer is the same whether or not there is. Never logs the token."""
+    config = settings()
+    token = new_refresh_token()  # 256 random bits, stored hashed like a refresh token
+    with db.transaction() as s:
+        seen = repository.note_reset_request(s, client, RESET_WINDOW_S)
+        if seen["earlier"] >= RESET_MAX_PER_CLIENT:
+            count("PasswordResetThrottled")
+            raise errors.too_many_requests(
+                "Too many password reset requests from this client. Try again later.",
+                int(seen["wait_s"]),
+            )
+        row = repository.issue_password_reset(
+            s, req.username, hash_refresh_token(token), config.password_reset_ttl_s,
+            max_per_window=RESET_MAX_PER_ACCOUNT, window_s=RESET_WINDOW_S,
+        )
+    if row is not None:
+        email.send(_reset_email(str(row["email"]), str(row["username"]), token))
+        logger.info("password reset sent", extra={"userId": str(row["id"])})
+        count("PasswordResetSent")
+    return RESET_ACCEPTED
+
+
+def confirm_password_reset(req: PasswordResetConfirmation) -> None:
+    """Set a new password with a reset token: once, before it expires; every refresh token
+    of the account is revoked (every device signs in again)."""
+    new_hash = hash_password(req.new_password)  # before the transaction: no lock held
+    with db.transaction() as s:
+        row = repository.reset_password(s, hash_refresh_token(req.token), new_hash)
+    if row is None:
+        raise errors.unprocessable(
+            "The reset token is invalid, expired or already used; ask for a new one.",
+            [errors.FieldProblem("token", "is invalid, expired or already used")],
+        )
+    logger.info("password reset", extra={"userId": str(row["id"])})
+    count("PasswordReset")

@@ -128,6 +128,12 @@ def _caller() -> Principal | None:
     return _principal_from_event(_current_event.get({}))
 
 
+def source_ip() -> str:
+    """The caller's address as API Gateway saw it (requestContext.identity.sourceIp)."""
+    context = _current_event.get({}).get("requestContext") or {}
+    return str((context.get("identity") or {}).get("sourceIp") or "unknown")
+
+
 def _signed_in() -> Principal:
     """The verified caller; 401 when anonymous (the gateway normally stops them first)."""
     principal = _caller()
