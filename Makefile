@@ -10,15 +10,19 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # Extra CDK CLI arguments, e.g. make deploy CDK_ARGS='-c stage=prod -c corsOrigins=https://blog.example.com'
 CDK_ARGS ?=
 
-.PHONY: install run test lint typecheck bench synth deploy invoke events samples clean
+.PHONY: install run test browser lint typecheck bench synth deploy invoke events samples clean
 
 install: $(STAMP)
 
+# The first install downloads about 150 packages (the CDK library is the largest): a few
+# minutes. pip prints each package as it goes, so the progress shows.
 $(STAMP): pyproject.toml
+	@echo "==> Creating $(VENV) and installing the Python packages (first time: a few minutes) ..."
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --progress-bar on --upgrade pip
+	$(PY) -m pip install --progress-bar on '.[dev]'
 	touch $@
+	@echo "==> $(VENV) is ready"
 
 $(CDK): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
@@ -33,8 +37,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy functions layers/shared/python local infra tests
 
-test: $(STAMP) lint typecheck
+test: $(STAMP) lint typecheck browser
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
+
+# The /docs test opens the page in Debian's Chromium: installed here when running as root
+# (CI does); elsewhere the test is skipped, and under CI=true it fails without it.
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "==> Installing Chromium (apt-get) for the /docs browser test ..."; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+			--no-install-recommends chromium; \
+	else \
+		echo "note: Chromium is missing and this is not root: the /docs browser test is skipped" \
+			"(sudo apt-get install chromium)"; \
+	fi
 
 bench: $(STAMP)
 	$(PY) -m local.bench
@@ -49,9 +66,10 @@ deploy: $(STAMP) $(CDK)
 invoke: $(STAMP)
 	$(PY) -m local.invoke $(FN) $(EVENT)
 
-# Recent events on the local bus, their deliveries and dead letters (make run's data dir).
+# Recent events on the local bus, their deliveries and dead letters (the running platform's
+# data dir, or INKWELL_DATA_DIR's), e.g. make events ARGS=--dead
 events: $(STAMP)
-	$(PY) -m local.events
+	@$(PY) -m local.events $(ARGS)
 
 # Regenerate the sample events under events/ (a test fails when they are stale).
 samples: $(STAMP)

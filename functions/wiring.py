@@ -47,6 +47,18 @@ CORS_ALLOW_HEADERS: tuple[str, ...] = ("Authorization", "Content-Type", "X-Reque
 CORS_EXPOSE_HEADERS: tuple[str, ...] = ("X-Request-ID", "Retry-After", "Location")
 CORS_MAX_AGE_S = 3600
 
+# Sent with every response: by the functions, by API Gateway's own responses (CDK) and by
+# the local gateway. The API serves JSON only: nothing may be sniffed, framed or embedded.
+SECURITY_HEADERS: dict[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+# Responses that carry credentials (tokens) must not be stored by any cache.
+NO_STORE = "no-store"
+
 DEFAULT_THROTTLE = Throttle(rate=50, burst=100)
 # Routes that take credentials: per-route throttling here, per-client limits in WAF.
 CREDENTIALS_THROTTLE = Throttle(rate=10, burst=20)

@@ -122,7 +122,7 @@ BODIES: dict[str, Sample] = {
                                         "tags": ["wonderland", "rabbits", "tea"]},
                                   path_parameters={"id": POST_ID}),
     "content-delete-post": Sample(path_parameters={"id": POST_ID}),
-    "content-publish-post": Sample(body={"publishAt": "2025-01-16T08:00:00Z"},
+    "content-publish-post": Sample(body={"publishAt": "2099-01-16T08:00:00Z"},
                                    path_parameters={"id": POST_ID}),
     "content-unpublish-post": Sample(path_parameters={"id": POST_ID}),
     "content-favorite-post": Sample(path_parameters={"id": POST_ID}),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -48,6 +49,12 @@ class Problem(Exception):
         if self.errors:
             body["errors"] = [e.to_dict() for e in self.errors]
         return body
+
+    def to_json(self) -> bytes:
+        """The body as every part of the platform writes it (functions and gateway alike):
+        compact, UTF-8."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode()
 
 
 def bad_request(detail: str) -> Problem:

@@ -28,6 +28,10 @@ class InvalidToken(Exception):
     """The token is missing, malformed, expired, forged or not meant for us."""
 
 
+class ExpiredToken(InvalidToken):
+    """The token is genuine (signature, issuer, audience) but its time has passed."""
+
+
 @cache
 def signing_key() -> str:
     key = os.environ.get("INKWELL_JWT_SECRET")
@@ -75,6 +79,8 @@ def verify_access_token(token: str) -> Principal:
             options={"require": ["iss", "aud", "exp", "iat", "sub"]},
             leeway=5,
         )
+    except jwt.ExpiredSignatureError as exc:
+        raise ExpiredToken(str(exc)) from exc
     except jwt.PyJWTError as exc:
         raise InvalidToken(str(exc)) from exc
     username, role, sub = claims.get("username"), claims.get("role"), claims.get("sub")
