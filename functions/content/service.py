@@ -33,7 +33,7 @@ from inkwell.db import IntegrityConflict, Row, Session, database
 from inkwell.identity import Principal
 from inkwell.models import Page
 from inkwell.observability import count, logger
-from inkwell.pagination import decode_time_key, encode_cursor
+from inkwell.pagination import decode_cursor, decode_time_key, encode_cursor, invalid_cursor
 
 db = database("content")
 
@@ -317,7 +317,18 @@ def get_feed(principal: Principal, limit: int, cursor: str | None) -> Page[PostS
     return _page(rows, limit, "published_at")
 
 
-def list_tags(limit: int) -> TagList:
+def list_tags(limit: int, cursor: str | None = None) -> TagList:
+    after: tuple[int, str] | None = None
+    if cursor is not None:
+        count_text, tag = decode_cursor(cursor, 2)
+        try:
+            after = (int(count_text), tag)
+        except ValueError:
+            raise invalid_cursor() from None
     with db.reader() as s:
-        rows = repository.tag_counts(s, limit)
-    return TagList(items=[TagCount(tag=r["tag"], count=r["count"]) for r in rows])
+        rows = repository.tag_counts(s, limit + 1, after)
+    last = rows[limit - 1] if len(rows) > limit else None
+    return TagList(
+        items=[TagCount(tag=r["tag"], count=r["count"]) for r in rows[:limit]],
+        next_cursor=encode_cursor(last["count"], last["tag"]) if last else None,
+    )
