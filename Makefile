@@ -10,7 +10,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # Extra CDK CLI arguments, e.g. make deploy CDK_ARGS='-c stage=prod -c corsOrigins=https://blog.example.com'
 CDK_ARGS ?=
 
-.PHONY: install run test browser lint typecheck bench synth deploy invoke events samples clean
+.PHONY: install run test browser authz-window lint typecheck bench synth deploy invoke events samples clean
 
 install: $(STAMP)
 
@@ -70,6 +70,11 @@ invoke: $(STAMP)
 # data dir, or INKWELL_DATA_DIR's), e.g. make events ARGS=--dead
 events: $(STAMP)
 	@$(PY) -m local.events $(ARGS)
+
+# How long a demotion and a deactivation take to reach content and comments, against a
+# running `make run` (its admin in INKWELL_ADMIN_USERNAME / INKWELL_ADMIN_PASSWORD).
+authz-window: $(STAMP)
+	@$(PY) -m local.authz_window $(ARGS)
 
 # Regenerate the sample events under events/ (a test fails when they are stale).
 samples: $(STAMP)
