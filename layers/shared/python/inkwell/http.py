@@ -329,6 +329,9 @@ class FunctionApp:
         path = str(event.get("path") or "/")
         if len(path) > 1 and path.endswith("/"):
             event = {**event, "path": path.rstrip("/") or "/"}
+        head = event.get("httpMethod") == "HEAD" and self.route.method == "GET"
+        if head:  # a HEAD method wired to a GET function: the GET answer, without its body
+            event = {**event, "httpMethod": "GET"}
         _current_event.set(event)
         set_correlation_id(rid)
         refused = _token_problem(event) or _nul_problem(event)
@@ -344,6 +347,8 @@ class FunctionApp:
         headers.update({name.lower(): value for name, value in wiring.SECURITY_HEADERS.items()})
         if self.no_store:
             headers["cache-control"] = wiring.NO_STORE
+        if head:
+            response["body"] = ""
         flush_metrics()
         return response
 
