@@ -10,15 +10,19 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # Extra CDK CLI arguments, e.g. make deploy CDK_ARGS='-c stage=prod -c corsOrigins=https://blog.example.com'
 CDK_ARGS ?=
 
-.PHONY: install run test lint typecheck pgbouncer bench synth deploy invoke events samples clean
+.PHONY: install run test system-packages authz-window lint typecheck bench synth deploy invoke events samples clean
 
 install: $(STAMP)
 
+# The first install downloads about 150 packages (the CDK library is the largest): a few
+# minutes. pip prints each package as it goes, so the progress shows.
 $(STAMP): pyproject.toml
+	@echo "==> Creating $(VENV) and installing the Python packages (first time: a few minutes) ..."
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --progress-bar on --upgrade pip
+	$(PY) -m pip install --progress-bar on '.[dev]'
 	touch $@
+	@echo "==> $(VENV) is ready"
 
 $(CDK): package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
@@ -36,7 +40,7 @@ typecheck: $(STAMP)
 # The suite, then the integration and end-to-end suites again with every function going
 # through PgBouncer in transaction pooling mode (as through RDS Proxy on AWS), with the
 # 500-session scale test.
-test: $(STAMP) lint typecheck pgbouncer
+test: $(STAMP) lint typecheck system-packages
 	$(VENV)/bin/pytest -n 2 --dist loadgroup --ignore=tests/scale
 	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then \
 	  INKWELL_TEST_PGBOUNCER=1 $(VENV)/bin/pytest -n 2 --dist loadgroup -q \
@@ -48,17 +52,27 @@ test: $(STAMP) lint typecheck pgbouncer
 	  echo "NOT RUN: the suites through PgBouncer (install Debian's pgbouncer package)"; \
 	fi
 
-# PgBouncer from Debian's package: installed when we are root (CI); CI fails without it.
-pgbouncer:
-	@if ! command -v pgbouncer >/dev/null && [ ! -x /usr/sbin/pgbouncer ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer; \
+# Debian packages the suite needs: PgBouncer (the pooled pass) and Chromium (the /docs
+# browser test). Installed here when running as root (CI does); under CI=true their absence
+# fails; elsewhere the tests that need them do not run and say so.
+system-packages:
+	@missing=""; \
+	command -v pgbouncer >/dev/null 2>&1 || [ -x /usr/sbin/pgbouncer ] || missing="$$missing pgbouncer"; \
+	command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "==> Installing$$missing (apt-get) for the test suite ..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	      --no-install-recommends $$missing; \
 	  elif [ "$${CI:-}" = true ]; then \
-	    echo "pgbouncer is required in CI (apt-get install pgbouncer)" >&2; exit 1; \
+	    echo "CI needs$$missing: apt-get install$$missing" >&2; exit 1; \
 	  else \
-	    echo "pgbouncer is not installed: the pooled test pass will not run (see README)"; \
+	    echo "note:$$missing not installed: the tests that need them do not run" \
+	      "(sudo apt-get install$$missing)"; \
 	  fi; \
 	fi
+
 
 bench: $(STAMP)
 	$(PY) -m local.bench
@@ -73,9 +87,15 @@ deploy: $(STAMP) $(CDK)
 invoke: $(STAMP)
 	$(PY) -m local.invoke $(FN) $(EVENT)
 
-# Recent events on the local bus, their deliveries and dead letters (make run's data dir).
+# Recent events on the local bus, their deliveries and dead letters (the running platform's
+# data dir, or INKWELL_DATA_DIR's), e.g. make events ARGS=--dead
 events: $(STAMP)
-	$(PY) -m local.events
+	@$(PY) -m local.events $(ARGS)
+
+# How long a demotion and a deactivation take to reach content and comments, against a
+# running `make run` (its admin in INKWELL_ADMIN_USERNAME / INKWELL_ADMIN_PASSWORD).
+authz-window: $(STAMP)
+	@$(PY) -m local.authz_window $(ARGS)
 
 # Regenerate the sample events under events/ (a test fails when they are stale).
 samples: $(STAMP)

@@ -47,6 +47,18 @@ CORS_ALLOW_HEADERS: tuple[str, ...] = ("Authorization", "Content-Type", "X-Reque
 CORS_EXPOSE_HEADERS: tuple[str, ...] = ("X-Request-ID", "Retry-After", "Location")
 CORS_MAX_AGE_S = 3600
 
+# Sent with every response: by the functions, by API Gateway's own responses (CDK) and by
+# the local gateway. The API serves JSON only: nothing may be sniffed, framed or embedded.
+SECURITY_HEADERS: dict[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+# Responses that carry credentials (tokens) must not be stored by any cache.
+NO_STORE = "no-store"
+
 DEFAULT_THROTTLE = Throttle(rate=50, burst=100)
 # Routes that take credentials: per-route throttling here, per-client limits in WAF.
 CREDENTIALS_THROTTLE = Throttle(rate=10, burst=20)
@@ -262,6 +274,13 @@ ROUTES: tuple[Route, ...] = (
            access=DB_AND_KEY, throttle=CREDENTIALS_THROTTLE),
     _users("logout", "POST", "/logout", "optional", "Revoke a refresh token.",
            throttle=CREDENTIALS_THROTTLE),
+    _users("request_password_reset", "POST", "/password-reset", "optional",
+           "Email a single-use password reset token to an account (by username or email); "
+           "the same answer whether or not it exists.",
+           access=frozenset({Access.DATABASE, Access.EMAIL}), throttle=CREDENTIALS_THROTTLE),
+    _users("confirm_password_reset", "POST", "/password-reset/confirm", "optional",
+           "Set a new password with a reset token; revokes every refresh token.",
+           throttle=CREDENTIALS_THROTTLE, memory_mb=_BCRYPT_MEMORY),
     _users("get_me", "GET", "/me", "required", "The caller's own user, with email."),
     _users("list_users", "GET", "", "required", "All users (admin)."),
     _users("get_user", "GET", "/{id}", "optional", "A user's public profile."),
@@ -327,9 +346,10 @@ CONSUMERS: tuple[Consumer, ...] = (
         name="content-users",
         handler="content.users_events.handler",
         access=DB,
-        events=("user.registered", "user.updated", "user.deactivated", "user.followed",
-                "user.unfollowed"),
-        description="Keeps content's read models of authors and follows from the users events.",
+        events=("user.registered", "user.updated", "user.role_changed", "user.deactivated",
+                "user.followed", "user.unfollowed"),
+        description="Keeps content's read models of authors (names, role, active) and "
+                    "follows from the users events.",
     ),
     Consumer(
         name="comments-posts",
@@ -343,8 +363,8 @@ CONSUMERS: tuple[Consumer, ...] = (
         name="comments-users",
         handler="comments.users_events.handler",
         access=DB,
-        events=("user.registered", "user.updated", "user.deactivated"),
-        description="Keeps commenters' names and whether they are active.",
+        events=("user.registered", "user.updated", "user.role_changed", "user.deactivated"),
+        description="Keeps commenters' names, roles and whether they are active.",
     ),
     Consumer(
         name="comments-notify",

@@ -96,6 +96,10 @@ BODIES: dict[str, Sample] = {
     }),
     "users-login": Sample(body={"username": "alice", "password": PASSWORD}),
     "users-refresh": Sample(body={"refreshToken": REFRESH_TOKEN}),
+    "users-request-password-reset": Sample(body={"username": "alice@example.com"}),
+    "users-confirm-password-reset": Sample(body={
+        "token": REFRESH_TOKEN, "newPassword": "a longer passphrase, twice as strong",
+    }),
     "users-logout": Sample(body={"refreshToken": REFRESH_TOKEN}),
     "users-update-user": Sample(body={"firstName": "Alice", "bio": "Now through the glass."}),
     "users-change-password": Sample(body={
@@ -118,7 +122,7 @@ BODIES: dict[str, Sample] = {
                                         "tags": ["wonderland", "rabbits", "tea"]},
                                   path_parameters={"id": POST_ID}),
     "content-delete-post": Sample(path_parameters={"id": POST_ID}),
-    "content-publish-post": Sample(body={"publishAt": "2025-01-16T08:00:00Z"},
+    "content-publish-post": Sample(body={"publishAt": "2099-01-16T08:00:00Z"},
                                    path_parameters={"id": POST_ID}),
     "content-unpublish-post": Sample(path_parameters={"id": POST_ID}),
     "content-favorite-post": Sample(path_parameters={"id": POST_ID}),

@@ -54,6 +54,7 @@ class LocalRun:
         env.update({
             "PORT": str(port),
             "INKWELL_DATA_DIR": str(data_dir),
+            "INKWELL_RUN_RECORD": str(data_dir.parent / "running.json"),
             "PYTHONPATH": os.pathsep.join(["functions", "layers/shared/python", "."]),
         })
         if database_url:  # else its own embedded PostgreSQL under the data dir
@@ -64,6 +65,7 @@ class LocalRun:
                 "INKWELL_ADMIN_EMAIL": admin["email"],
                 "INKWELL_ADMIN_PASSWORD": admin["password"],
             })
+        self.env = env
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "local.run"], cwd=ROOT, env=env, stdout=out,

@@ -192,7 +192,7 @@ def test_comments_domain_subscriptions(synth: Synthesized) -> None:
         ("comments-posts", "inkwell.content",
          {"post.published", "post.updated", "post.unpublished", "post.deleted"}),
         ("comments-users", "inkwell.users",
-         {"user.registered", "user.updated", "user.deactivated"}),
+         {"user.registered", "user.updated", "user.role_changed", "user.deactivated"}),
         ("comments-notify", "inkwell.comments",
          {"comment.created", "comment.approved", "comment.rejected"}),
         ("users-email", "inkwell.comments", {"notification.created"}),

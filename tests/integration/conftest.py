@@ -27,33 +27,39 @@ def _close_inspectors() -> Iterator[None]:
     close_inspectors()
 
 
-@pytest.fixture
-def admin(api: Api) -> Account:
-    return sign_up(api, "root_admin", role="admin")
+# Each account fixture waits until its user.registered has reached the other domains, so
+# that what content and comments show of it (names) does not depend on the race.
 
 
-@pytest.fixture
-def alice(api: Api, event_bus: LocalEventBus) -> Account:
-    account = sign_up(api, "alice", firstName="Alice", lastName="Liddell", bio="Down the hole.")
-    # Her names reach the other domains' read models by events: let them arrive first, so
-    # what a test reads back does not depend on when they do.
-    assert event_bus.drain(10)
+def _known(bus: LocalEventBus, account: Account) -> Account:
+    assert bus.drain(10), "the local bus did not deliver its events in time"
     return account
 
 
 @pytest.fixture
-def bob(api: Api) -> Account:
-    return sign_up(api, "bob")
+def admin(api: Api, event_bus: LocalEventBus) -> Account:
+    return _known(event_bus, sign_up(api, "root_admin", role="admin"))
 
 
 @pytest.fixture
-def carol(api: Api) -> Account:
-    return sign_up(api, "carol")
+def alice(api: Api, event_bus: LocalEventBus) -> Account:
+    return _known(event_bus, sign_up(api, "alice", firstName="Alice", lastName="Liddell",
+                                     bio="Down the hole."))
 
 
 @pytest.fixture
-def mod(api: Api) -> Account:
-    return sign_up(api, "mod", role="moderator")
+def bob(api: Api, event_bus: LocalEventBus) -> Account:
+    return _known(event_bus, sign_up(api, "bob"))
+
+
+@pytest.fixture
+def carol(api: Api, event_bus: LocalEventBus) -> Account:
+    return _known(event_bus, sign_up(api, "carol"))
+
+
+@pytest.fixture
+def mod(api: Api, event_bus: LocalEventBus) -> Account:
+    return _known(event_bus, sign_up(api, "mod", role="moderator"))
 
 
 @pytest.fixture

@@ -50,9 +50,23 @@ def sign_up(api: Api, username: str, *, role: str = "user", password: str = PASS
     user = api.register(username, password, **extra)
     if role != "user":
         sql(f"UPDATE users SET role = '{role}' WHERE id = CAST(:id AS uuid)", id=user["id"])
+        know_role(user["id"], username, role)
     tokens = api.login(username, password)
     assert tokens["user"]["role"] == role
     return Account(user["id"], username, password, tokens["token"], tokens["refreshToken"])
+
+
+def know_role(user_id: str, username: str, role: str) -> None:
+    """The role in content's and comments' read models, as their consumers keep it from
+    user.role_changed (whichever of that and user.registered arrives first)."""
+    for domain, table in (("content", "authors"), ("comments", "commenters")):
+        inspector(os.environ[f"INKWELL_{domain.upper()}_DB_URL"]).run(
+            f"INSERT INTO {table} (user_id, username, version, role, role_version)"
+            " VALUES (CAST(:id AS uuid), :username, '-infinity', :role, now())"
+            " ON CONFLICT (user_id) DO UPDATE SET role = EXCLUDED.role,"
+            "  role_version = EXCLUDED.role_version",
+            id=user_id, username=username, role=role,
+        )
 
 
 _inspectors: dict[str, pg8000.native.Connection] = {}

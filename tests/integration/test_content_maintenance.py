@@ -20,8 +20,9 @@ def test_maintenance_applies_the_content_migrations_once(
 ) -> None:
     monkeypatch.setenv("INKWELL_CONTENT_DB_URL", provisioned(fresh_database_url, "content"))
     first = maintenance.handler({}, CONTEXT)
-    assert first["applied"] == ["platform/0001_outbox", "0001_content",
-                                "0002_authors_by_username"]
+    assert first["applied"][:3] == ["platform/0001_outbox", "0001_content",
+                                    "0002_authors_by_username"]
+    assert "0003_authors_roles" in first["applied"]
     assert maintenance.handler({"action": "migrate"}, CONTEXT) == {"applied": []}
     conn = ConnectionParams.from_url(fresh_database_url).connect()
     try:

@@ -55,7 +55,6 @@ def bad_tokens() -> dict[str, str]:
     b64 = jwt.utils.base64url_encode
     kid, key = signing_key()
     return {
-        "expired": issue_access_token(ALICE, now=now - 3600)[0],
         "forged": jwt.encode(claims, jwt.PyJWK(jwk.new_private_jwk(kid)).key, algorithm="ES256",
                              headers={"kid": kid}),
         "hs256": jwt.encode(claims, "x" * 40, algorithm="HS256", headers={"kid": kid}),
@@ -102,6 +101,17 @@ def test_token_event_with_a_bad_token_is_unauthorized(kind: str) -> None:
     with pytest.raises(Unauthorized) as raised:
         handler(token_event(f"Bearer {bad_tokens()[kind]}"), CONTEXT)
     assert str(raised.value) == "Unauthorized"  # the exact message API Gateway maps to 401
+
+
+@pytest.mark.parametrize("make_event", [
+    lambda header: token_event(header), lambda header: request_event({"Authorization": header}),
+])
+def test_a_genuine_expired_token_passes_with_no_identity_and_the_reason(make_event: Any) -> None:
+    """API Gateway's 401 cannot say why: the function answers it, saying "expired"."""
+    expired = issue_access_token(ALICE, now=time.time() - 3600)[0]
+    result = handler(make_event(f"Bearer {expired}"), CONTEXT)
+    assert result["principalId"] == "expired-token"
+    assert result["context"] == {"tokenError": "expired"}
 
 
 def test_request_event_without_header_is_anonymous_allow() -> None:

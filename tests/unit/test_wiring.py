@@ -40,7 +40,8 @@ def test_only_health_runs_without_the_authorizer() -> None:
 
 
 def test_credential_routes_are_throttled_harder() -> None:
-    for name in ("users-register", "users-login", "users-refresh", "users-logout"):
+    for name in ("users-register", "users-login", "users-refresh", "users-logout",
+                 "users-request-password-reset", "users-confirm-password-reset"):
         assert wiring.route_by_name(name).throttle == wiring.CREDENTIALS_THROTTLE
     assert wiring.CREDENTIALS_THROTTLE.rate < wiring.DEFAULT_THROTTLE.rate
 

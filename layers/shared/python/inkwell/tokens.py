@@ -40,6 +40,10 @@ class InvalidToken(Exception):
     """The token is missing, malformed, expired, forged or not meant for us."""
 
 
+class ExpiredToken(InvalidToken):
+    """The token is genuine (signature, issuer, audience) but its time has passed."""
+
+
 @cache
 def verification_keys() -> dict[str, Any]:
     """The public keys that verify access tokens, by ``kid``."""
@@ -141,8 +145,6 @@ def _check_claims(claims: dict[str, Any], issuer: str, audience: str, now: float
     missing = [c for c in ("iss", "aud", "exp", "iat", "sub") if c not in claims]
     if missing:
         raise InvalidToken(f"the token lacks the {', '.join(missing)} claim")
-    if now > _number(claims, "exp") + LEEWAY_S:
-        raise InvalidToken("the token has expired")
     if _number(claims, "iat") > now + LEEWAY_S:
         raise InvalidToken("the token is issued in the future")
     if "nbf" in claims and _number(claims, "nbf") > now + LEEWAY_S:
@@ -152,6 +154,9 @@ def _check_claims(claims: dict[str, Any], issuer: str, audience: str, now: float
     aud = claims["aud"]
     if not (aud == audience or (isinstance(aud, list) and audience in aud)):
         raise InvalidToken("the token is meant for another audience")
+    # Last: only a token that is ours in every other respect is told it has expired.
+    if now > _number(claims, "exp") + LEEWAY_S:
+        raise ExpiredToken("the token has expired")
 
 
 def bearer_token(authorization: str | None) -> str | None:
