@@ -109,7 +109,7 @@ GATEWAY_PROBLEMS: tuple[GatewayProblem, ...] = (
 # The AWS managed rule groups on the web ACL: (rule name, group, rules only counted).
 # SizeRestrictions_BODY blocks bodies over 8 KB; posts are up to 100 KB of Markdown, so it
 # only counts (API Gateway still caps payloads at 10 MB, and each function validates its
-# own body size). Every other rule of the groups blocks.
+# own body size; docs/decisions/waf-managed-rules.md). Every other rule of the groups blocks.
 # https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html
 MANAGED_RULE_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("aws-ip-reputation", "AWSManagedRulesAmazonIpReputationList", ()),
