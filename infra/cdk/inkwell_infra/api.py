@@ -212,9 +212,12 @@ class InkwellApi(Construct):
         config: InkwellConfig,
         handlers: Mapping[str, lambda_.Function],
         authorizer_function: lambda_.IFunction,
+        permissions_scope: Construct | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
+        # Where the routes' invoke permissions go (default: with their methods).
+        self._permissions_scope = permissions_scope
         prefix = config.name_prefix
 
         access_logs = logs.LogGroup(
@@ -364,7 +367,7 @@ class InkwellApi(Construct):
             authorizer = None
         else:  # pragma: no cover - guarded by the Literal type
             raise ValueError(f"{route.name}: unknown auth {route.auth!r}")
-        return resource.add_method(
+        method = resource.add_method(
             route.method,
             integration,
             operation_name=route.name,
@@ -372,6 +375,27 @@ class InkwellApi(Construct):
             authorization_type=(
                 apigw.AuthorizationType.CUSTOM if authorizer else apigw.AuthorizationType.NONE
             ),
+        )
+        if self._permissions_scope is not None:
+            self._move_permissions(route, method)
+        return method
+
+    def _move_permissions(self, route: wiring.Route, method: apigw.Method) -> None:
+        """Move the invoke permission CDK puts beside the method into the permissions
+        scope (a stack of its own): the same grant, one resource fewer per route in the
+        API's template."""
+        moved = [c for c in method.node.children if isinstance(c, lambda_.CfnPermission)]
+        if len(moved) != 1:
+            raise RuntimeError(f"{route.name}: expected one invoke permission, got {moved}")
+        (permission,) = moved
+        method.node.try_remove_child(permission.node.id)
+        lambda_.CfnPermission(
+            self._permissions_scope,
+            "".join(w.capitalize() for w in route.name.split("-")),
+            action=permission.action,
+            function_name=permission.function_name,
+            principal=permission.principal,
+            source_arn=permission.source_arn,
         )
 
     def _add_gateway_responses(self) -> None:
@@ -538,9 +562,15 @@ class InkwellApi(Construct):
         return web_acl
 
 
+class InvokePermissions(NestedStack):
+    """The routes' Lambda invoke permissions: one per route, in a template of their own
+    (created after the API and the functions, both of which they name)."""
+
+
 class ApiStack(NestedStack):
-    """The REST API and its WAF, in a nested stack of their own: each route adds a method,
-    an invoke permission and maybe a resource and a preflight, which grow with wiring."""
+    """The REST API and its WAF, in a nested stack of their own: each route adds a method
+    and maybe a resource and a preflight, which grow with wiring (its invoke permission is
+    in ``InvokePermissions``)."""
 
     def __init__(
         self,
@@ -550,6 +580,7 @@ class ApiStack(NestedStack):
         config: InkwellConfig,
         handlers: Mapping[str, lambda_.Function],
         authorizer_function: lambda_.IFunction,
+        permissions: Construct | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, **kwargs)
@@ -559,4 +590,5 @@ class ApiStack(NestedStack):
             config=config,
             handlers=handlers,
             authorizer_function=authorizer_function,
+            permissions_scope=permissions,
         )

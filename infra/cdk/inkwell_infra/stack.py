@@ -6,7 +6,8 @@ database domain and one for the API.
   health), the alarm topic, the dashboard and the outputs;
 - ``Users``, ``Content``, ``Comments`` (``domain.DomainStack``): each domain's database,
   functions, event subscriptions, schedules, migration trigger and alarms;
-- ``Api`` (``api.ApiStack``): the REST API, its authorizers, routes and WAF.
+- ``Api`` (``api.ApiStack``): the REST API, its authorizers, routes and WAF;
+- ``Invoke`` (``api.InvokePermissions``): the routes' Lambda invoke permissions.
 
 docs/decisions/nested-stacks-per-domain.md says why; a test keeps every template under
 60 % of CloudFormation's 500 resources, also with twenty more routes in one domain.
@@ -23,7 +24,7 @@ from aws_cdk import aws_sns_subscriptions as sns_subscriptions
 from constructs import Construct
 
 import wiring
-from infra.cdk.inkwell_infra.api import ApiStack
+from infra.cdk.inkwell_infra.api import ApiStack, InvokePermissions
 from infra.cdk.inkwell_infra.config import InkwellConfig
 from infra.cdk.inkwell_infra.domain import DomainStack, construct_id
 from infra.cdk.inkwell_infra.events import InkwellBus
@@ -89,12 +90,16 @@ class InkwellStack(Stack):
             public_keys=self.signing_keys.public_keys,
         )
 
+        self.invoke_permissions = InvokePermissions(
+            self, "Invoke", description=f"Inkwell API invoke permissions ({config.stage})"
+        )
         self.api_stack = ApiStack(
             self,
             "Api",
             config=config,
             handlers={route.name: self.function(route.name) for route in wiring.ROUTES},
             authorizer_function=self.function(wiring.AUTHORIZER.name),
+            permissions=self.invoke_permissions,
             description=f"Inkwell API ({config.stage})",
         )
         self.api = self.api_stack.api
