@@ -377,10 +377,12 @@ class InkwellApi(Construct):
             ),
         )
         if self._permissions_scope is not None:
-            self._move_permissions(route, method)
+            self._move_permissions(route, method, self._permissions_scope)
         return method
 
-    def _move_permissions(self, route: wiring.Route, method: apigw.Method) -> None:
+    def _move_permissions(
+        self, route: wiring.Route, method: apigw.Method, scope: Construct
+    ) -> None:
         """Move the invoke permission CDK puts beside the method into the permissions
         scope (a stack of its own): the same grant, one resource fewer per route in the
         API's template."""
@@ -390,7 +392,7 @@ class InkwellApi(Construct):
         (permission,) = moved
         method.node.try_remove_child(permission.node.id)
         lambda_.CfnPermission(
-            self._permissions_scope,
+            scope,
             "".join(w.capitalize() for w in route.name.split("-")),
             action=permission.action,
             function_name=permission.function_name,
