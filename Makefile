@@ -7,7 +7,6 @@ STAMP := $(VENV)/.installed
 CDK := node_modules/.bin/cdk
 export PYTHONPATH := functions:layers/shared/python:.
 export CDK_DISABLE_CLI_TELEMETRY := true
-export JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION := 1
 # Extra CDK CLI arguments, e.g. make deploy CDK_ARGS='-c stage=prod -c alarmEmail=ops@example.com
 #   -c corsOrigins=https://blog.example.com -c emailSender=no-reply@example.com' (docs/deploy.md)
 CDK_ARGS ?=

@@ -19,10 +19,14 @@ for _entry in (_ROOT / "layers" / "shared" / "python", _ROOT / "functions", _ROO
         sys.path.insert(0, str(_entry))
 
 from infra.cdk.inkwell_infra import create_app, environment_from_os  # noqa: E402
+from infra.cdk.inkwell_infra.config import SettingsError  # noqa: E402
 
 
 def main() -> None:
-    app, _stack = create_app(env=environment_from_os())
+    try:
+        app, _stack = create_app(env=environment_from_os())
+    except SettingsError as error:  # a setting to fix: the message, not a traceback
+        sys.exit(f"inkwell: {error}")
     app.synth()
 
 

@@ -19,6 +19,11 @@ from constructs import Node
 
 from infra.cdk.inkwell_infra.runtime import LambdaPlatform
 
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid: the message says which and what to do."""
+
+
 PROD_STAGE = "prod"
 # alarmEmail=none: a production deployment that routes its alarm topic elsewhere itself.
 NO_ALARM_EMAIL = "none"
@@ -38,7 +43,7 @@ def _as_bool(value: Any) -> bool:
         return True
     if text in {"0", "false", "no", "off"}:
         return False
-    raise ValueError(f"not a boolean: {value!r}")
+    raise SettingsError(f"not a boolean: {value!r}")
 
 
 def _as_origins(value: Any) -> tuple[str, ...]:
@@ -48,7 +53,7 @@ def _as_origins(value: Any) -> tuple[str, ...]:
         items = [str(part).strip() for part in value]
     origins = tuple(item for item in items if item)
     if not origins:
-        raise ValueError("corsOrigins must name at least one origin (or '*')")
+        raise SettingsError("corsOrigins must name at least one origin (or '*')")
     return origins
 
 
@@ -69,7 +74,7 @@ def _as_optional_email(value: Any) -> str | None:
     if text.lower() == NO_ALARM_EMAIL:
         return NO_ALARM_EMAIL
     if not _is_email_address(text):
-        raise ValueError(f"alarmEmail is not an email address: {value!r}")
+        raise SettingsError(f"alarmEmail is not an email address: {value!r}")
     return text
 
 
@@ -88,12 +93,12 @@ def _as_optional_sender(value: Any) -> str | None:
     if text.endswith(">"):
         start = text.rfind("<")
         if start < 0:
-            raise ValueError(f"emailSender: '>' without '<': {value!r}")
+            raise SettingsError(f"emailSender: '>' without '<': {value!r}")
         name, address = text[:start], text[start + 1 : -1]
     if not _is_email_address(address):
-        raise ValueError(f"emailSender is not an email address or 'Name <address>': {value!r}")
+        raise SettingsError(f"emailSender is not an email address or 'Name <address>': {value!r}")
     if any(c in "<>" or not " " <= c <= "~" for c in name):
-        raise ValueError(
+        raise SettingsError(
             f"emailSender: the display name must be printable ASCII without <>: {value!r}"
         )
     return text
@@ -161,19 +166,19 @@ class InkwellConfig:
 
         stage = str(get("stage", DEFAULT_STAGE)).strip()
         if not stage.replace("-", "").isalnum():
-            raise ValueError(f"stage must be alphanumeric (dashes allowed): {stage!r}")
+            raise SettingsError(f"stage must be alphanumeric (dashes allowed): {stage!r}")
         prod = stage == PROD_STAGE
         if prod:
             _require_production_choices(node)
         sender = get("emailSender", None, _as_optional_sender)
         transport = str(get("email", "ses" if sender else "log")).strip()
         if transport not in EMAIL_TRANSPORTS:
-            raise ValueError(f"email must be one of {EMAIL_TRANSPORTS}: {transport!r}")
+            raise SettingsError(f"email must be one of {EMAIL_TRANSPORTS}: {transport!r}")
         if transport == "ses" and not sender:
-            raise ValueError("email=ses needs emailSender (the From address, verified in SES)")
+            raise SettingsError("email=ses needs emailSender (the From address, verified in SES)")
         architecture = str(get("lambdaArchitecture", "arm64")).strip()
         if architecture not in LAMBDA_ARCHITECTURES:
-            raise ValueError(f"lambdaArchitecture must be one of {LAMBDA_ARCHITECTURES}")
+            raise SettingsError(f"lambdaArchitecture must be one of {LAMBDA_ARCHITECTURES}")
         config = cls(
             stage=stage,
             cors_origins=get("corsOrigins", DEFAULT_CORS_ORIGINS, _as_origins),
@@ -196,13 +201,16 @@ class InkwellConfig:
             jwt_key_generation=str(get("jwtKeyGeneration", "1")).strip(),
             flow_logs=get("flowLogs", prod, _as_bool),
         )
-        config.platform  # noqa: B018 - validates lambdaRuntime / lambdaArchitecture
+        try:
+            config.platform  # noqa: B018 - validates lambdaRuntime / lambdaArchitecture
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
         if not config.jwt_key_generation:
-            raise ValueError("jwtKeyGeneration must not be empty")
+            raise SettingsError("jwtKeyGeneration must not be empty")
         if config.waf_window_seconds not in WAF_WINDOWS:
-            raise ValueError(f"wafWindowSeconds must be one of {WAF_WINDOWS}")
+            raise SettingsError(f"wafWindowSeconds must be one of {WAF_WINDOWS}")
         if config.event_archive_retention_days < 1:
-            raise ValueError("eventArchiveRetentionDays must be at least 1")
+            raise SettingsError("eventArchiveRetentionDays must be at least 1")
         return config
 
 
@@ -229,7 +237,7 @@ def _require_production_choices(node: Node) -> None:
             " or -c email=log to keep email in the function logs"
         )
     if missing:
-        raise ValueError(
+        raise SettingsError(
             "stage=prod needs these settings (see docs/deploy.md):\n  - "
             + "\n  - ".join(missing)
         )
