@@ -28,8 +28,12 @@ Auth = Literal["required", "optional", "none"]
 class Access(StrEnum):
     """What a function may reach on AWS. CDK turns each into the narrowest IAM grant."""
 
-    DATABASE = "database"  # its own domain's database secret and network path
-    SIGNING_KEY = "signing-key"  # the JWT signing key secret
+    # Its own domain's database, as the domain's application user (the maintenance
+    # function: as its owner), through IAM database authentication and its network path.
+    DATABASE = "database"
+    SIGNING_KEY = "signing-key"  # reads the JWT private keys (functions that issue tokens)
+    VERIFY_KEY = "verify-key"  # the JWT public keys, in its environment (no AWS access)
+    SIGNING_KEY_ADMIN = "signing-key-admin"  # writes the JWT private keys (key rotation)
     EVENTS = "events"  # PutEvents on the Inkwell bus (functions that write to an outbox)
     EMAIL = "email"  # sends email through SES (when the deployment enables it)
 
@@ -303,10 +307,22 @@ ROUTES: tuple[Route, ...] = (
 AUTHORIZER = Function(
     name="authorizer",
     handler="authorizer.handler.handler",
-    access=frozenset({Access.SIGNING_KEY}),
+    access=frozenset({Access.VERIFY_KEY}),
     memory_mb=256,
     timeout_s=5,
     description="Verifies bearer JWTs for API Gateway.",
+)
+
+# Creates and rotates the JWT signing keys: the handler of a CloudFormation custom resource
+# (on AWS, deploy time only), which writes the private keys to their secret and returns
+# the public keys the authorizer gets in its environment.
+SIGNING_KEYS = Function(
+    name="users-signing-keys",
+    handler="users.signing_keys.handler",
+    access=frozenset({Access.SIGNING_KEY_ADMIN}),
+    memory_mb=256,
+    timeout_s=60,
+    description="Creates the JWT signing keys; rotates them when their generation changes.",
 )
 
 # One per domain database: applies migrations on deploy and runs admin tasks.
@@ -414,7 +430,7 @@ SCHEDULED: tuple[Scheduled, ...] = (
 
 
 def all_functions() -> tuple[Function, ...]:
-    return (*ROUTES, AUTHORIZER, *MAINTENANCE, *CONSUMERS, *SCHEDULED)
+    return (*ROUTES, AUTHORIZER, SIGNING_KEYS, *MAINTENANCE, *CONSUMERS, *SCHEDULED)
 
 
 def consumers_of(detail_type: str) -> tuple[Consumer, ...]:

@@ -333,6 +333,8 @@ def events_for(function: wiring.Function) -> dict[str, dict[str, Any]]:
         }
     if function in wiring.MAINTENANCE:
         return {function.name: {"action": "migrate"}}
+    if function == wiring.SIGNING_KEYS:
+        return {function.name: signing_keys_event()}
     if isinstance(function, wiring.Consumer):
         return {f"bus/{detail_type}": bus_event(detail_type) for detail_type in function.events}
     if isinstance(function, wiring.Scheduled):
@@ -341,6 +343,24 @@ def events_for(function: wiring.Function) -> dict[str, dict[str, Any]]:
             at="2025-01-15T09:30:00Z",
         )}
     raise KeyError(f"no sample event for function {function.name}: add one in {__name__}")
+
+
+def signing_keys_event() -> dict[str, Any]:
+    """What the CDK provider framework passes the signing-keys handler on the first deploy
+    (a CloudFormation custom-resource Create event)."""
+    return {
+        "RequestType": "Create",
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
+        "ResponseURL": "https://cloudformation-custom-resource-response.example/",
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/inkwell-dev/1",
+        "RequestId": "00000000-0000-4000-8000-000000000001",
+        "LogicalResourceId": "SigningKeys",
+        "ResourceType": "Custom::InkwellSigningKeys",
+        "ResourceProperties": {
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
+            "Generation": "1",
+        },
+    }
 
 
 def render(event: Mapping[str, Any]) -> str:

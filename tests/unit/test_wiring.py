@@ -48,7 +48,12 @@ def test_credential_routes_are_throttled_harder() -> None:
 
 def test_signing_key_access_only_where_tokens_are_issued_or_verified() -> None:
     with_key = {f.name for f in wiring.all_functions() if wiring.Access.SIGNING_KEY in f.access}
-    assert with_key == {"users-login", "users-refresh", "authorizer"}
+    assert with_key == {"users-login", "users-refresh"}
+    verifies = {f.name for f in wiring.all_functions() if wiring.Access.VERIFY_KEY in f.access}
+    assert verifies == {"authorizer"}
+    admin = {f.name for f in wiring.all_functions()
+             if wiring.Access.SIGNING_KEY_ADMIN in f.access}
+    assert admin == {wiring.SIGNING_KEYS.name}
 
 
 def test_lookup_helpers() -> None:
