@@ -286,7 +286,8 @@ def test_access_decides_environment_and_vpc(synth: Synthesized) -> None:
             assert variables[env.DB_TLS] == "verify-full"
             if function in wiring.MAINTENANCE:
                 assert db_keys == common | {env.db_instance_host(domain),
-                                            env.db_master_secret_arn(domain)}, function.name
+                                            env.db_master_secret_arn(domain),
+                                            env.DB_CA_BUNDLE}, function.name
                 # the instance's certificate is signed by the RDS CA: the layer's bundle
                 assert variables[env.DB_CA_BUNDLE] == "/opt/certs/rds-ca-bundle.pem"
                 assert variables[env.db_user(domain)] == env.owner_user(domain)
