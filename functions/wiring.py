@@ -437,6 +437,12 @@ def consumers_of(detail_type: str) -> tuple[Consumer, ...]:
     return tuple(c for c in CONSUMERS if detail_type in c.events)
 
 
+def http_methods(route: Route) -> tuple[str, ...]:
+    """The HTTP methods a route answers: a GET route also answers HEAD (the GET answer
+    without its body), locally and on API Gateway (a HEAD method on the same function)."""
+    return (route.method, "HEAD") if route.method == "GET" else (route.method,)
+
+
 def cors_allow_methods() -> tuple[str, ...]:
     return tuple(sorted({route.method for route in ROUTES} | {"OPTIONS"}))
 

@@ -140,6 +140,8 @@ PROD_CONTEXT: dict[str, Any] = {
     "corsOrigins": "https://blog.inkwell.example",
     "eventArchiveRetentionDays": 90,
     "emailSender": "Inkwell <no-reply@inkwell.example>",
+    "passwordResetUrl": "https://blog.inkwell.example/reset-password",
+    "passwordResetTtlMinutes": 20,
 }
 
 

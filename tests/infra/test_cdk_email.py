@@ -17,6 +17,7 @@ import pytest
 import wiring
 from inkwell.env import EMAIL_SENDER as EMAIL_SENDER_ENV
 from inkwell.env import EMAIL_TRANSPORT as EMAIL_TRANSPORT_ENV
+from inkwell.env import PASSWORD_RESET_TTL, PASSWORD_RESET_URL
 from tests.infra.conftest import PROD_CONTEXT, Synthesized
 from tests.infra.helpers import as_list, function_props, only, refs_in, role_id, statements_by_role
 
@@ -78,6 +79,25 @@ def test_without_a_sender_email_goes_to_the_log(synth: Synthesized) -> None:
         else:
             assert EMAIL_TRANSPORT_ENV not in env, function.name
         assert EMAIL_SENDER_ENV not in env, function.name
+
+
+def test_the_reset_email_settings_reach_the_functions_that_send_email(
+    synth: Synthesized, prod_synth: Synthesized
+) -> None:
+    """passwordResetUrl/passwordResetTtlMinutes become what inkwell.settings reads, on the
+    email senders (the reset request among them) and nowhere else."""
+    names = {f.name for f in senders()}
+    assert "users-request-password-reset" in names
+    for function in wiring.all_functions():
+        dev, prod = environment(synth, function), environment(prod_synth, function)
+        if function.name in names:
+            assert dev[PASSWORD_RESET_TTL] == "1800" and PASSWORD_RESET_URL not in dev
+            assert prod[PASSWORD_RESET_TTL] == str(20 * 60)
+            assert prod[PASSWORD_RESET_URL] == PROD_CONTEXT["passwordResetUrl"]
+        else:
+            for variables in (dev, prod):
+                assert PASSWORD_RESET_TTL not in variables, function.name
+                assert PASSWORD_RESET_URL not in variables, function.name
 
 
 def test_without_a_sender_no_ses_permission_and_no_endpoint(synth: Synthesized) -> None:

@@ -23,6 +23,7 @@ from infra.cdk.inkwell_infra.runtime import (
     build_interpreter,
     interpreter_version,
 )
+from tests.tls_support import CertificateAuthority, as_npm_module
 
 PLATFORM = LambdaPlatform("python3.13", "arm64")
 
@@ -99,7 +100,10 @@ def test_layer_bundling_copies_shared_code_under_python_and_compiles_it(tmp_path
     # interpreter's version, so the build finds an interpreter on any machine.
     version = f"{sys.version_info[0]}.{sys.version_info[1]}"
     platform = LambdaPlatform(f"python{version}", "arm64")
-    bundled = PipLayerBundling(src, [], platform).try_bundle(
+    authority = CertificateAuthority("Test RDS Root CA")
+    ca_module = tmp_path / "defaults.js"
+    ca_module.write_text(as_npm_module([authority.pem]))
+    bundled = PipLayerBundling(src, [], platform, rds_ca_source=ca_module).try_bundle(
         str(out), image=DockerImage.from_registry("unused")
     )
     assert bundled is True
@@ -110,14 +114,17 @@ def test_layer_bundling_copies_shared_code_under_python_and_compiles_it(tmp_path
         "python/inkwell/__init__.py",
         f"python/inkwell/__pycache__/__init__.{tag}.pyc",
         "python/inkwell/platform_migrations/0001_outbox.sql",
+        "certs/rds-ca-bundle.pem",  # /opt/certs/... on Lambda
     }
+    assert (out / "certs" / "rds-ca-bundle.pem").read_text() == authority.pem
     pyc = (out / "python" / "inkwell" / "__pycache__" / f"__init__.{tag}.pyc").read_bytes()
     flags = int.from_bytes(pyc[4:8], "little")
     assert flags == 0b01  # hash-based, unchecked
 
 
 PROD_CHOICES = {"stage": "prod", "alarmEmail": "ops@x.example",
-                "corsOrigins": "https://blog.x.example", "emailSender": "no-reply@x.example"}
+                "corsOrigins": "https://blog.x.example", "emailSender": "no-reply@x.example",
+                "passwordResetUrl": "https://blog.x.example/reset"}
 
 
 def test_config_defaults_and_prod_safety() -> None:
@@ -198,9 +205,9 @@ def test_prod_refuses_to_synthesize_without_its_choices() -> None:
     each named in the message; every one has an explicit opt-out or value."""
     with pytest.raises(ValueError) as refused:
         InkwellConfig.from_node(App(context={"stage": "prod"}).node)
-    for setting in ("alarmEmail", "corsOrigins", "emailSender"):
+    for setting in ("alarmEmail", "corsOrigins", "emailSender", "passwordResetUrl"):
         assert setting in str(refused.value)
-    for missing in ("alarmEmail", "corsOrigins", "emailSender"):
+    for missing in ("alarmEmail", "corsOrigins", "emailSender", "passwordResetUrl"):
         context = {k: v for k, v in PROD_CHOICES.items() if k != missing}
         with pytest.raises(ValueError, match=missing):
             InkwellConfig.from_node(App(context=context).node)
@@ -211,8 +218,32 @@ def test_prod_refuses_to_synthesize_without_its_choices() -> None:
     # the documented opt-outs
     opted = InkwellConfig.from_node(App(context={
         **{k: v for k, v in PROD_CHOICES.items() if k != "emailSender"},
-        "alarmEmail": "none", "email": "log"}).node)
+        "alarmEmail": "none", "email": "log", "passwordResetUrl": "none"}).node)
     assert opted.alarm_subscriber is None and opted.email_sender is None
+    assert opted.password_reset_url is None
+
+
+def test_config_password_reset() -> None:
+    def config(**context: object) -> InkwellConfig:
+        return InkwellConfig.from_node(App(context=context).node)
+
+    dev = config()
+    assert dev.password_reset_url is None and dev.password_reset_ttl_minutes == 30
+    custom = config(passwordResetUrl=" https://blog.x.example/reset?from=mail ",
+                    passwordResetTtlMinutes="15")
+    assert custom.password_reset_url == "https://blog.x.example/reset?from=mail"
+    assert custom.password_reset_ttl_minutes == 15
+    assert config(passwordResetUrl="http://localhost:3000/reset").password_reset_url
+    assert config(passwordResetUrl="NONE").password_reset_url is None
+    for bad in ("http://blog.x.example/reset", "blog.x.example/reset", "https:///reset",
+                "https://blog.x.example/reset#token", "javascript:alert(1)"):
+        with pytest.raises(ValueError, match="passwordResetUrl"):
+            config(passwordResetUrl=bad)
+    # the range inkwell.settings accepts (60..86400 s)
+    assert config(passwordResetTtlMinutes=1440).password_reset_ttl_minutes == 1440
+    for bad_ttl in ("0", "1441", "half an hour", "-5"):
+        with pytest.raises(ValueError, match="passwordResetTtlMinutes"):
+            config(passwordResetTtlMinutes=bad_ttl)
 
 
 def test_runtime_and_architecture_are_settings() -> None:

@@ -20,6 +20,7 @@ from infra.cdk.inkwell_infra.api import (
 )
 from infra.cdk.inkwell_infra.domain import maintenance_of
 from inkwell import env
+from inkwell.errors import PROBLEM_CONTENT_TYPE, Problem
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import (
     PREFIX,
@@ -285,13 +286,17 @@ def test_access_decides_environment_and_vpc(synth: Synthesized) -> None:
             assert variables[env.DB_TLS] == "verify-full"
             if function in wiring.MAINTENANCE:
                 assert db_keys == common | {env.db_instance_host(domain),
-                                            env.db_master_secret_arn(domain)}, function.name
+                                            env.db_master_secret_arn(domain),
+                                            env.DB_CA_BUNDLE}, function.name
+                # the instance's certificate is signed by the RDS CA: the layer's bundle
+                assert variables[env.DB_CA_BUNDLE] == "/opt/certs/rds-ca-bundle.pem"
                 assert variables[env.db_user(domain)] == env.owner_user(domain)
                 assert variables[env.db_instance_host(domain)] == {
                     "Fn::GetAtt": [database.instance, "Endpoint.Address"]}
                 assert refs_in(variables[env.db_master_secret_arn(domain)]) <= database.secrets
             else:
                 assert db_keys == common | {env.db_host(domain)}, function.name
+                assert env.DB_CA_BUNDLE not in variables, function.name  # public ACM cert
                 assert variables[env.db_user(domain)] == env.app_user(domain)
                 assert variables[env.db_host(domain)] == {
                     "Fn::GetAtt": [database.proxy, "Endpoint"]
@@ -641,12 +646,31 @@ def test_each_database_function_connects_only_as_its_domain_user(synth: Synthesi
 
 def test_every_route_is_a_lambda_proxy_method(synth: Synthesized) -> None:
     methods = methods_by_route(synth)
-    assert set(methods) == {(r.method, r.path) for r in wiring.ROUTES}
+    assert set(methods) == {
+        (method, r.path) for r in wiring.ROUTES for method in wiring.http_methods(r)
+    }
     for route in wiring.ROUTES:
-        integration = methods[(route.method, route.path)]["Integration"]
-        assert integration["Type"] == "AWS_PROXY"
-        assert integration["IntegrationHttpMethod"] == "POST"
-        assert function_id(synth, route.name) in refs_in(integration["Uri"])
+        for method in wiring.http_methods(route):
+            integration = methods[(method, route.path)]["Integration"]
+            assert integration["Type"] == "AWS_PROXY"
+            assert integration["IntegrationHttpMethod"] == "POST"
+            assert function_id(synth, route.name) in refs_in(integration["Uri"])
+
+
+def test_every_get_route_answers_head_with_its_function_and_authorizer(
+    synth: Synthesized,
+) -> None:
+    """Locally a HEAD is served by the GET route; on API Gateway a resource without a
+    HEAD method would answer 403 (our 404): each GET route has its HEAD twin."""
+    methods = methods_by_route(synth)
+    gets = [r for r in wiring.ROUTES if r.method == "GET"]
+    assert gets
+    for route in gets:
+        head, get = methods[("HEAD", route.path)], methods[("GET", route.path)]
+        for key in ("Integration", "AuthorizationType", "AuthorizerId", "ResourceId"):
+            assert head.get(key) == get.get(key), (route.name, key)
+    heads = {path for method, path in methods if method == "HEAD"}
+    assert heads == {r.path for r in gets}
 
 
 def test_sibling_path_variables_share_one_name(synth: Synthesized) -> None:
@@ -742,8 +766,8 @@ def test_authorizers_match_route_auth(synth: Synthesized) -> None:
     token = authorizer_id(synth, "TOKEN")
     request = authorizer_id(synth, "REQUEST")
     methods = methods_by_route(synth)
-    for route in wiring.ROUTES:
-        props = methods[(route.method, route.path)]
+    for route, method in ((r, m) for r in wiring.ROUTES for m in wiring.http_methods(r)):
+        props = methods[(method, route.path)]
         if route.auth == "required":
             assert props["AuthorizationType"] == "CUSTOM"
             assert props["AuthorizerId"] == ref(token), route.name
@@ -773,9 +797,10 @@ def test_method_throttling_matches_wiring(synth: Synthesized) -> None:
     stage = only(synth.of_type("AWS::ApiGateway::Stage"))[1]["Properties"]
     settings = {(s["ResourcePath"], s["HttpMethod"]): s for s in stage["MethodSettings"]}
     for route in wiring.ROUTES:
-        setting = settings[("/" + route.path.replace("/", "~1"), route.method)]
-        assert setting["ThrottlingRateLimit"] == route.throttle.rate, route.name
-        assert setting["ThrottlingBurstLimit"] == route.throttle.burst, route.name
+        for method in wiring.http_methods(route):
+            setting = settings[("/" + route.path.replace("/", "~1"), method)]
+            assert setting["ThrottlingRateLimit"] == route.throttle.rate, route.name
+            assert setting["ThrottlingBurstLimit"] == route.throttle.burst, route.name
     login = wiring.route_by_name("users-login")
     assert login.throttle == wiring.CREDENTIALS_THROTTLE
     assert settings[("/~1api~1v1~1users~1login", "POST")]["ThrottlingRateLimit"] == (
@@ -830,16 +855,23 @@ def test_gateway_responses_are_problem_json_with_request_id(synth: Synthesized) 
     assert required <= set(responses)
     for response_type, props in responses.items():
         headers = props["ResponseParameters"]
+        for name, value in wiring.SECURITY_HEADERS.items():
+            assert headers[f"gatewayresponse.header.{name}"] == f"'{value}'", response_type
         assert headers["gatewayresponse.header.Content-Type"] == "'application/problem+json'"
         assert headers["gatewayresponse.header.X-Request-ID"] == "context.requestId"
         assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == (
             "'http://localhost:3000'"
         )
         template = props["ResponseTemplates"]["application/json"]
+        assert props["ResponseTemplates"][PROBLEM_CONTENT_TYPE] == template
         body = json.loads(template.replace("$context.error.messageString", '"message"'))
-        assert set(body) == {"type", "title", "status", "detail"}, response_type
+        assert list(body) == ["type", "title", "status", "detail"], response_type
         assert body["type"] == "about:blank"
         assert body["status"] == int(props["StatusCode"]), response_type
+        # byte for byte what a function writes for the same problem
+        as_function = Problem(body["status"], body["detail"], title=body["title"]).to_json()
+        assert template.replace("$context.error.messageString", '"message"').encode() == (
+            as_function), response_type
     assert responses["UNAUTHORIZED"]["StatusCode"] == "401"
     assert responses["ACCESS_DENIED"]["StatusCode"] == "403"
     throttled = responses["THROTTLED"]
@@ -891,6 +923,45 @@ def test_cors_preflight_on_every_resource_with_a_route_and_only_there(
     assert sorted(preflight) == sorted({route.path for route in wiring.ROUTES})
 
 
+def test_cors_preflights_carry_the_security_headers(synth: Synthesized) -> None:
+    preflights = [m["Properties"] for m in synth.of_type("AWS::ApiGateway::Method").values()
+                  if m["Properties"]["HttpMethod"] == "OPTIONS"]
+    assert preflights
+    for props in preflights:
+        (integration_response,) = props["Integration"]["IntegrationResponses"]
+        (method_response,) = props["MethodResponses"]
+        assert integration_response["StatusCode"] == method_response["StatusCode"]
+        given = integration_response["ResponseParameters"]
+        declared = method_response["ResponseParameters"]
+        for name, value in wiring.SECURITY_HEADERS.items():
+            key = f"method.response.header.{name}"
+            assert given[key] == f"'{value}'" and declared[key] is True, name
+        # CDK's own CORS headers are still there
+        assert given["method.response.header.Access-Control-Allow-Origin"] == (
+            "'http://localhost:3000'")
+        assert set(given) == set(declared)
+
+
+def test_waf_429_is_the_functions_problem_with_their_headers(synth: Synthesized) -> None:
+    _, acl = only(synth.of_type("AWS::WAFv2::WebACL"))
+    props = acl["Properties"]
+    (body,) = props["CustomResponseBodies"].values()
+    assert body["ContentType"] == "APPLICATION_JSON"
+    problem = json.loads(body["Content"])
+    assert list(problem) == ["type", "title", "status", "detail"]
+    assert body["Content"].encode() == Problem(
+        429, problem["detail"], title="Too Many Requests").to_json()
+    blocks = [r["Action"]["Block"]["CustomResponse"] for r in props["Rules"]
+              if "Block" in r.get("Action", {})]
+    assert len(blocks) == 2
+    for block in blocks:
+        headers = {h["Name"]: h["Value"] for h in block["ResponseHeaders"]}
+        assert {k: headers[k] for k in wiring.SECURITY_HEADERS} == wiring.SECURITY_HEADERS
+        assert headers["Retry-After"] == "300"
+        assert headers["Access-Control-Allow-Origin"] == "http://localhost:3000"
+        assert headers["Vary"] == "Origin"
+
+
 def test_one_invoke_permission_per_invoker(synth: Synthesized) -> None:
     """A route function may be invoked by API Gateway for its own method only; the
     authorizer function by this API's authorizers (one permission for both); a consumer
@@ -904,12 +975,17 @@ def test_one_invoke_permission_per_invoker(synth: Synthesized) -> None:
         (fn,) = refs_in(props["FunctionName"])
         permissions.setdefault(fn, []).append(props)
     for route in wiring.ROUTES:
-        (props,) = permissions.pop(function_id(synth, route.name))
-        assert props["Principal"] == "apigateway.amazonaws.com"
-        source = json.dumps(props["SourceArn"])
-        assert refs_in(props["SourceArn"]) >= {api, stage}, route.name
+        granted = permissions.pop(function_id(synth, route.name))
+        # one per method: GET and HEAD each scoped to their own method
         method_path = re.sub(r"\{[^}]+\}", "*", route.path)  # the method ARN's form
-        assert source.endswith(f'"/{route.method}{method_path}"]]}}'), (route.name, source)
+        ends = []
+        for props in granted:
+            assert props["Principal"] == "apigateway.amazonaws.com"
+            assert refs_in(props["SourceArn"]) >= {api, stage}, route.name
+            ends.append(json.dumps(props["SourceArn"]).rsplit('"/', 1)[1])
+        assert sorted(ends) == sorted(
+            f'{method}{method_path}"]]}}' for method in wiring.http_methods(route)
+        ), route.name
     (props,) = permissions.pop(function_id(synth, wiring.AUTHORIZER.name))
     assert props["Principal"] == "apigateway.amazonaws.com"
     assert {r for r in refs_in(props["SourceArn"]) if not r.startswith("AWS::")} == {api}

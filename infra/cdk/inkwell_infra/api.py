@@ -22,7 +22,9 @@ Everything here is derived from ``wiring.ROUTES``:
   ``application/problem+json`` contract as the functions, with ``X-Request-ID``;
 - CORS preflight for the configured origins on every resource that has a route
   (functions add CORS headers themselves);
-- one invoke permission per route function (scoped to its method) and one for the
+- a HEAD method beside every GET route, on the same function and authorizer (the
+  function answers it without the body, as the local gateway does);
+- one invoke permission per route method (scoped to that method) and one for the
   authorizer function (scoped to this API's authorizers, which both run it).
 
 The route paths become one resource tree. API Gateway allows static path parts next to a
@@ -50,8 +52,9 @@ import wiring
 from infra.cdk.inkwell_infra.config import InkwellConfig
 from infra.cdk.inkwell_infra.logs import retention_days
 from infra.cdk.inkwell_infra.monitoring import api_alarms
+from inkwell.errors import PROBLEM_CONTENT_TYPE, Problem
 
-PROBLEM_JSON = "application/problem+json"
+PROBLEM_JSON = PROBLEM_CONTENT_TYPE
 TOKEN_AUTHORIZER_CACHE_TTL = Duration.seconds(300)
 
 
@@ -118,9 +121,9 @@ MANAGED_RULE_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 )
 
 
-def method_option_key(route: wiring.Route) -> str:
+def method_option_key(route: wiring.Route, http_method: str | None = None) -> str:
     """The stage ``method_options`` key of a route: ``/api/v1/users/login/POST``."""
-    return f"{route.path}/{route.method}"
+    return f"{route.path}/{http_method or route.method}"
 
 
 def _is_variable(part: str) -> bool:
@@ -173,18 +176,36 @@ def credential_routes() -> tuple[wiring.Route, ...]:
     return tuple(r for r in wiring.ROUTES if r.throttle == wiring.CREDENTIALS_THROTTLE)
 
 
+# Where API Gateway's own message goes in a problem template: already a quoted JSON
+# string ("$context.error.message", escaped), so it replaces the quoted placeholder.
+# https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-gatewayResponse-definition.html
+GATEWAY_MESSAGE = "$context.error.messageString"
+_MESSAGE_PLACEHOLDER = "\x00gateway-message\x00"
+
+
 def problem_template(problem: GatewayProblem) -> str:
-    detail = (
-        json.dumps(problem.detail)
-        if problem.detail is not None
-        else "$context.error.messageString"
-    )
-    return (
-        '{"type":"about:blank",'
-        f'"title":{json.dumps(problem.title)},'
-        f'"status":{problem.status},'
-        f'"detail":{detail}}}'
-    )
+    """The problem body API Gateway (or WAF) answers with: serialized by
+    ``Problem.to_json``, as the functions serialize theirs (same fields, order and
+    compactness)."""
+    detail = _MESSAGE_PLACEHOLDER if problem.detail is None else problem.detail
+    body = Problem(problem.status, detail, title=problem.title).to_json().decode()
+    return body.replace(json.dumps(_MESSAGE_PLACEHOLDER), GATEWAY_MESSAGE)
+
+
+def static_header_value(value: str) -> str:
+    """A header value as an API Gateway static mapping value: in single quotes.
+
+    API Gateway takes what is between the first and the last quote as the value, so the
+    quotes inside the Content-Security-Policy value (``'none'``) are kept as they are.
+    """
+    if "\n" in value or "\r" in value:
+        raise ValueError(f"a header value cannot span lines: {value!r}")
+    return f"'{value}'"
+
+
+def security_header_values() -> dict[str, str]:
+    """``wiring.SECURITY_HEADERS`` as static mapping values."""
+    return {name: static_header_value(value) for name, value in wiring.SECURITY_HEADERS.items()}
 
 
 def gateway_cors_origin(origins: Sequence[str]) -> str | None:
@@ -199,6 +220,51 @@ def gateway_cors_origin(origins: Sequence[str]) -> str | None:
     if len(origins) == 1:
         return origins[0]
     return None
+
+
+def _override_key(key: str) -> str:
+    """A property name with dots (``method.response.header.X``) in an override path."""
+    return key.replace(".", "\\.")
+
+
+def add_security_headers_to_preflight(preflight: apigw.Method) -> None:
+    """The preflight's mock integration answers with the security headers too.
+
+    CDK's CORS options take no extra headers, so they are added to the integration
+    response and declared on the method response of the method it generated (the same
+    keys CDK uses for the CORS headers)."""
+    method = preflight.node.default_child
+    if not isinstance(method, apigw.CfnMethod):
+        raise RuntimeError("the CORS preflight has no AWS::ApiGateway::Method to extend")
+    for name, value in security_header_values().items():
+        key = _override_key(f"method.response.header.{name}")
+        method.add_property_override(
+            f"Integration.IntegrationResponses.0.ResponseParameters.{key}", value)
+        method.add_property_override(f"MethodResponses.0.ResponseParameters.{key}", True)
+
+
+def cors_response_headers(origins: Sequence[str]) -> dict[str, str]:
+    """The CORS headers of a response API Gateway or WAF writes (no per-request origin)."""
+    origin = gateway_cors_origin(origins)
+    if origin is None:
+        return {}
+    headers = {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Expose-Headers": ",".join(wiring.CORS_EXPOSE_HEADERS),
+    }
+    if origin != "*":
+        headers["Vary"] = "Origin"
+    return headers
+
+
+def waf_response_headers(config: InkwellConfig) -> dict[str, str]:
+    """The headers of WAF's 429 answer: what every response carries (WAF sets the
+    content type itself from the body's, and has no request id to give)."""
+    return {
+        **wiring.SECURITY_HEADERS,
+        **cors_response_headers(config.cors_origins),
+        "Retry-After": str(config.waf_window_seconds),
+    }
 
 
 class InkwellApi(Construct):
@@ -246,11 +312,12 @@ class InkwellApi(Construct):
                 throttling_rate_limit=stage_throttle.rate,
                 throttling_burst_limit=stage_throttle.burst,
                 method_options={
-                    method_option_key(route): apigw.MethodDeploymentOptions(
+                    method_option_key(route, http_method): apigw.MethodDeploymentOptions(
                         throttling_rate_limit=route.throttle.rate,
                         throttling_burst_limit=route.throttle.burst,
                     )
                     for route in wiring.ROUTES
+                    for http_method in wiring.http_methods(route)
                 },
                 access_log_destination=apigw.LogGroupLogDestination(access_logs),
                 access_log_format=apigw.AccessLogFormat.custom(
@@ -351,12 +418,13 @@ class InkwellApi(Construct):
         resource = self.api.root.resource_for_path(route.path)
         if route.path not in self._preflight_paths:
             self._preflight_paths.add(route.path)
-            resource.add_cors_preflight(
+            preflight = resource.add_cors_preflight(
                 allow_origins=self._cors.allow_origins,
                 allow_methods=self._cors.allow_methods,
                 allow_headers=self._cors.allow_headers,
                 max_age=self._cors.max_age,
             )
+            add_security_headers_to_preflight(preflight)
         integration = apigw.LambdaIntegration(handler, proxy=True, allow_test_invoke=False)
         authorizer: apigw.IAuthorizer | None
         if route.auth == "required":
@@ -367,21 +435,28 @@ class InkwellApi(Construct):
             authorizer = None
         else:  # pragma: no cover - guarded by the Literal type
             raise ValueError(f"{route.name}: unknown auth {route.auth!r}")
-        method = resource.add_method(
-            route.method,
-            integration,
-            operation_name=route.name,
-            authorizer=authorizer,
-            authorization_type=(
-                apigw.AuthorizationType.CUSTOM if authorizer else apigw.AuthorizationType.NONE
-            ),
-        )
-        if self._permissions_scope is not None:
-            self._move_permissions(route, method, self._permissions_scope)
-        return method
+        # A GET route answers HEAD too: a HEAD method on the same function and authorizer
+        # (the function drops the body); without it API Gateway answers 403 (our 404).
+        methods = []
+        for http_method in wiring.http_methods(route):
+            method = resource.add_method(
+                http_method,
+                integration,
+                operation_name=(route.name if http_method == route.method
+                                else f"{route.name}_{http_method.lower()}"),
+                authorizer=authorizer,
+                authorization_type=(
+                    apigw.AuthorizationType.CUSTOM if authorizer
+                    else apigw.AuthorizationType.NONE
+                ),
+            )
+            if self._permissions_scope is not None:
+                self._move_permissions(route, http_method, method, self._permissions_scope)
+            methods.append(method)
+        return methods[0]
 
     def _move_permissions(
-        self, route: wiring.Route, method: apigw.Method, scope: Construct
+        self, route: wiring.Route, http_method: str, method: apigw.Method, scope: Construct
     ) -> None:
         """Move the invoke permission CDK puts beside the method into the permissions
         scope (a stack of its own): the same grant, one resource fewer per route in the
@@ -391,9 +466,10 @@ class InkwellApi(Construct):
             raise RuntimeError(f"{route.name}: expected one invoke permission, got {moved}")
         (permission,) = moved
         method.node.try_remove_child(permission.node.id)
+        suffix = "" if http_method == route.method else http_method.capitalize()
         lambda_.CfnPermission(
             scope,
-            "".join(w.capitalize() for w in route.name.split("-")),
+            "".join(w.capitalize() for w in route.name.split("-")) + suffix,
             action=permission.action,
             function_name=permission.function_name,
             principal=permission.principal,
@@ -401,18 +477,17 @@ class InkwellApi(Construct):
         )
 
     def _add_gateway_responses(self) -> None:
-        origin = gateway_cors_origin(self._config.cors_origins)
+        cors = {
+            name: static_header_value(value)
+            for name, value in cors_response_headers(self._config.cors_origins).items()
+        }
         for problem in GATEWAY_PROBLEMS:
             headers = {
                 "Content-Type": f"'{PROBLEM_JSON}'",
                 "X-Request-ID": "context.requestId",
+                **security_header_values(),
+                **cors,
             }
-            if origin is not None:
-                headers["Access-Control-Allow-Origin"] = f"'{origin}'"
-                exposed = ",".join(wiring.CORS_EXPOSE_HEADERS)
-                headers["Access-Control-Expose-Headers"] = f"'{exposed}'"
-                if origin != "*":
-                    headers["Vary"] = "'Origin'"
             if problem.retry_after is not None:
                 headers["Retry-After"] = f"'{problem.retry_after}'"
             body = problem_template(problem)
@@ -434,9 +509,8 @@ class InkwellApi(Construct):
                     response_code=429,
                     custom_response_body_key=rate_limited_body,
                     response_headers=[
-                        wafv2.CfnWebACL.CustomHTTPHeaderProperty(
-                            name="Retry-After", value=str(config.waf_window_seconds)
-                        )
+                        wafv2.CfnWebACL.CustomHTTPHeaderProperty(name=name, value=value)
+                        for name, value in waf_response_headers(config).items()
                     ],
                 )
             )

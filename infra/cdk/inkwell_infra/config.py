@@ -5,7 +5,8 @@ Every setting is documented, with its default, in the settings table of ``docs/d
 databases (deletion protection, snapshot on removal, Multi-AZ, longer backups), turns on
 VPC flow logs and refuses to synthesize without the settings a production deployment must
 choose on purpose: ``alarmEmail`` (or ``alarmEmail=none``), ``corsOrigins`` (not the local
-web client) and ``emailSender`` (or ``email=log``). Any other stage is disposable and
+web client), ``emailSender`` (or ``email=log``) and ``passwordResetUrl`` (or
+``passwordResetUrl=none``). Any other stage is disposable and
 gets development defaults.
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from constructs import Node
 
@@ -33,6 +35,11 @@ LAMBDA_ARCHITECTURES = ("arm64", "x86_64")
 DEFAULT_STAGE = "dev"
 DEFAULT_CORS_ORIGINS: tuple[str, ...] = ("http://localhost:3000",)
 WAF_WINDOWS = (60, 120, 300, 600)
+# passwordResetUrl=none: the reset email gives the token itself (no web page takes it).
+NO_PASSWORD_RESET_URL = "none"
+# The range inkwell.settings accepts for INKWELL_PASSWORD_RESET_TTL (60..86400 s).
+PASSWORD_RESET_TTL_MINUTES = (1, 1440)
+DEFAULT_PASSWORD_RESET_TTL_MINUTES = 30
 
 
 def _as_bool(value: Any) -> bool:
@@ -104,6 +111,33 @@ def _as_optional_sender(value: Any) -> str | None:
     return text
 
 
+def _as_optional_reset_url(value: Any) -> str | None:
+    """``passwordResetUrl``: an https page (http only for localhost), or ``none``."""
+    text = str(value).strip()
+    if not text or text.lower() == NO_PASSWORD_RESET_URL:
+        return None
+    parts = urlsplit(text)
+    local = parts.hostname in ("localhost", "127.0.0.1")
+    if parts.scheme != "https" and not (parts.scheme == "http" and local):
+        raise SettingsError(
+            f"passwordResetUrl must be an https:// URL (http only for localhost): {value!r}"
+        )
+    if not parts.hostname or parts.fragment or any(c.isspace() for c in text):
+        raise SettingsError(f"passwordResetUrl is not a usable URL: {value!r}")
+    return text
+
+
+def _as_reset_ttl_minutes(value: Any) -> int:
+    low, high = PASSWORD_RESET_TTL_MINUTES
+    try:
+        minutes = int(str(value).strip())
+    except ValueError:
+        raise SettingsError(f"passwordResetTtlMinutes must be a number: {value!r}") from None
+    if not low <= minutes <= high:
+        raise SettingsError(f"passwordResetTtlMinutes must be {low}..{high}: {value!r}")
+    return minutes
+
+
 @dataclass(frozen=True)
 class InkwellConfig:
     stage: str = DEFAULT_STAGE
@@ -126,6 +160,9 @@ class InkwellConfig:
     lambda_architecture: str = "arm64"
     jwt_key_generation: str = "1"
     flow_logs: bool = False
+    # The web page the reset email links to (``<url>?token=...``); None: the token itself.
+    password_reset_url: str | None = None
+    password_reset_ttl_minutes: int = DEFAULT_PASSWORD_RESET_TTL_MINUTES
 
     @property
     def platform(self) -> LambdaPlatform:
@@ -200,6 +237,11 @@ class InkwellConfig:
             lambda_architecture=architecture,
             jwt_key_generation=str(get("jwtKeyGeneration", "1")).strip(),
             flow_logs=get("flowLogs", prod, _as_bool),
+            password_reset_url=get("passwordResetUrl", None, _as_optional_reset_url),
+            password_reset_ttl_minutes=get(
+                "passwordResetTtlMinutes", DEFAULT_PASSWORD_RESET_TTL_MINUTES,
+                _as_reset_ttl_minutes,
+            ),
         )
         try:
             config.platform  # noqa: B018 - validates lambdaRuntime / lambdaArchitecture
@@ -235,6 +277,12 @@ def _require_production_choices(node: Node) -> None:
         missing.append(
             "emailSender: the SES-verified From address (-c emailSender=no-reply@example.com),"
             " or -c email=log to keep email in the function logs"
+        )
+    if node.try_get_context("passwordResetUrl") in (None, ""):
+        missing.append(
+            "passwordResetUrl: the web page reset emails link to"
+            " (-c passwordResetUrl=https://blog.example.com/reset-password), or"
+            " -c passwordResetUrl=none to email the token itself"
         )
     if missing:
         raise SettingsError(

@@ -14,8 +14,10 @@ What ``Function.access`` declares turns into the narrowest grant and nothing mor
   as the application user, nothing else (no secret).
 - ``Access.DATABASE`` on a maintenance function (``wiring.MAINTENANCE``): the domain's
   maintenance security group, straight to the instance; env: the instance endpoint, the
-  owner user and the master secret's ARN; IAM: ``rds-db:connect`` to the instance as the
-  owner, and reading the master secret (it creates the owner and application users).
+  owner user, the master secret's ARN and the RDS CA bundle of the layer
+  (``INKWELL_DB_CA_BUNDLE``: the instance's certificate is signed by the RDS CA); IAM:
+  ``rds-db:connect`` to the instance as the owner, and reading the master secret (it
+  creates the owner and application users).
 - ``Access.SIGNING_KEY``: may ``secretsmanager:GetSecretValue`` the JWT private keys,
   gets ``INKWELL_JWT_PRIVATE_KEYS_SECRET_ARN``.
 - ``Access.SIGNING_KEY_ADMIN``: may get and put the JWT private keys (key rotation).
@@ -25,7 +27,10 @@ What ``Function.access`` declares turns into the narrowest grant and nothing mor
 - ``Access.EMAIL``: with context ``emailSender``, ``INKWELL_EMAIL_TRANSPORT=ses`` and
   ``INKWELL_EMAIL_SENDER``, ``ses:SendEmail``/``ses:SendRawEmail`` on the sender's SES
   identity with ``ses:FromAddress`` = that address, and the SES endpoint in the VPC.
-  Without it: ``INKWELL_EMAIL_TRANSPORT=log`` and no SES grant at all.
+  Without it: ``INKWELL_EMAIL_TRANSPORT=log`` and no SES grant at all. Either way the
+  password reset settings (what the reset email says): ``INKWELL_PASSWORD_RESET_TTL``
+  from ``passwordResetTtlMinutes`` and, with ``passwordResetUrl``,
+  ``INKWELL_PASSWORD_RESET_URL``.
 
 **Execution roles, one per group of identical grants.** Functions whose grants are
 identical share one role (``RoleKey``: the domain, the access set, VPC or not, the
@@ -53,6 +58,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 import wiring
+from infra.cdk.inkwell_infra import rds_ca
 from infra.cdk.inkwell_infra.config import InkwellConfig
 from infra.cdk.inkwell_infra.database import DomainDatabase, allow_tcp
 from infra.cdk.inkwell_infra.logs import retention_days
@@ -283,6 +289,8 @@ class FunctionGroup(Construct):
                 variables[env.db_instance_host(domain)] = database.instance_endpoint
                 variables[env.db_user(domain)] = env.owner_user(domain)
                 variables[env.db_master_secret_arn(domain)] = database.secret.secret_arn
+                # The instance's certificate is signed by the RDS CA, not a public one.
+                variables[env.DB_CA_BUNDLE] = rds_ca.LAYER_PATH
             else:
                 variables[env.db_host(domain)] = database.endpoint
                 variables[env.db_user(domain)] = env.app_user(domain)
@@ -294,6 +302,9 @@ class FunctionGroup(Construct):
                 variables[env.EMAIL_SENDER] = config.email_sender
             else:
                 variables[env.EMAIL_TRANSPORT] = "log"
+            variables[env.PASSWORD_RESET_TTL] = str(config.password_reset_ttl_minutes * 60)
+            if config.password_reset_url:
+                variables[env.PASSWORD_RESET_URL] = config.password_reset_url
         return variables
 
     def _role_for(self, function: wiring.Function, log_group: logs.ILogGroup) -> iam.Role:

@@ -1,4 +1,5 @@
-"""The shared Lambda layer: ``layers/shared/python`` plus the runtime dependencies.
+"""The shared Lambda layer: ``layers/shared/python`` plus the runtime dependencies, and the
+Amazon RDS CA bundle (``rds_ca``: ``/opt/certs/rds-ca-bundle.pem`` on Lambda).
 
 The dependency list is read from ``[project].dependencies`` in ``pyproject.toml`` (the one
 source of truth) and installed with pip for the Lambda platform (Linux, the configured
@@ -30,6 +31,7 @@ from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from infra.cdk.inkwell_infra import rds_ca
 from infra.cdk.inkwell_infra.paths import LAYER_DIR, LAYER_PYTHON_DIR, PYPROJECT
 from infra.cdk.inkwell_infra.runtime import LambdaPlatform, build_interpreter
 
@@ -72,6 +74,7 @@ def layer_asset_hash(
     digest = hashlib.sha256()
     for part in (*platform.pip_args, *RUNTIME_CONSTRAINTS, *dependencies, "bytecode"):
         digest.update(b"pip\0" + part.encode() + b"\0")
+    digest.update(b"rds-ca\0" + rds_ca.locked_version().encode() + b"\0")
     if source_dir.is_dir():
         for path in _source_files(source_dir):
             digest.update(b"file\0" + path.relative_to(source_dir).as_posix().encode() + b"\0")
@@ -96,11 +99,13 @@ class PipLayerBundling:
     """Builds the layer in ``<output_dir>/python`` with the local Python and pip."""
 
     def __init__(
-        self, source_dir: Path, dependencies: Sequence[str], platform: LambdaPlatform
+        self, source_dir: Path, dependencies: Sequence[str], platform: LambdaPlatform,
+        rds_ca_source: Path = rds_ca.SOURCE,
     ) -> None:
         self.source_dir = source_dir
         self.dependencies = list(dependencies)
         self.platform = platform
+        self.rds_ca_source = rds_ca_source
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
         # ``image`` is the unused Docker fallback; a keyword-only parameter is needed so
@@ -111,6 +116,8 @@ class PipLayerBundling:
             f" bytecode compiled by {interpreter}",
             file=sys.stderr,
         )
+        # The RDS CAs first: a missing npm install fails before pip's minutes.
+        rds_ca.write_bundle(Path(output_dir) / rds_ca.LAYER_RELATIVE_PATH, self.rds_ca_source)
         target = Path(output_dir) / "python"
         if self.source_dir.is_dir():
             shutil.copytree(

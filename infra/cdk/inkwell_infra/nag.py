@@ -153,12 +153,13 @@ def _api(stack: Stack, config: InkwellConfig) -> None:
              "authorization is Inkwell's own: a Lambda authorizer verifies ES256 JWTs "
              "issued by the users domain (docs/architecture.md); there is no Cognito pool")
         route = next((r for r in wiring.ROUTES if r.auth == "none"
-                      and method.resource.path == r.path and method.http_method == r.method),
+                      and method.resource.path == r.path
+                      and method.http_method in wiring.http_methods(r)),
                      None)
         if route is not None:
             _ack(method, "AwsSolutions-APIG4",
-                 f"{route.method} {route.path} is the public liveness check: no identity, "
-                 "no data")
+                 f"{method.http_method} {route.path} is the public liveness check: no "
+                 "identity, no data")
 
 
 def _queues(stack: Stack, config: InkwellConfig) -> None:

@@ -22,7 +22,8 @@ Connection settings, per domain (``USERS`` shown; names in inkwell.env):
 - on AWS: ``INKWELL_DB_AUTH=iam``, ``INKWELL_USERS_DB_HOST`` (the RDS Proxy endpoint),
   ``INKWELL_USERS_DB_PORT``, ``INKWELL_USERS_DB_NAME`` and ``INKWELL_USERS_DB_USER``; the
   password is an IAM authentication token signed in process (inkwell.rds_iam). TLS is
-  verified against the system trust store unless ``INKWELL_DB_TLS=disable``.
+  verified against the system trust store unless ``INKWELL_DB_TLS=disable``, or against
+  ``INKWELL_DB_CA_BUNDLE`` only when it is set (maintenance: the RDS CAs, in the layer).
 """
 
 from __future__ import annotations
@@ -82,15 +83,21 @@ class ConnectionParams:
     database: str
     tls: bool
     iam: bool = False  # the password is an RDS IAM authentication token, signed per connect
+    # PEM file of the CAs the server certificate must chain to; None: the system store.
+    ca_file: str | None = None
 
     @classmethod
     def for_domain(cls, domain: str, *, maintenance: bool = False) -> ConnectionParams:
         """How the domain's functions connect; `maintenance`: how its migrations do (as the
         owner, on AWS directly to the instance)."""
         tls_setting = os.environ.get(env.DB_TLS, "")
+        ca_file = os.environ.get(env.DB_CA_BUNDLE) or None
+        if ca_file is not None and not os.path.isfile(ca_file):
+            raise ConfigurationError(f"{env.DB_CA_BUNDLE}: no such file {ca_file!r}")
         url = os.environ.get(env.db_url(domain))
         if url:
-            params = cls.from_url(url, tls=tls_setting == "verify-full")
+            params = replace(cls.from_url(url, tls=tls_setting == "verify-full"),
+                             ca_file=ca_file)
             return replace(params, user=env.owner_user(domain)) if maintenance else params
         if os.environ.get(env.DB_AUTH) != env.DB_AUTH_IAM:
             raise ConfigurationError(
@@ -113,6 +120,7 @@ class ConnectionParams:
             database=os.environ.get(env.db_name(domain)) or domain,
             tls=tls_setting != "disable",
             iam=True,
+            ca_file=ca_file,
         )
 
     @classmethod
@@ -144,6 +152,11 @@ class ConnectionParams:
 
         return rds_iam.token(self.host, self.port, self.user)
 
+    def ssl_context(self) -> ssl.SSLContext:
+        """verify-full: the certificate must chain to the CA file (only it, when given) or
+        the system trust store, and name the host."""
+        return ssl.create_default_context(cafile=self.ca_file)
+
     def connect(self, application_name: str | None = "inkwell") -> pg8000.native.Connection:
         """A new connection; `application_name` None sends no startup parameter besides
         the user and database (the functions' connections, which go through a proxy)."""
@@ -155,7 +168,7 @@ class ConnectionParams:
             database=self.database,
             # False, not None: pg8000 takes None as "try TLS first", which costs a
             # refused round trip and ~20 ms of loading the CA store on every connect.
-            ssl_context=ssl.create_default_context() if self.tls else False,
+            ssl_context=self.ssl_context() if self.tls else False,
             timeout=15,
             application_name=application_name,
         )

@@ -43,8 +43,13 @@ PASSWORD_RESET_TTL = "INKWELL_PASSWORD_RESET_TTL"
 PASSWORD_RESET_URL = "INKWELL_PASSWORD_RESET_URL"
 
 # --- databases --------------------------------------------------------------------------
-# "verify-full": TLS, the server certificate verified against the system trust store.
+# "verify-full": TLS, the server certificate verified against the system trust store
+# (or, when DB_CA_BUNDLE is set, against that bundle only).
 DB_TLS = "INKWELL_DB_TLS"
+# A PEM file of the certificate authorities that sign the database server's certificate.
+# On AWS: the Amazon RDS CAs shipped in the layer, for the maintenance functions, which
+# connect to the instance itself (RDS Proxy presents a publicly trusted certificate).
+DB_CA_BUNDLE = "INKWELL_DB_CA_BUNDLE"
 # How functions authenticate to PostgreSQL: "password" (the password in the URL, or none:
 # local) or "iam" (an RDS IAM authentication token signed in process: AWS, RDS Proxy).
 DB_AUTH = "INKWELL_DB_AUTH"
