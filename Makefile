@@ -41,7 +41,7 @@ typecheck: $(STAMP)
 # The suite, then the integration and end-to-end suites again with every function going
 # through PgBouncer in transaction pooling mode (as through RDS Proxy on AWS), with the
 # 500-session scale test.
-test: $(STAMP) lint typecheck system-packages
+test: $(STAMP) $(CDK) lint typecheck system-packages
 	$(VENV)/bin/pytest -n 2 --dist loadgroup --ignore=tests/scale
 	@if command -v pgbouncer >/dev/null || [ -x /usr/sbin/pgbouncer ]; then \
 	  INKWELL_TEST_PGBOUNCER=1 $(VENV)/bin/pytest -n 2 --dist loadgroup -q \
