@@ -9,6 +9,8 @@ export PYTHONPATH := functions:layers/shared/python:.
 export CDK_DISABLE_CLI_TELEMETRY := true
 # Extra CDK CLI arguments, e.g. make deploy CDK_ARGS='-c stage=prod -c corsOrigins=https://blog.example.com'
 CDK_ARGS ?=
+# Extra benchmark arguments, e.g. make bench BENCH_ARGS='--only cold warm' (python -m bench --help)
+BENCH_ARGS ?=
 
 .PHONY: install run test lint typecheck bench synth deploy invoke events samples clean
 
@@ -31,13 +33,13 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy functions layers/shared/python local infra tests
+	$(VENV)/bin/mypy functions layers/shared/python local infra bench tests
 
 test: $(STAMP) lint typecheck
 	$(VENV)/bin/pytest -n 2 --dist loadgroup
 
 bench: $(STAMP)
-	$(PY) -m local.bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 synth: $(STAMP) $(CDK)
 	$(CDK) synth --quiet --no-notices $(CDK_ARGS)

@@ -30,8 +30,7 @@ class RoundTrips:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.port: int = self._listener.getsockname()[1]
         self._lock = threading.Lock()
-        self._round_trips = 0
-        self._connections = 0
+        self._per_connection: list[int] = []  # round trips of each connection, in order
         self._open: list[socket.socket] = []
         threading.Thread(target=self._accept, name="round-trips-accept", daemon=True).start()
 
@@ -42,13 +41,19 @@ class RoundTrips:
 
     @property
     def round_trips(self) -> int:
+        """Of every connection so far."""
         with self._lock:
-            return self._round_trips
+            return sum(self._per_connection)
 
     @property
     def connections(self) -> int:
         with self._lock:
-            return self._connections
+            return len(self._per_connection)
+
+    def of_connection(self, index: int) -> int:
+        """Of one connection (0: the first opened through the relay)."""
+        with self._lock:
+            return self._per_connection[index]
 
     def url_for(self, url: str) -> str:
         """`url` (a database on the upstream server) through this relay."""
@@ -93,7 +98,7 @@ class RoundTrips:
     def _answers(self, server: socket.socket, client: socket.socket) -> None:
         """Server to client: frame the messages (type byte, int32 length) and count 'Z'."""
         pending = bytearray()
-        started = False
+        index: int | None = None
         with suppress(OSError):
             while data := server.recv(65536):
                 pending += data
@@ -106,10 +111,10 @@ class RoundTrips:
                     del pending[:size]
                 if ready:
                     with self._lock:  # counted before the client can see the answer
-                        if not started:
-                            started, ready = True, ready - 1
-                            self._connections += 1
-                        self._round_trips += ready
+                        if index is None:
+                            index, ready = len(self._per_connection), ready - 1
+                            self._per_connection.append(0)
+                        self._per_connection[index] += ready
                 client.sendall(data)
         for sock in (server, client):
             with suppress(OSError):
