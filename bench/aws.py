@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import urllib.request
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -56,6 +57,10 @@ class MotoServer:
         self.endpoint = f"http://127.0.0.1:{port}"
         self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         self._server.start()
+        # moto's state is per process, not per server: start from none.
+        reset = f"{self.endpoint}/moto-api/reset"  # http on loopback
+        urllib.request.urlopen(urllib.request.Request(reset, method="POST"),  # noqa: S310
+                               timeout=10).close()
 
     def client(self, service: str) -> Any:
         import boto3

@@ -5,7 +5,8 @@ Run as a script by `bench.cold` (never imported):
     python bench/child.py MODULE ATTRIBUTE EVENT_JSON RESULT_JSON FUNCTION MEMORY_MB
 
 Only the standard library is loaded before the clock starts. The clock (time.perf_counter)
-runs from just before `import MODULE` to just after the first invocation returns, so it
+runs from just before `import MODULE` to just after the first invocation returns (the
+process's CPU time over the same span is reported too: less disturbed by other load), so it
 covers everything the function does before its first response: configuration, any secret
 or key it fetches, signing, connecting. Packages the Lambda layer does not ship
 (``INKWELL_BENCH_ABSENT``, computed by `bench.cold.absent_packages`) cannot be imported, as
@@ -58,7 +59,7 @@ def main(argv: list[str]) -> int:
     with open(event_path, encoding="utf-8") as f:
         event = json.load(f)
     context = _Context(function_name, int(memory))
-    t0 = time.perf_counter()
+    c0, t0 = time.process_time(), time.perf_counter()
     handler = getattr(importlib.import_module(module_name), attribute)
     t1 = time.perf_counter()
     error, result = None, None
@@ -66,10 +67,10 @@ def main(argv: list[str]) -> int:
         result = handler(event, context)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     with open(result_path, "w", encoding="utf-8") as f:
-        json.dump({"import_s": t1 - t0, "total_s": t2 - t0, "error": error, "result": result,
-                   "modules": len(sys.modules)}, f, default=str)
+        json.dump({"import_s": t1 - t0, "total_s": t2 - t0, "cpu_s": c2 - c0, "error": error,
+                   "result": result, "modules": len(sys.modules)}, f, default=str)
     return 0
 
 

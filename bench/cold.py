@@ -3,8 +3,8 @@
 Targets are interleaved round by round, in a shuffled order each round (fixed seed), so
 slow drifts of a shared machine spread over all of them alike; untimed warm-up rounds first
 fill a bytecode cache of the bench's own (PYTHONPYCACHEPREFIX, as a package deployed with
-its .pyc files has them) and the file system cache. Each target gets a fresh event per
-sample, built before any clock starts.
+its .pyc files has them) and the file system cache. Each sample gets a fresh event, built
+(and its data seeded) just before the child starts.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import statistics
 import subprocess
 import sys
 import tomllib
@@ -65,10 +66,15 @@ def absent_packages() -> list[str]:
                   if n.isidentifier() and n not in ("bench", "_distutils_hack"))
 
 
+def _median_ms(values: list[float]) -> float:
+    return round(statistics.median(values) * 1000, 1)
+
+
 @dataclass
 class ColdOutcome:
     totals: list[float] = field(default_factory=list)
     imports: list[float] = field(default_factory=list)
+    cpus: list[float] = field(default_factory=list)
     modules: int = 0
     failure: str | None = None
 
@@ -103,7 +109,6 @@ def measure(targets: Sequence[Target], world: World, env: dict[str, str], result
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     scratch = BUILD / "bench" / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
-    events = {t.name: t.events(world, warmup + runs) for t in targets}
     outcomes = {t.name: ColdOutcome() for t in targets}
     order = list(targets)
     shuffle = random.Random(20240601).shuffle
@@ -115,18 +120,19 @@ def measure(targets: Sequence[Target], world: World, env: dict[str, str], result
             outcome = outcomes[target.name]
             if outcome.failure:
                 continue
-            report, problem = run_once(target, events[target.name][round_], env, scratch)
+            event = target.events(world, 1)[0]  # fresh: its token must not expire meanwhile
+            report, problem = run_once(target, event, env, scratch)
             if report is None:
                 outcome.failure = problem
             elif round_ >= warmup:
                 outcome.totals.append(float(report["total_s"]))  # type: ignore[arg-type]
                 outcome.imports.append(float(report["import_s"]))  # type: ignore[arg-type]
+                outcome.cpus.append(float(report["cpu_s"]))  # type: ignore[arg-type]
                 outcome.modules = int(report["modules"])  # type: ignore[call-overload]
     for target in targets:
         outcome = outcomes[target.name]
         if outcome.totals and not outcome.failure:
             results.add(f"{label}/{target.name}", outcome.totals, kind=target.kind,
-                        modules=outcome.modules,
-                        import_ms=round(sorted(outcome.imports)[len(outcome.imports) // 2]
-                                        * 1000, 1))
+                        modules=outcome.modules, import_ms=_median_ms(outcome.imports),
+                        cpu_ms=_median_ms(outcome.cpus))
     return outcomes

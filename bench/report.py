@@ -92,12 +92,14 @@ class Report:
                                 runs=self.opts.cold_runs, warmup=self.opts.cold_warmup,
                                 say=self.say)
         hello = self.results.ms(f"{label}/{HELLO}")
+        hello_bench = self.results.get(f"{label}/{HELLO}")
+        hello_cpu = hello_bench.get_metadata()["cpu_ms"] if hello_bench else None
         budgeted = label != "cold"
         self.out("", f"### Cold starts ({label}): median of {self.opts.cold_runs} fresh "
-                 f"interpreters, hello world {_ms(hello)} ms", "",
-                 "| function | cold ms | x hello | import ms | modules |"
+                 f"interpreters, hello world {_ms(hello)} ms ({_ms(hello_cpu)} ms CPU)", "",
+                 "| function | cold ms | x hello | CPU ms | CPU x hello | import ms | modules |"
                  + (" budget |" if budgeted else ""),
-                 "|---|---|---|---|---|" + ("---|" if budgeted else ""))
+                 "|---|---|---|---|---|---|---|" + ("---|" if budgeted else ""))
         for target in targets:
             self.failed(label, target.name, outcomes[target.name].failure)
             bench = self.results.get(f"{label}/{target.name}")
@@ -106,7 +108,8 @@ class Report:
                 continue
             ms = bench.median() * 1000
             meta = bench.get_metadata()
-            row = (f"| {target.name} | {_ms(ms)} | {ms / hello:.2f}x | {meta['import_ms']} | "
+            row = (f"| {target.name} | {_ms(ms)} | {ms / hello:.2f}x | {_ms(meta['cpu_ms'])} | "
+                   f"{meta['cpu_ms'] / hello_cpu:.2f}x | {meta['import_ms']} | "
                    f"{meta['modules']} |")
             if budgeted:
                 row += f" {self.budget_cell(target, ms, hello)} |"

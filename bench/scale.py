@@ -120,7 +120,7 @@ def _q(route: str, caller: str | None = None, **query: str) -> Callable[..., Eve
     def event(c: dict[str, Any], cursor: str | None) -> Event:
         user: User | None = c.get(caller) if caller else None
         return http_event(wiring.route_by_name(route), caller=user,
-                          token=c["tokens"].get(caller), target=c.get("target"),
+                          token=World.token(user) if user else None, target=c.get("target"),
                           query={**query, **({"cursor": cursor} if cursor else {})} or None)
 
     return event
@@ -149,7 +149,7 @@ CONTENT_READS = [
 def _comment(who: str) -> Callable[..., Event]:
     def event(c: dict[str, Any], _: str | None) -> Event:
         return http_event(wiring.route_by_name("comments-create-comment"), target=c["post"],
-                          caller=c[who], token=c["tokens"][who],
+                          caller=c[who], token=World.token(c[who]),
                           body={"body": f"At scale, {uuid.uuid4().hex[:10]}"})
 
     return event
@@ -197,7 +197,7 @@ def seed_content(w: World, opts: argparse.Namespace, say: Say) -> dict[str, Any]
           " SELECT CAST(:r AS uuid), a, true, now() FROM unnest(CAST(:a AS uuid[])) AS a",
           r=reader.id, a=[a.id for a in authors[::20]])
     w.sql("content", "VACUUM ANALYZE")
-    return {"reader": reader, "tokens": {"reader": w.token(reader)}}
+    return {"reader": reader}
 
 
 def seed_comments(w: World, opts: argparse.Namespace, say: Say) -> dict[str, Any]:
@@ -220,7 +220,7 @@ def seed_comments(w: World, opts: argparse.Namespace, say: Say) -> dict[str, Any
     w.sql("comments", SEED_NOTIFICATIONS, post=post)
     w.sql("comments", "VACUUM ANALYZE")
     users = {"author": author, "regular": regular, "newbie": newbie, "moderator": moderator}
-    return {"post": post, **users, "tokens": {k: w.token(u) for k, u in users.items()}}
+    return {"post": post, **users}
 
 
 def _call(read: Read, event: Event) -> Any:

@@ -63,6 +63,7 @@ class World:
         if conn is None:
             conn = self._conns[domain] = ConnectionParams.from_url(self.urls[domain]).connect(
                 "inkwell-bench-seed")
+            conn.run("SET statement_timeout = 0")  # seeding at scale takes longer than 10 s
         return conn.run(statement, **params) or []
 
     def once(self, key: str, make: Callable[[], T]) -> T:
@@ -103,8 +104,10 @@ class World:
         """A user shared by the scenarios that ask for it by `name`."""
         return self.once(f"actor:{name}", lambda: self.users(name, 1, role)[0])
 
-    def token(self, user: User) -> str:
-        return self.once(f"token:{user.id}", lambda: issue_access_token(user.principal())[0])
+    @staticmethod
+    def token(user: User) -> str:
+        """A new access token (not cached: it expires after the access-token lifetime)."""
+        return issue_access_token(user.principal())[0]
 
     def refresh_tokens(self, user: User, n: int) -> list[str]:
         """Live refresh tokens of `user`, each the start of its own family."""
