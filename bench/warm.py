@@ -35,6 +35,11 @@ class Outcome:
     round_trips: list[int] = field(default_factory=list)
     failure: str | None = None
 
+    def round_trips_text(self) -> str:
+        """``3``, or ``3..4`` when calls differed."""
+        low, high = min(self.round_trips, default=None), max(self.round_trips, default=None)
+        return "-" if low is None else str(low) if low == high else f"{low}..{high}"
+
 
 def _call(target: Target, event: Event) -> str | None:
     """Invoke once; a description of the failure, or None."""
@@ -125,9 +130,8 @@ def measure(targets: Sequence[Target], world: World, results: Results, *, calls:
             outcome = outcomes[target.name]
             outcome.failure = outcome.failure or problem
             if problem is None:
-                trips = sorted(set(outcome.round_trips))
                 results.add(f"warm/{target.name}", seconds, kind=target.kind,
-                            round_trips="..".join(str(t) for t in trips[:: max(1, len(trips) - 1)]))
+                            round_trips=outcome.round_trips_text())
     finally:
         environment.close()
     return outcomes
