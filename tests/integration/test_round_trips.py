@@ -18,6 +18,7 @@ from bench.wire import RoundTrips
 from bench.world import World
 from inkwell import env
 from inkwell.db import database
+from local.bus import LocalEventBus
 from local.dispatch import ExecutionEnvironment, context_for, load_handler
 
 
@@ -57,7 +58,7 @@ def test_every_route_makes_the_round_trips_its_scenario_declares(
 
 
 def test_publishing_a_writes_events_adds_one_round_trip(
-    clean_databases: dict[str, str], wire: Callable[[str], RoundTrips],
+    clean_databases: dict[str, str], wire: Callable[[str], RoundTrips], event_bus: LocalEventBus,
 ) -> None:
     """With the (local) bus configured, the write also marks its events published. (The
     bus delivers user.updated to users-audit, whose connection is counted apart.)"""
@@ -81,3 +82,4 @@ def test_publishing_a_writes_events_adds_one_round_trip(
     finally:
         environment.close()
         world.close()
+        event_bus.drain(60)  # the next test starts with nothing in flight
