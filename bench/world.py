@@ -85,9 +85,13 @@ class World:
     def password_hash(self) -> str:
         return hash_password(PASSWORD)  # the production cost, computed once
 
-    def names(self, kind: str, n: int) -> list[str]:
+    def serials(self, n: int) -> range:
+        """`n` numbers never handed out before in this run."""
         start, self._serial = self._serial, self._serial + n
-        return [f"b{self.tag}-{kind}-{i}" for i in range(start, start + n)]
+        return range(start, start + n)
+
+    def names(self, kind: str, n: int) -> list[str]:
+        return [f"b{self.tag}-{kind}-{i}" for i in self.serials(n)]
 
     def users(self, kind: str, n: int, role: str = "user") -> list[User]:
         rows = self.sql(
@@ -124,24 +128,26 @@ class World:
         return tokens
 
     def _read_models(self, users: list[User]) -> None:
-        """The content and comments read-model rows of `users`, as their consumers write
-        them from user.registered."""
+        """The content and comments read-model rows of `users` (with their role), as their
+        consumers write them from user.registered and user.role_changed."""
         for domain, table in (("content", "authors"), ("comments", "commenters")):
             if domain in self.urls:
                 self.sql(
                     domain,
                     f"INSERT INTO {table} (user_id, username, first_name, last_name,"
-                    " is_active, version) SELECT u, n, 'Bench', 'User', true, now()"
-                    " FROM unnest(CAST(:ids AS uuid[]), CAST(:names AS text[])) AS t(u, n)"
-                    " ON CONFLICT (user_id) DO NOTHING",
+                    " is_active, version, role, role_version)"
+                    " SELECT u, n, 'Bench', 'User', true, now(), r, now() FROM unnest("
+                    "  CAST(:ids AS uuid[]), CAST(:names AS text[]), CAST(:roles AS text[]))"
+                    " AS t(u, n, r) ON CONFLICT (user_id) DO NOTHING",
                     ids=[u.id for u in users], names=[u.username for u in users],
+                    roles=[u.role for u in users],
                 )
 
 
 # --- events ------------------------------------------------------------------------------
 def http_event(route: wiring.Route, *, target: str | None = None, body: Any = None,
                caller: User | None = None, token: str | None = None,
-               query: Mapping[str, str] | None = None) -> Event:
+               query: Mapping[str, str] | None = None, source_ip: str = "127.0.0.1") -> Event:
     """The API Gateway proxy event of a call of `route` (`target` fills ``{id}``)."""
     headers = {"content-type": ["application/json"], "user-agent": ["inkwell-bench"]}
     if token is not None:
@@ -154,6 +160,7 @@ def http_event(route: wiring.Route, *, target: str | None = None, body: Any = No
         body=None if body is None else json.dumps(body).encode(),
         path_parameters={"id": target} if target else None,
         query={k: [v] for k, v in query.items()} if query else None, authorizer=authorizer,
+        source_ip=source_ip,
     )
 
 

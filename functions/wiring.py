@@ -28,8 +28,12 @@ Auth = Literal["required", "optional", "none"]
 class Access(StrEnum):
     """What a function may reach on AWS. CDK turns each into the narrowest IAM grant."""
 
-    DATABASE = "database"  # its own domain's database secret and network path
-    SIGNING_KEY = "signing-key"  # the JWT signing key secret
+    # Its own domain's database, as the domain's application user (the maintenance
+    # function: as its owner), through IAM database authentication and its network path.
+    DATABASE = "database"
+    SIGNING_KEY = "signing-key"  # reads the JWT private keys (functions that issue tokens)
+    VERIFY_KEY = "verify-key"  # the JWT public keys, in its environment (no AWS access)
+    SIGNING_KEY_ADMIN = "signing-key-admin"  # writes the JWT private keys (key rotation)
     EVENTS = "events"  # PutEvents on the Inkwell bus (functions that write to an outbox)
     EMAIL = "email"  # sends email through SES (when the deployment enables it)
 
@@ -46,6 +50,18 @@ class Throttle:
 CORS_ALLOW_HEADERS: tuple[str, ...] = ("Authorization", "Content-Type", "X-Request-ID")
 CORS_EXPOSE_HEADERS: tuple[str, ...] = ("X-Request-ID", "Retry-After", "Location")
 CORS_MAX_AGE_S = 3600
+
+# Sent with every response: by the functions, by API Gateway's own responses (CDK) and by
+# the local gateway. The API serves JSON only: nothing may be sniffed, framed or embedded.
+SECURITY_HEADERS: dict[str, str] = {
+    "X-Content-Type-Options": "nosniff",
+    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+}
+# Responses that carry credentials (tokens) must not be stored by any cache.
+NO_STORE = "no-store"
 
 DEFAULT_THROTTLE = Throttle(rate=50, burst=100)
 # Routes that take credentials: per-route throttling here, per-client limits in WAF.
@@ -262,6 +278,13 @@ ROUTES: tuple[Route, ...] = (
            access=DB_AND_KEY, throttle=CREDENTIALS_THROTTLE),
     _users("logout", "POST", "/logout", "optional", "Revoke a refresh token.",
            throttle=CREDENTIALS_THROTTLE),
+    _users("request_password_reset", "POST", "/password-reset", "optional",
+           "Email a single-use password reset token to an account (by username or email); "
+           "the same answer whether or not it exists.",
+           access=frozenset({Access.DATABASE, Access.EMAIL}), throttle=CREDENTIALS_THROTTLE),
+    _users("confirm_password_reset", "POST", "/password-reset/confirm", "optional",
+           "Set a new password with a reset token; revokes every refresh token.",
+           throttle=CREDENTIALS_THROTTLE, memory_mb=_BCRYPT_MEMORY),
     _users("get_me", "GET", "/me", "required", "The caller's own user, with email."),
     _users("list_users", "GET", "", "required", "All users (admin)."),
     _users("get_user", "GET", "/{id}", "optional", "A user's public profile."),
@@ -284,10 +307,22 @@ ROUTES: tuple[Route, ...] = (
 AUTHORIZER = Function(
     name="authorizer",
     handler="authorizer.handler.handler",
-    access=frozenset({Access.SIGNING_KEY}),
+    access=frozenset({Access.VERIFY_KEY}),
     memory_mb=256,
     timeout_s=5,
     description="Verifies bearer JWTs for API Gateway.",
+)
+
+# Creates and rotates the JWT signing keys: the handler of a CloudFormation custom resource
+# (on AWS, deploy time only), which writes the private keys to their secret and returns
+# the public keys the authorizer gets in its environment.
+SIGNING_KEYS = Function(
+    name="users-signing-keys",
+    handler="users.signing_keys.handler",
+    access=frozenset({Access.SIGNING_KEY_ADMIN}),
+    memory_mb=256,
+    timeout_s=60,
+    description="Creates the JWT signing keys; rotates them when their generation changes.",
 )
 
 # One per domain database: applies migrations on deploy and runs admin tasks.
@@ -327,9 +362,10 @@ CONSUMERS: tuple[Consumer, ...] = (
         name="content-users",
         handler="content.users_events.handler",
         access=DB,
-        events=("user.registered", "user.updated", "user.deactivated", "user.followed",
-                "user.unfollowed"),
-        description="Keeps content's read models of authors and follows from the users events.",
+        events=("user.registered", "user.updated", "user.role_changed", "user.deactivated",
+                "user.followed", "user.unfollowed"),
+        description="Keeps content's read models of authors (names, role, active) and "
+                    "follows from the users events.",
     ),
     Consumer(
         name="comments-posts",
@@ -343,8 +379,8 @@ CONSUMERS: tuple[Consumer, ...] = (
         name="comments-users",
         handler="comments.users_events.handler",
         access=DB,
-        events=("user.registered", "user.updated", "user.deactivated"),
-        description="Keeps commenters' names and whether they are active.",
+        events=("user.registered", "user.updated", "user.role_changed", "user.deactivated"),
+        description="Keeps commenters' names, roles and whether they are active.",
     ),
     Consumer(
         name="comments-notify",
@@ -394,7 +430,7 @@ SCHEDULED: tuple[Scheduled, ...] = (
 
 
 def all_functions() -> tuple[Function, ...]:
-    return (*ROUTES, AUTHORIZER, *MAINTENANCE, *CONSUMERS, *SCHEDULED)
+    return (*ROUTES, AUTHORIZER, SIGNING_KEYS, *MAINTENANCE, *CONSUMERS, *SCHEDULED)
 
 
 def consumers_of(detail_type: str) -> tuple[Consumer, ...]:

@@ -8,7 +8,7 @@ real consumer handlers. A failing delivery is retried as Lambda retries an async
 invocation (``max_retries`` times, with a delay), then parked in the dead-letter store.
 
 Everything is written to JSON-lines files under ``<data dir>/bus/`` so that
-``python -m local.events`` can list recent events, their deliveries and the dead letters.
+``make events`` can list recent events, their deliveries and the dead letters.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import wiring
-from inkwell.errors import PROBLEM_CONTENT_TYPE
+from inkwell.errors import PROBLEM_CONTENT_TYPE, Problem
 from inkwell.settings import Settings
 from local import apigw
 
@@ -112,10 +112,11 @@ def gateway_cors_headers() -> dict[str, str]:
 
 def gateway_problem(status: int, title: str, detail: str, request_id: str,
                      extra: Mapping[str, str] | None = None) -> Response:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail}
+    """API Gateway's own answer (a gateway response), written as the functions write theirs."""
+    body = Problem(status, detail, title=title).to_json()
     headers = {"content-type": PROBLEM_CONTENT_TYPE, "x-request-id": request_id,
                **gateway_cors_headers(), **(extra or {})}
-    return Response(status, headers, json.dumps(body).encode())
+    return Response(status, headers, body)
 
 
 def _lambda_response(result: dict[str, Any]) -> Response:
@@ -195,7 +196,8 @@ class Dispatcher:
     ) -> Response:
         request_id = str(uuid.uuid4())
         try:
-            found = apigw.match(method, path)
+            # HEAD is answered by the GET route (the server drops the body), as HTTP wants.
+            found = apigw.match("GET" if method.upper() == "HEAD" else method, path)
         except apigw.NoRoute as exc:
             if exc.status == 405:
                 return gateway_problem(

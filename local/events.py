@@ -1,9 +1,12 @@
-"""`python -m local.events`: recent events on the local bus, their deliveries, dead letters.
+"""`make events`: recent events on the local bus, their deliveries, dead letters.
 
-    python -m local.events              # the last 20 events and what happened to each
-    python -m local.events --limit 50
-    python -m local.events --dead       # the dead-letter store, with each event in full
-    python -m local.events --json       # machine-readable
+    make events                      # the last 20 events and what happened to each
+    make events ARGS="--limit 50"
+    make events ARGS=--dead          # the dead-letter store, with each event in full
+    make events ARGS=--json          # machine-readable
+
+It reads the data directory of the platform `make run` is running (local.running), or
+the one INKWELL_DATA_DIR names, and says which.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import json
 import sys
 from typing import Any
 
-from local import platform
+from local import platform, running
 from local.bus import BusLog
 
 
@@ -50,13 +53,16 @@ def _line(row: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.events", description=__doc__,
+    parser = argparse.ArgumentParser(prog="make events", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--limit", type=int, default=20, help="how many recent events")
     parser.add_argument("--dead", action="store_true", help="show the dead-letter store")
     parser.add_argument("--json", action="store_true", help="print JSON")
     args = parser.parse_args(argv)
-    log = BusLog(platform.data_dir() / "bus")
+    data_dir, why = running.data_dir(platform.data_dir())
+    log = BusLog(data_dir / "bus")
+    if not args.json:
+        print(f"events of {data_dir} ({why})")
     if args.dead:
         letters = log.read("dead-letters")[-args.limit:]
         if args.json:
@@ -74,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for row in rows:
             print(_line(row))
-        print(f"{len(rows)} event(s) shown; dead letters: python -m local.events --dead")
+        print(f"{len(rows)} event(s) shown; dead letters: make events ARGS=--dead")
     return 0
 
 

@@ -5,17 +5,24 @@ Everything API Gateway itself decides (routing, throttling, the authorizer) happ
 10 MB payload limit), hands it over, writes the response back, and logs one access line per
 request. It also answers what API Gateway answers without a function: the CORS preflight
 (the CDK default preflight: a mock integration) and, for developers, ``/openapi.json`` and
-Swagger UI at ``/docs``.
+Swagger UI at ``/docs``, its assets served from the ``fastapi-swagger`` package (no CDN:
+the docs work offline).
+
+Every response, whatever the method (TRACE, CONNECT, a made-up one) and even for a request
+line the server cannot parse, is problem+json when it is an error, and carries
+X-Request-ID, the CORS headers and the security headers (wiring.SECURITY_HEADERS).
 """
 
 from __future__ import annotations
 
 import json
+import mimetypes
 import sys
 import threading
 import time
 import traceback
 import uuid
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote
@@ -32,6 +39,10 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
 
 OPENAPI_PATH = "/openapi.json"
 DOCS_PATH = "/docs"
+DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
+# The docs page runs Swagger UI: its own scripts and styles, and the inline start-up script.
+DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+            "'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
 EVENTS_PATH = "/_aws/events"  # the local bus's PutEvents endpoint
 
 
@@ -151,6 +162,31 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         self._serve()
 
+    def do_TRACE(self) -> None:
+        self._serve()
+
+    def do_CONNECT(self) -> None:
+        self._serve()
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        """What the server itself refuses (a method it has no do_* for, a malformed request
+        line, headers too long): problem+json like every other answer, never HTML."""
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        if code == HTTPStatus.NOT_IMPLEMENTED and getattr(self, "command", None):
+            code, phrase = 405, "Method Not Allowed"
+            message = f"{self.command} is not supported."
+        self.close_connection = True
+        response = gateway_problem(code, phrase, message or phrase, _new_id(),
+                                   {"connection": "close"})
+        if getattr(self, "command", None) is None:
+            # The request line was unreadable: answer with headers (not as HTTP/0.9).
+            self.command, self.request_version = "", "HTTP/1.0"
+        self._write(response)
+
     def _serve(self) -> None:
         started = time.monotonic()
         raw_path, _, self.raw_query = self.path.partition("?")
@@ -192,8 +228,12 @@ class GatewayHandler(BaseHTTPRequestHandler):
         if self.command == "GET" and path == OPENAPI_PATH:
             return Response(200, {"content-type": "application/json",
                                   "x-request-id": _new_id()}, self.server.openapi_json())
-        if self.command == "GET" and path == DOCS_PATH:
+        if self.command in ("GET", "HEAD") and path == DOCS_PATH:
             return _docs_page()
+        if self.command in ("GET", "HEAD") and path.startswith(DOCS_PATH + "/"):
+            asset = _docs_asset(path.removeprefix(DOCS_PATH + "/"))
+            if asset is not None:
+                return asset
         if self.command == "OPTIONS" and is_route_path(path):
             answer = preflight(self.headers.get("Origin"), _new_id())
             if answer is not None:
@@ -253,9 +293,13 @@ class GatewayHandler(BaseHTTPRequestHandler):
             self.rfile.readline(1024)  # the CRLF after each chunk
 
     def _write(self, response: Response) -> None:
+        headers = {k.lower(): v for k, v in response.headers.items()}
+        headers.setdefault("x-request-id", _new_id())
+        for name, value in wiring.SECURITY_HEADERS.items():
+            headers.setdefault(name.lower(), value)
         try:
             self.send_response(response.status)
-            for name, value in response.headers.items():
+            for name, value in headers.items():
                 if name.lower() not in ("content-length", "transfer-encoding"):
                     self.send_header(name, value)
             self.send_header("Content-Length", str(len(response.body)))
@@ -286,9 +330,27 @@ def _new_id() -> str:
 def _docs_page() -> Response:
     from fastapi.openapi.docs import get_swagger_ui_html
 
-    html = get_swagger_ui_html(openapi_url=OPENAPI_PATH, title=f"{openapi.TITLE} - Swagger UI")
+    html = get_swagger_ui_html(
+        openapi_url=OPENAPI_PATH, title=f"{openapi.TITLE} - Swagger UI",
+        swagger_js_url=f"{DOCS_PATH}/swagger-ui-bundle.js",
+        swagger_css_url=f"{DOCS_PATH}/swagger-ui.css",
+        swagger_favicon_url=f"{DOCS_PATH}/favicon-32x32.png",
+    )
     return Response(200, {"content-type": "text/html; charset=utf-8",
+                          "content-security-policy": DOCS_CSP,
                           "x-request-id": _new_id()}, bytes(html.body))
+
+
+def _docs_asset(name: str) -> Response | None:
+    """One of Swagger UI's files, from the installed package; None for anything else."""
+    if name not in DOCS_ASSETS:
+        return None
+    from importlib.resources import files
+
+    data = files("fastapi_swagger.resources").joinpath(name).read_bytes()
+    kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return Response(200, {"content-type": kind, "cache-control": "max-age=3600",
+                          "x-request-id": _new_id()}, data)
 
 
 def serve(port: int, dispatcher: Dispatcher) -> GatewayServer:

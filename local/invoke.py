@@ -1,10 +1,12 @@
-"""`python -m local.invoke <function-name> <event.json>`: one invocation, in process.
+"""`make invoke FN=<function-name> EVENT=<event.json>`: one invocation, in process.
 
 The local counterpart of ``sam local invoke -e event.json``, without Docker: the
 environment of `make run` is started (PostgreSQL, migrated databases, the functions'
 settings), the function named in the wiring (a route, the authorizer or a maintenance
 function) is loaded the way Lambda loads it, and called once with the event. The result is
 printed as JSON on stdout; the function's own logs go to stderr, so stdout stays parseable.
+It uses the data of the platform `make run` is running (local.running), or of the data
+directory INKWELL_DATA_DIR names, and says which on stderr.
 
 Exit codes: 0 invoked, 1 the authorizer denied ("Unauthorized") or the function raised,
 2 bad arguments (unknown function, unreadable event).
@@ -77,7 +79,7 @@ def run(name: str, event_path: Path, out: TextIO) -> int:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m local.invoke", description="Invoke one Inkwell function locally."
+        prog="make invoke", description="Invoke one Inkwell function locally."
     )
     parser.add_argument("function", help="the function's name in functions/wiring.py")
     parser.add_argument("event", type=Path, help="the event JSON file (see events/)")
@@ -97,10 +99,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Everything but the result goes to stderr, including the function's logger, which
     # binds to the sys.stdout of the moment it is created (on import, below).
     with contextlib.redirect_stdout(sys.stderr):
-        from local import platform  # imported late: it locates the PostgreSQL binaries
+        from local import platform, running  # late: platform locates the PostgreSQL binaries
 
+        data_dir, why = running.data_dir(platform.data_dir())
+        os.environ[running.DATA_DIR_VARIABLE] = str(data_dir)
+        print(f"invoke: data of {data_dir} ({why})")
         if not os.environ.get("INKWELL_DATABASE_URL"):
-            shared = running_url(platform.data_dir() / "postgres")
+            shared = running_url(data_dir / "postgres")
             if shared:
                 os.environ["INKWELL_DATABASE_URL"] = shared
         databases, _ = platform.start_environment()

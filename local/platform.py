@@ -11,14 +11,17 @@ them run the functions wired exactly the same way.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Any
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import pg8000.native
 
 import wiring
+from inkwell import db_users, env, jwk
 from inkwell.db import ConnectionParams
 from inkwell.migrations import apply
 from local.embedded_pg import EmbeddedPostgres
@@ -35,30 +38,46 @@ def migrations_dir(domain: str) -> Path:
     return FUNCTIONS / domain / "migrations"
 
 
-def database_url(server_url: str, database: str) -> str:
+def database_url(server_url: str, database: str, user: str | None = None) -> str:
+    """The URL of `database` on the server of `server_url`, as `user` (default: the URL's
+    own user) with the URL's password (the domain users get it too: see provision)."""
     parts = urlsplit(server_url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{database}", parts.query, ""))
+    netloc = parts.netloc
+    if user is not None:
+        credentials, _, host = netloc.rpartition("@")
+        _, colon, password = credentials.partition(":")
+        netloc = f"{quote(user)}{colon}{password}@{host}"
+    return urlunsplit((parts.scheme, netloc, f"/{database}", parts.query, ""))
 
 
 def prepare_databases(server_url: str, prefix: str = "inkwell") -> dict[str, str]:
-    """Create each domain's database if missing, apply its migrations, return the URLs."""
-    admin = ConnectionParams.from_url(server_url).connect("inkwell-setup")
+    """Create each domain's database and users if missing, apply its migrations as its
+    owner, and return the URLs the functions use (as each domain's application user)."""
+    server = ConnectionParams.from_url(server_url)
+    admin = server.connect("inkwell-setup")
     try:
         existing = {row[0] for row in admin.run("SELECT datname FROM pg_database")}
-        urls: dict[str, str] = {}
+        names: dict[str, str] = {}
         for domain in wiring.DATABASE_DOMAINS:
-            name = f"{prefix}_{domain}"
+            name = names[domain] = f"{prefix}_{domain}"
             if name not in existing:
                 admin.run(f'CREATE DATABASE "{name}"')
-            urls[domain] = database_url(server_url, name)
     finally:
         admin.close()
-    for domain, url in urls.items():
-        conn = ConnectionParams.from_url(url).connect(f"inkwell-{domain}-migrations")
+    urls: dict[str, str] = {}
+    for domain, name in names.items():
+        superuser = server.with_database(name).connect("inkwell-setup")
         try:
-            apply(conn, migrations_dir(domain))
+            db_users.provision(superuser, domain, password=server.password)
+        finally:
+            superuser.close()
+        owner = ConnectionParams.from_url(database_url(server_url, name, env.owner_user(domain)))
+        conn = owner.connect(f"inkwell-{domain}-migrations")
+        try:
+            apply(conn, migrations_dir(domain), grant_to=domain)
         finally:
             conn.close()
+        urls[domain] = database_url(server_url, name, env.app_user(domain))
     return urls
 
 
@@ -71,15 +90,23 @@ def drop_databases(server_url: str, prefix: str) -> None:
         admin.close()
 
 
-def _persistent_secret(path: Path) -> str:
-    """A signing key generated once per data directory, so tokens survive a restart."""
+def signing_keys(path: Path) -> dict[str, Any]:
+    """The JWT signing key set of a data directory, generated on first use and kept, so
+    tokens survive a restart (the private key stays in the file, readable by us only)."""
     if path.exists():
-        return path.read_text().strip()
+        loaded: dict[str, Any] = json.loads(path.read_text())
+        return loaded
     path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    path.write_text(value)
-    path.chmod(0o600)
-    return value
+    key_set = jwk.new_key_set(f"local-{secrets.token_hex(4)}")
+    path.touch(mode=0o600)
+    path.write_text(json.dumps(key_set))
+    return key_set
+
+
+def token_key_environment(key_set: dict[str, Any]) -> dict[str, str]:
+    """The private key set (for login and refresh) and its public half (for verifying)."""
+    return {env.JWT_PRIVATE_KEYS: json.dumps(key_set),
+            env.JWT_PUBLIC_KEYS: jwk.public_key_set(key_set)}
 
 
 LOCAL_BUS_NAME = "inkwell-local"
@@ -104,21 +131,22 @@ def function_environment(
     database_urls: dict[str, str], state_dir: Path, events_endpoint: str | None = None
 ) -> dict[str, str]:
     """The environment variables the functions read, as CDK sets them on AWS."""
-    env = {
-        "INKWELL_STAGE": "local",
-        "INKWELL_JWT_ISSUER": "inkwell",
-        "INKWELL_JWT_AUDIENCE": "inkwell-api",
-        "INKWELL_JWT_SECRET": os.environ.get("INKWELL_JWT_SECRET")
-        or _persistent_secret(state_dir / "jwt-signing-key"),
-        "INKWELL_CORS_ORIGINS": os.environ.get("INKWELL_CORS_ORIGINS", "*"),
+    variables = {
+        env.STAGE: "local",
+        env.JWT_ISSUER: "inkwell",
+        env.JWT_AUDIENCE: "inkwell-api",
+        env.CORS_ORIGINS: os.environ.get(env.CORS_ORIGINS, "*"),
         "POWERTOOLS_METRICS_NAMESPACE": "Inkwell",
         "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
     }
+    given = os.environ.get(env.JWT_PRIVATE_KEYS)
+    key_set = json.loads(given) if given else signing_keys(state_dir / "jwt-signing-keys.json")
+    variables.update(token_key_environment(key_set))
     for domain, url in database_urls.items():
-        env[f"INKWELL_{domain.upper()}_DB_URL"] = url
+        variables[env.db_url(domain)] = url
     if events_endpoint:
-        env.update(events_environment(events_endpoint))
-    return env
+        variables.update(events_environment(events_endpoint))
+    return variables
 
 
 class LocalDatabases:

@@ -7,7 +7,13 @@ functions. Data survives a restart.
 
 The local event bus takes the functions' PutEvents calls at ``/_aws/events`` and delivers
 them to the subscribed consumers; the scheduled functions (outbox relays) run every few
-seconds. Recent events, deliveries and dead letters: ``python -m local.events``.
+seconds. Recent events, deliveries and dead letters: ``make events``. Emails the platform
+sends (the log transport) are also written, whole, to ``<data dir>/mailbox``.
+
+While it runs, ``.inkwell/running.json`` records its process, URL and data directory, so
+that ``make events`` and ``make invoke`` find its data (``local.running``). A platform that
+was killed (``kill -9``) leaves its PostgreSQL running: the next ``make run`` sees that its
+process is gone, stops that PostgreSQL and starts afresh.
 
 Optional: ``INKWELL_ADMIN_USERNAME``, ``INKWELL_ADMIN_EMAIL`` and ``INKWELL_ADMIN_PASSWORD``
 (all three) make sure that admin exists on start.
@@ -25,7 +31,8 @@ import threading
 from types import FrameType
 from urllib.parse import urlsplit
 
-from local import gateway
+from inkwell import env
+from local import gateway, running
 from local.bus import LocalEventBus, ScheduleTimer
 from local.dispatch import Dispatcher, ExecutionEnvironment
 from local.embedded_pg import running_url
@@ -119,6 +126,8 @@ def banner(server: gateway.GatewayServer, data_dir: str) -> str:
         f"Inkwell is running on {server.url}",
         f"  API docs   {server.url}{gateway.DOCS_PATH}",
         f"  data       {data_dir} (PostgreSQL: {database_label()})",
+        f"  emails     {os.path.join(data_dir, 'mailbox')} (one file per email sent)",
+        "  events     make events (another terminal)",
         "  stop       Ctrl-C",
     ))
 
@@ -146,11 +155,16 @@ def main() -> int:
     serving: threading.Thread | None = None
     try:
         data_dir = platform.data_dir()
-        if not os.environ.get("INKWELL_DATABASE_URL") and running_url(
-            data_dir / "postgres"
-        ):
-            # Starting here would stop that server (as stale) under the other platform.
-            return fail(f"another local platform is running on {data_dir}; stop it first")
+        other = running.find()
+        if other is not None and other.data_dir == data_dir:
+            return fail(
+                f"another local platform is running on {data_dir} ({other.url}, pid"
+                f" {other.pid}): stop it with Ctrl-C where it runs, or: kill {other.pid}"
+            )
+        if not os.environ.get("INKWELL_DATABASE_URL") and running_url(data_dir / "postgres"):
+            # Its platform is gone (killed): start_environment stops it as stale.
+            say(f"stopping the PostgreSQL a stopped platform left running on {data_dir} ...")
+        os.environ.setdefault(env.EMAIL_MAILBOX, str(data_dir / "mailbox"))
         say(f"starting PostgreSQL and migrating the databases ({data_dir}) ...")
         databases, _ = platform.start_environment(
             data_dir, events_endpoint=server.url + gateway.EVENTS_PATH
@@ -161,6 +175,7 @@ def main() -> int:
         # behind this very server.
         serving = threading.Thread(target=server.serve_forever, name="gateway", daemon=True)
         serving.start()
+        running.record(server.url, data_dir)
         ensure_admin()
         say(banner(server, str(data_dir)))
         signals.start_serving()
@@ -182,6 +197,7 @@ def main() -> int:
             bus.stop()
         if databases is not None:
             databases.stop()
+        running.clear()
     say("stopped")
     return 0
 

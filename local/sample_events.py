@@ -96,6 +96,10 @@ BODIES: dict[str, Sample] = {
     }),
     "users-login": Sample(body={"username": "alice", "password": PASSWORD}),
     "users-refresh": Sample(body={"refreshToken": REFRESH_TOKEN}),
+    "users-request-password-reset": Sample(body={"username": "alice@example.com"}),
+    "users-confirm-password-reset": Sample(body={
+        "token": REFRESH_TOKEN, "newPassword": "a longer passphrase, twice as strong",
+    }),
     "users-logout": Sample(body={"refreshToken": REFRESH_TOKEN}),
     "users-update-user": Sample(body={"firstName": "Alice", "bio": "Now through the glass."}),
     "users-change-password": Sample(body={
@@ -118,7 +122,7 @@ BODIES: dict[str, Sample] = {
                                         "tags": ["wonderland", "rabbits", "tea"]},
                                   path_parameters={"id": POST_ID}),
     "content-delete-post": Sample(path_parameters={"id": POST_ID}),
-    "content-publish-post": Sample(body={"publishAt": "2025-01-16T08:00:00Z"},
+    "content-publish-post": Sample(body={"publishAt": "2099-01-16T08:00:00Z"},
                                    path_parameters={"id": POST_ID}),
     "content-unpublish-post": Sample(path_parameters={"id": POST_ID}),
     "content-favorite-post": Sample(path_parameters={"id": POST_ID}),
@@ -329,6 +333,8 @@ def events_for(function: wiring.Function) -> dict[str, dict[str, Any]]:
         }
     if function in wiring.MAINTENANCE:
         return {function.name: {"action": "migrate"}}
+    if function == wiring.SIGNING_KEYS:
+        return {function.name: signing_keys_event()}
     if isinstance(function, wiring.Consumer):
         return {f"bus/{detail_type}": bus_event(detail_type) for detail_type in function.events}
     if isinstance(function, wiring.Scheduled):
@@ -337,6 +343,24 @@ def events_for(function: wiring.Function) -> dict[str, dict[str, Any]]:
             at="2025-01-15T09:30:00Z",
         )}
     raise KeyError(f"no sample event for function {function.name}: add one in {__name__}")
+
+
+def signing_keys_event() -> dict[str, Any]:
+    """What the CDK provider framework passes the signing-keys handler on the first deploy
+    (a CloudFormation custom-resource Create event)."""
+    return {
+        "RequestType": "Create",
+        "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
+        "ResponseURL": "https://cloudformation-custom-resource-response.example/",
+        "StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/inkwell-dev/1",
+        "RequestId": "00000000-0000-4000-8000-000000000001",
+        "LogicalResourceId": "SigningKeys",
+        "ResourceType": "Custom::InkwellSigningKeys",
+        "ResourceProperties": {
+            "ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider",
+            "Generation": "1",
+        },
+    }
 
 
 def render(event: Mapping[str, Any]) -> str:

@@ -111,24 +111,24 @@ def new_body() -> dict[str, str]:
 
 SCENARIOS: dict[str, Scenario] = {
     "comments-create-comment": Scenario(
-        call("comments-create-comment", "commenter", body=new_body), 201, 4,
+        call("comments-create-comment", "commenter", body=new_body), 201, 5,
         lambda b: b["status"] == "approved"),
     "comments-list-comments": Scenario(call("comments-list-comments", "c-reader"), 200, 1,
                                        full_page),
     "comments-update-comment": Scenario(
         on_own_comment("comments-update-comment", "commenter", body={"body": f"Edited {BODY}"}),
-        200, 4, lambda b: bool(b["editedAt"])),
+        200, 5, lambda b: bool(b["editedAt"])),
     "comments-delete-comment": Scenario(on_own_comment("comments-delete-comment", "commenter"),
-                                        204, 4),
+                                        204, 5),
     "comments-moderation-queue": Scenario(
-        call("comments-moderation-queue", "moderator", "moderator"), 200, 1, full_page),
+        call("comments-moderation-queue", "moderator", "moderator"), 200, 2, full_page),
     "comments-moderate-comment": Scenario(
         on_own_comment("comments-moderate-comment", "moderator", "pending", "moderator",
-                       {"action": "approve"}), 200, 4, lambda b: b["status"] == "approved"),
+                       {"action": "approve"}), 200, 5, lambda b: b["status"] == "approved"),
     "comments-report-comment": Scenario(
         on_own_comment("comments-report-comment", "c-reader", body={"reason": "Off topic."}),
-        204, 4),
+        204, 5),
     "comments-list-notifications": Scenario(call("comments-list-notifications", "notified"),
                                             200, 1, full_page),
-    "comments-mark-notifications-read": Scenario(mark_read, 204, 1),
+    "comments-mark-notifications-read": Scenario(mark_read, 204, 2),
 }

@@ -135,19 +135,19 @@ def tags(w: World, n: int) -> list[Event]:
 
 
 SCENARIOS: dict[str, Scenario] = {
-    "content-create-post": Scenario(create, 201, 3, lambda b: b["status"] == "draft"),
+    "content-create-post": Scenario(create, 201, 4, lambda b: b["status"] == "draft"),
     "content-list-posts": Scenario(as_caller("content-list-posts", "reader"), 200, 1, full_page),
     "content-get-post": Scenario(get_by_slug, 200, 1),
-    "content-update-post": Scenario(update, 200, 3),
-    "content-delete-post": Scenario(on_own_post("content-delete-post"), 204, 3),
-    "content-publish-post": Scenario(on_own_post("content-publish-post", "draft"), 200, 3,
+    "content-update-post": Scenario(update, 200, 4),
+    "content-delete-post": Scenario(on_own_post("content-delete-post"), 204, 4),
+    "content-publish-post": Scenario(on_own_post("content-publish-post", "draft"), 200, 4,
                                      lambda b: b["status"] == "published"),
-    "content-unpublish-post": Scenario(on_own_post("content-unpublish-post"), 200, 3,
+    "content-unpublish-post": Scenario(on_own_post("content-unpublish-post"), 200, 4,
                                        lambda b: b["status"] == "draft"),
-    "content-favorite-post": Scenario(on_own_post("content-favorite-post", by="reader"), 200, 1,
+    "content-favorite-post": Scenario(on_own_post("content-favorite-post", by="reader"), 200, 2,
                                       lambda b: b["favorited"]),
     "content-unfavorite-post": Scenario(
-        on_own_post("content-unfavorite-post", by="reader", favorited=True), 200, 1,
+        on_own_post("content-unfavorite-post", by="reader", favorited=True), 200, 2,
         lambda b: not b["favorited"]),
     "content-list-my-posts": Scenario(as_caller("content-list-my-posts", "author"), 200, 1,
                                       full_page),

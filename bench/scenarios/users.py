@@ -11,6 +11,7 @@ import secrets
 
 from bench.scenarios import Scenario
 from bench.world import NEW_PASSWORD, PASSWORD, Event, World, http_event
+from inkwell.tokens import hash_refresh_token, new_refresh_token
 from wiring import route_by_name as route
 
 
@@ -98,6 +99,24 @@ def unfollow(w: World, n: int) -> list[Event]:
             for u in followees]
 
 
+def request_reset(w: World, n: int) -> list[Event]:
+    """A user of its own, from an address of its own (both are throttled per window)."""
+    return [http_event(route("users-request-password-reset"), body={"username": u.username},
+                       source_ip=f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}")
+            for i, u in zip(w.serials(n), w.users("reset", n), strict=True)]
+
+
+def confirm_reset(w: World, n: int) -> list[Event]:
+    """A reset token of its own (as request-password-reset stores it), a new password."""
+    tokens = [new_refresh_token() for _ in range(n)]
+    w.sql("users", "INSERT INTO password_resets (token_hash, user_id, expires_at)"
+          " SELECT h, u, now() + interval '30 minutes'"
+          " FROM unnest(CAST(:h AS text[]), CAST(:u AS uuid[])) AS t(h, u)",
+          h=[hash_refresh_token(t) for t in tokens], u=[u.id for u in w.users("resetter", n)])
+    return [http_event(route("users-confirm-password-reset"),
+                       body={"token": t, "newPassword": NEW_PASSWORD}) for t in tokens]
+
+
 SCENARIOS: dict[str, Scenario] = {
     "health": Scenario(health, 200, 0),
     "users-register": Scenario(register, 201, 3, bcrypt=1),
@@ -105,12 +124,14 @@ SCENARIOS: dict[str, Scenario] = {
     "users-refresh": with_refresh_token("users-refresh"),
     "users-logout": with_refresh_token("users-logout"),
     "users-get-me": by_member("users-get-me"),
-    "users-list-users": Scenario(list_users, 200, 1, lambda b: len(b["items"]) == 20),
+    "users-list-users": Scenario(list_users, 200, 2, lambda b: len(b["items"]) == 20),
     "users-get-user": Scenario(get_user, 200, 1),
-    "users-update-user": Scenario(update_user, 200, 3),
+    "users-update-user": Scenario(update_user, 200, 4),
     "users-change-password": Scenario(change_password, 204, 4, bcrypt=2),
-    "users-change-role": Scenario(change_role, 200, 3),
-    "users-deactivate-user": Scenario(deactivate_user, 204, 3),
+    "users-change-role": Scenario(change_role, 200, 4),
+    "users-deactivate-user": Scenario(deactivate_user, 204, 4),
     "users-follow-user": Scenario(follow, 204, 1),
     "users-unfollow-user": Scenario(unfollow, 204, 1),
+    "users-request-password-reset": Scenario(request_reset, 202, 4),
+    "users-confirm-password-reset": Scenario(confirm_reset, 204, 3, bcrypt=1),
 }

@@ -8,6 +8,11 @@ of every authenticated request.
 - REQUEST events (routes open to anyone): no Authorization header is allowed as anonymous;
   a header that is present must carry a valid token, else 401.
 
+A token that is genuine but expired is the one refusal worth explaining: it is allowed with
+no identity and ``tokenError: expired`` in the context, and the function answers 401
+saying so (inkwell.http); API Gateway's own 401 cannot say why. Anything else wrong with a
+token stays a plain "Unauthorized".
+
 The policy allows every method of the stage, so API Gateway can cache the decision per token
 and reuse it across routes; what a caller may do is decided by each function from the
 identity passed in the context.
@@ -17,9 +22,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from inkwell.tokens import InvalidToken, Principal, bearer_token, verify_access_token
+from inkwell.tokens import (
+    ExpiredToken,
+    InvalidToken,
+    Principal,
+    bearer_token,
+    verify_access_token,
+)
 
 ANONYMOUS = "anonymous"
+EXPIRED = "expired-token"
+
+
+class Expired(Exception):
+    """A genuine token past its expiry."""
 
 
 class Unauthorized(Exception):
@@ -72,13 +88,18 @@ def authorize(event: dict[str, Any]) -> Principal | None:
         return None
     try:
         return verify_access_token(token)
+    except ExpiredToken:
+        raise Expired() from None
     except InvalidToken:
         raise Unauthorized() from None
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    principal = authorize(event)
     method_arn = str(event.get("methodArn", "*"))
+    try:
+        principal = authorize(event)
+    except Expired:
+        return _policy(EXPIRED, method_arn, {"tokenError": "expired"})
     if principal is None:
         if event.get("type") == "TOKEN":
             raise Unauthorized()

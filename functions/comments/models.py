@@ -12,7 +12,7 @@ from inkwell.models import RequestModel, ResponseModel
 
 Status = Literal["pending", "approved", "rejected", "spam"]
 Action = Literal["approve", "reject", "spam"]
-NotificationKind = Literal["comment", "reply", "approved", "rejected"]
+NotificationKind = Literal["comment", "reply", "approved", "rejected", "pending"]
 
 MAX_BODY = 5000
 MAX_REASON = 500

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from comments import notification_repository as repository
 from comments.models import Actor, MarkReadRequest, Notification, NotificationPage
+from inkwell import profiles
 from inkwell.db import Row, database
 from inkwell.identity import Principal
 from inkwell.pagination import decode_time_key, encode_cursor
@@ -40,4 +41,5 @@ def _notification(row: Row) -> Notification:
 def mark_notifications_read(req: MarkReadRequest | None, principal: Principal) -> None:
     ids = [str(i) for i in req.ids] if req is not None and req.ids is not None else None
     with db.reader() as s:
+        profiles.acting(s, "commenters", principal)  # a write: 401 once deactivated
         repository.mark_read(s, principal.user_id, ids)

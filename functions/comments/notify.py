@@ -7,7 +7,9 @@ Who is notified of what:
   ("reply"), never the comment's own author, and one notification per person (a post
   author whose comment got a reply is told of the reply); a comment approved again after
   reports or an edit is not news;
-- a moderator decides on a comment: its author ("approved" / "rejected").
+- a moderator decides on a comment: its author ("approved" / "rejected");
+- a new comment is held for moderation: the post's author ("pending"), who may moderate
+  the comments on their posts and would otherwise not know one waits.
 
 Each notification is announced with notification.created (the users domain emails it).
 One event notifies each recipient once however often it is delivered: the consumer
@@ -47,6 +49,11 @@ def _notices(event: ReceivedEvent, c: Row) -> list[tuple[str, str, str | None, s
         kind = "approved" if event.detail_type == "comment.approved" else "rejected"
         notices.append((author, kind, None, f"Your comment on \"{title}\" was {decision}",
                         text))
+    if event.detail_type == "comment.created" and event.data.get("status") == "pending":
+        notices.append((str(c["post_author_id"]), "pending", author,
+                        f"A comment on \"{title}\" awaits moderation",
+                        f"{c['author_username']} wrote:\n\n{_excerpt(c['body'])}\n\n"
+                        "Approve or reject it in the moderation queue."))
     visible = event.detail_type == "comment.approved" or (
         event.detail_type == "comment.created" and event.data.get("status") == "approved")
     if visible:
@@ -57,10 +64,10 @@ def _notices(event: ReceivedEvent, c: Row) -> list[tuple[str, str, str | None, s
                             f"{by} replied to your comment on \"{title}\"", said))
         notices.append((str(c["post_author_id"]), "comment", author,
                         f"{by} commented on \"{title}\"", said))
-    seen = {author} if visible else set()  # never notify people of their own comment...
+    seen = {author}  # never tell people of their own comment (decisions on it excepted)...
     chosen = []
     for notice in notices:
-        if notice[0] in seen and notice[1] in ("reply", "comment"):
+        if notice[0] in seen and notice[1] in ("reply", "comment", "pending"):
             continue
         seen.add(notice[0])  # ...and each person once
         chosen.append(notice)

@@ -4,8 +4,10 @@ Every post.* event carries the post's status: a published post is open for comme
 anything else is closed (its comments stop being visible, and none can be added). The row's
 version is the event's occurredAt (content writes a post's events in order), so a late,
 older event never reopens or closes a post against newer news. A deleted post's comments
-and their notifications are deleted, and the post stays as a tombstone that no late event
-can reopen.
+are deleted, and the post stays as a tombstone that no late event can reopen. Its author's
+notifications about it go with it (their post is gone, by their or an admin's hand); other
+people's stay: what they were told (a decision on their comment, a reply to it) is their
+record, not the post's, and a deletion by someone else must not empty their inbox.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def deleted(s: Session, event: ReceivedEvent) -> None:
         " ON CONFLICT (post_id) DO UPDATE SET is_open = false, is_deleted = true,"
         "  version = GREATEST(posts.version, EXCLUDED.version)),"
         " gone AS (DELETE FROM comments WHERE post_id = CAST(:id AS uuid))"
-        " DELETE FROM notifications WHERE post_id = CAST(:id AS uuid)",
+        " DELETE FROM notifications WHERE post_id = CAST(:id AS uuid)"
+        "  AND recipient_id = CAST(:author_id AS uuid)",
         id=data["id"],
         author_id=data["authorId"],
         title=data["title"],

@@ -133,6 +133,14 @@ class Viewer:
     is_moderator: bool
 
 
+# The viewer whose token says moderator is one by what this domain knows now (see
+# inkwell.profiles.acting): evaluated once per statement, not per comment.
+_STILL_MODERATOR = (
+    "EXISTS (SELECT 1 FROM commenters me WHERE me.user_id = CAST(:viewer AS uuid)"
+    " AND me.is_active AND COALESCE(me.role, 'moderator') IN ('moderator', 'admin'))"
+)
+
+
 def list_comments(
     s: Session, post_id: str, viewer: Viewer, *, limit: int, after: ThreadKey | None
 ) -> list[Row] | None:
@@ -165,7 +173,8 @@ def list_comments(
         "  AND (c.deleted_at IS NOT NULL"
         "       OR (c.status = 'approved' AND cm.is_active)"
         "       OR c.author_id = CAST(:viewer AS uuid)"
-        "       OR (CAST(:moderator AS boolean) AND c.status = 'pending' AND cm.is_active))"
+        "       OR (c.status = 'pending' AND cm.is_active AND CAST(:moderator AS boolean)"
+        f"           AND {_STILL_MODERATOR}))"
         f" ORDER BY {_THREAD_KEY} LIMIT :limit"
         ") page ON true",
         post_id=post_id,

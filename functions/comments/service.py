@@ -5,6 +5,11 @@ anyone; any comment, its author, moderators, admins and the post's author. Every
 gets 404 for it, as for a comment that does not exist. Who changes it: see each operation;
 anyone else who can see it gets 403.
 
+"Moderator", "admin" and "active" are what this domain knows now (the `commenters` read
+model, kept from the users events: `inkwell.profiles.acting`), not what the caller's token
+claimed when it was issued: a deactivated account can do nothing with its token (401), a
+demoted moderator loses the moderator's rights within the event delay.
+
 Writes read the comment, decide in Python (the moderation policy lives in
 `comments.policy`), then write with that decision's assumptions repeated in the WHERE
 clause; a write that finds the comment changed in between answers 409.
@@ -25,8 +30,8 @@ from comments.models import (
     ReportRequest,
     UpdateCommentRequest,
 )
-from inkwell import errors
-from inkwell.db import IntegrityConflict, Row, database
+from inkwell import errors, profiles
+from inkwell.db import IntegrityConflict, Row, Session, database
 from inkwell.identity import Principal
 from inkwell.models import Page
 from inkwell.observability import count, logger
@@ -82,12 +87,19 @@ def _visible(row: Row, principal: Principal) -> Row:
     return row
 
 
-def _read(comment_id: str, principal: Principal) -> Row:
+def _acting(s: Session, principal: Principal) -> Principal:
+    """The caller with the role and active state this domain knows now (see the module)."""
+    return profiles.acting(s, "commenters", principal)
+
+
+def _read(comment_id: str, principal: Principal) -> tuple[Row, Principal]:
+    """The comment the caller wants to act on, and the caller as known now."""
     with db.reader() as s:
+        principal = _acting(s, principal)
         row = repository.find_comment(s, errors.valid_id(comment_id, "Comment"))
     if row is None:
         raise errors.not_found("Comment")
-    return _visible(row, principal)
+    return _visible(row, principal), principal
 
 
 def _changed_meanwhile() -> errors.Problem:
@@ -101,6 +113,7 @@ def create_comment(post_id: str, req: CreateCommentRequest, principal: Principal
     target = errors.valid_id(post_id, "Post")
     parent_id = str(req.parent_id) if req.parent_id else None
     with db.transaction() as s:
+        principal = _acting(s, principal)
         context = repository.comment_context(s, post_id=target, parent_id=parent_id,
                                              author_id=principal.user_id)
         if not context["is_open"]:
@@ -166,6 +179,7 @@ def list_comments(
                      datetime.fromisoformat(key[3]), str(uuid.UUID(key[4])))
         except ValueError:
             raise invalid_cursor() from None
+    # The repository checks a moderator's token against the read model (a privileged read).
     viewer = repository.Viewer(
         user_id=principal.user_id if principal else None,
         is_moderator=bool(principal and principal.is_moderator),
@@ -185,7 +199,7 @@ def list_comments(
 
 
 def update_comment(comment_id: str, req: UpdateCommentRequest, principal: Principal) -> Comment:
-    row = _read(comment_id, principal)
+    row, principal = _read(comment_id, principal)
     if principal.user_id != str(row["author_id"]):
         raise errors.forbidden("You can only edit your own comments.")
     if row["status"] not in ("pending", "approved"):
@@ -210,7 +224,7 @@ def update_comment(comment_id: str, req: UpdateCommentRequest, principal: Princi
 
 
 def delete_comment(comment_id: str, principal: Principal) -> None:
-    row = _read(comment_id, principal)
+    row, principal = _read(comment_id, principal)
     if not (principal.user_id == str(row["author_id"]) or _moderates(row, principal)):
         raise errors.forbidden(
             "Only the comment's author, the post's author or a moderator can delete it."
@@ -231,6 +245,7 @@ def delete_comment(comment_id: str, principal: Principal) -> None:
 def moderation_queue(principal: Principal, limit: int, cursor: str | None
                      ) -> Page[QueuedComment]:
     with db.reader() as s:
+        principal = _acting(s, principal)
         rows = repository.moderation_queue(
             s, post_author_id=None if principal.is_moderator else principal.user_id,
             limit=limit + 1, after=decode_time_key(cursor),
@@ -242,7 +257,7 @@ def moderation_queue(principal: Principal, limit: int, cursor: str | None
 
 
 def moderate_comment(comment_id: str, req: ModerateRequest, principal: Principal) -> Comment:
-    row = _read(comment_id, principal)
+    row, principal = _read(comment_id, principal)
     if not _moderates(row, principal):
         raise errors.forbidden("Only moderators and the post's author can moderate comments.")
     status = _STATUS_OF_ACTION[req.action]
@@ -261,7 +276,7 @@ def moderate_comment(comment_id: str, req: ModerateRequest, principal: Principal
 
 
 def report_comment(comment_id: str, req: ReportRequest | None, principal: Principal) -> None:
-    row = _read(comment_id, principal)
+    row, principal = _read(comment_id, principal)
     if principal.user_id == str(row["author_id"]):
         raise errors.forbidden("You cannot report your own comment.")
     if row["status"] != "approved":

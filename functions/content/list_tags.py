@@ -3,14 +3,14 @@
 from content import service
 from content.models import TagList
 from inkwell.http import FunctionApp
-from inkwell.pagination import DEFAULT_LIMIT, Limit
+from inkwell.pagination import DEFAULT_LIMIT, Cursor, Limit
 
 api = FunctionApp(__name__)
 
 
 @api.endpoint()
-def list_tags(limit: Limit = DEFAULT_LIMIT) -> TagList:
-    return service.list_tags(limit)
+def list_tags(limit: Limit = DEFAULT_LIMIT, cursor: Cursor = None) -> TagList:
+    return service.list_tags(limit, cursor)
 
 
 handler = api.handler

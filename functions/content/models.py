@@ -152,3 +152,4 @@ class TagCount(ResponseModel):
 
 class TagList(ResponseModel):
     items: list[TagCount]
+    next_cursor: str | None = Field(description="The next page's cursor; null on the last.")

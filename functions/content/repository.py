@@ -449,11 +449,25 @@ def list_by_author(s: Session, author_id: str, *, status: str | None, limit: int
     )
 
 
-def tag_counts(s: Session, limit: int) -> list[Row]:
-    """Tags of published posts of active authors with how many use each, most used first."""
+def tag_counts(s: Session, limit: int, after: tuple[int, str] | None = None) -> list[Row]:
+    """Tags of published posts of active authors with how many use each, most used first
+    (then by name), after the keyset `after` (count, tag).
+
+    The counts change as posts are published, so every page counts afresh: a page costs
+    the count of every tag, whatever its position (the number of distinct tags is small
+    next to the number of posts; the counting is an index-only scan)."""
+    if after is None:
+        return s.rows(
+            "SELECT k.tag, count(*) AS count FROM published_tags k"
+            " JOIN authors a ON a.user_id = k.author_id AND a.is_active"
+            " GROUP BY k.tag ORDER BY count(*) DESC, k.tag LIMIT :limit",
+            limit=limit,
+        )
     return s.rows(
         "SELECT k.tag, count(*) AS count FROM published_tags k"
         " JOIN authors a ON a.user_id = k.author_id AND a.is_active"
-        " GROUP BY k.tag ORDER BY count(*) DESC, k.tag LIMIT :limit",
-        limit=limit,
+        " GROUP BY k.tag"
+        " HAVING count(*) < :count OR (count(*) = :count AND k.tag > :tag)"
+        " ORDER BY count(*) DESC, k.tag LIMIT :limit",
+        count=after[0], tag=after[1], limit=limit,
     )

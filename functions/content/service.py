@@ -4,6 +4,12 @@ Who sees a post: a published post of an active author, anyone; any other post (a
 scheduled post, a post of a deactivated author), only its author and admins. Everyone else
 gets 404 for it, as for a post that does not exist. Who changes a post: its author or an
 admin; anyone else who can see it gets 403.
+
+"Admin" and "active" are what this domain knows now (the `authors` read model, kept from
+the users events: `inkwell.profiles.acting`), not what the caller's token claimed when it
+was issued: a deactivated account can do nothing with its token (401), a demoted admin
+loses the admin's rights within the event delay. Reads of one's own things (own posts, the
+feed) are not privileged and stay one round trip: they are not checked.
 """
 
 from __future__ import annotations
@@ -22,12 +28,12 @@ from content.models import (
     TagList,
     UpdatePostRequest,
 )
-from inkwell import errors
+from inkwell import errors, profiles
 from inkwell.db import IntegrityConflict, Row, Session, database
 from inkwell.identity import Principal
 from inkwell.models import Page
 from inkwell.observability import count, logger
-from inkwell.pagination import decode_time_key, encode_cursor
+from inkwell.pagination import decode_cursor, decode_time_key, encode_cursor, invalid_cursor
 
 db = database("content")
 
@@ -53,6 +59,11 @@ def _post(row: Row) -> Post:
 
 def _summary(row: Row) -> PostSummary:
     return PostSummary.model_validate({**row, "author": _author(row)})
+
+
+def _acting(s: Session, principal: Principal) -> Principal:
+    """The caller with the role and active state this domain knows now (see the module)."""
+    return profiles.acting(s, "authors", principal)
 
 
 def _may_change(row: Row, principal: Principal | None) -> bool:
@@ -106,6 +117,7 @@ def _text_filter(value: str | None) -> str | None:
 def create_post(req: CreatePostRequest, principal: Principal) -> Post:
     row = None
     with db.transaction() as s:
+        principal = _acting(s, principal)
         # ON CONFLICT DO NOTHING leaves the transaction usable: try the next slug in it.
         for slug in slugs.candidates(req.title, SLUG_ATTEMPTS):
             row = repository.insert_post(
@@ -124,6 +136,8 @@ def create_post(req: CreatePostRequest, principal: Principal) -> Post:
 def update_post(post_id: str, req: UpdatePostRequest, principal: Principal) -> Post:
     target = errors.valid_id(post_id, "Post")
     changes = req.model_dump(exclude_unset=True)
+    with db.reader() as s:
+        principal = _acting(s, principal)
     if not changes:
         return _post(_writable(target, principal))
     candidates: list[str | None] = (
@@ -154,6 +168,7 @@ def update_post(post_id: str, req: UpdatePostRequest, principal: Principal) -> P
 def delete_post(post_id: str, principal: Principal) -> None:
     target = errors.valid_id(post_id, "Post")
     with db.transaction() as s:
+        principal = _acting(s, principal)
         row = repository.delete_post(s, target, caller=principal.user_id,
                                      is_admin=principal.is_admin)
     if row is None:
@@ -165,8 +180,16 @@ def delete_post(post_id: str, principal: Principal) -> None:
 def publish_post(post_id: str, req: PublishRequest | None, principal: Principal) -> Post:
     target = errors.valid_id(post_id, "Post")
     publish_at = req.publish_at if req is not None else None
-    scheduling = publish_at is not None and publish_at > datetime.now(UTC)
+    if publish_at is not None and publish_at <= datetime.now(UTC):
+        # Publishing "now" for a time already gone would hide a client's mistake (a wrong
+        # time zone, a stale form): say so instead.
+        raise errors.unprocessable(
+            "publishAt is in the past; leave it out to publish now.",
+            [errors.FieldProblem("publishAt", "must be in the future")],
+        )
+    scheduling = publish_at is not None
     with db.transaction() as s:
+        principal = _acting(s, principal)
         if scheduling:
             assert publish_at is not None
             row = repository.schedule_post(s, target, publish_at, caller=principal.user_id,
@@ -190,6 +213,7 @@ def publish_post(post_id: str, req: PublishRequest | None, principal: Principal)
 def unpublish_post(post_id: str, principal: Principal) -> Post:
     target = errors.valid_id(post_id, "Post")
     with db.transaction() as s:
+        principal = _acting(s, principal)
         row = repository.unpublish_post(s, target, caller=principal.user_id,
                                         is_admin=principal.is_admin)
     if row is None:
@@ -203,6 +227,7 @@ def unpublish_post(post_id: str, principal: Principal) -> Post:
 def favorite_post(post_id: str, principal: Principal) -> Post:
     target = errors.valid_id(post_id, "Post")
     with db.reader() as s:
+        principal = _acting(s, principal)
         row = repository.favorite_post(s, target, principal.user_id)
         if row is None:
             visible = _find(s, target, principal)
@@ -216,6 +241,7 @@ def favorite_post(post_id: str, principal: Principal) -> Post:
 def unfavorite_post(post_id: str, principal: Principal) -> Post:
     target = errors.valid_id(post_id, "Post")
     with db.reader() as s:
+        principal = _acting(s, principal)
         row = repository.unfavorite_post(s, target, principal.user_id,
                                          is_admin=principal.is_admin)
     if row is None:
@@ -243,6 +269,8 @@ def publish_scheduled() -> int:
 def get_post(id_or_slug: str, principal: Principal | None) -> Post:
     viewer = principal.user_id if principal else None
     with db.reader() as s:
+        if principal is not None and principal.is_admin:  # an admin sees drafts: a
+            principal = _acting(s, principal)  # privileged read, by the role known now
         if slugs.is_post_id(id_or_slug):
             row = repository.find_post(s, viewer=viewer, post_id=id_or_slug)
         else:
@@ -289,7 +317,18 @@ def get_feed(principal: Principal, limit: int, cursor: str | None) -> Page[PostS
     return _page(rows, limit, "published_at")
 
 
-def list_tags(limit: int) -> TagList:
+def list_tags(limit: int, cursor: str | None = None) -> TagList:
+    after: tuple[int, str] | None = None
+    if cursor is not None:
+        count_text, tag = decode_cursor(cursor, 2)
+        try:
+            after = (int(count_text), tag)
+        except ValueError:
+            raise invalid_cursor() from None
     with db.reader() as s:
-        rows = repository.tag_counts(s, limit)
-    return TagList(items=[TagCount(tag=r["tag"], count=r["count"]) for r in rows])
+        rows = repository.tag_counts(s, limit + 1, after)
+    last = rows[limit - 1] if len(rows) > limit else None
+    return TagList(
+        items=[TagCount(tag=r["tag"], count=r["count"]) for r in rows[:limit]],
+        next_cursor=encode_cursor(last["count"], last["tag"]) if last else None,
+    )

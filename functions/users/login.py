@@ -7,7 +7,7 @@ from users.models import LoginRequest, TokenResponse
 api = FunctionApp(__name__)
 
 
-@api.endpoint()
+@api.endpoint(no_store=True)
 def login(body: LoginRequest) -> TokenResponse:
     return service.login(body)
 

@@ -52,6 +52,19 @@ class LoginRequest(RequestModel):
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024)]
 
 
+class PasswordResetRequest(RequestModel):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=254)] = Field(
+        description="The username or the email address of the account."
+    )
+
+
+class PasswordResetConfirmation(RequestModel):
+    token: Annotated[str, StringConstraints(min_length=1, max_length=256)] = Field(
+        description="The token of the reset email."
+    )
+    new_password: Password
+
+
 class RefreshRequest(RequestModel):
     refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=256)]
 
@@ -98,3 +111,7 @@ class TokenResponse(ResponseModel):
     expires_in: int = Field(description="Seconds until the access token expires.")
     token_type: Literal["Bearer"] = "Bearer"
     user: User
+
+
+class PasswordResetAccepted(ResponseModel):
+    message: str

@@ -7,7 +7,7 @@ from users.models import RefreshRequest, TokenResponse
 api = FunctionApp(__name__)
 
 
-@api.endpoint()
+@api.endpoint(no_store=True)
 def refresh(body: RefreshRequest) -> TokenResponse:
     return service.refresh(body.refresh_token)
 

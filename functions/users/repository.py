@@ -93,43 +93,60 @@ def find_user(s: Session, user_id: str) -> Row | None:
     return s.row(f"SELECT {_USER_COLUMNS} FROM users WHERE id = CAST(:id AS uuid)", id=user_id)
 
 
-def find_login(s: Session, login: str) -> Row | None:
-    """The user a login name (username or email) refers to, with its failure counter."""
-    return s.row(
-        f"SELECT {_USER_COLUMNS},"
-        " f.failures, f.window_started_at, now() AS db_now"
-        " FROM users u LEFT JOIN login_failures f ON f.user_id = u.id"
-        " WHERE lower(u.username) = lower(:login) OR lower(u.email) = lower(:login)"
-        " ORDER BY lower(u.username) = lower(:login) DESC LIMIT 1",
+def find_login(s: Session, login: str) -> Row:
+    """The failure counter of a login name (username or email, as typed, any case) and the
+    user it refers to: always one row, whose user columns are null when no user has it.
+
+    Failures are counted per login name whether or not an account has it, so that a
+    locked name says nothing about whether the account exists."""
+    row = s.row(
+        f"SELECT {_USER_COLUMNS}, f.failures, f.window_started_at, now() AS db_now"
+        " FROM (SELECT lower(:login) AS login) k"
+        " LEFT JOIN login_failures f ON f.login = k.login"
+        " LEFT JOIN LATERAL ("
+        f"  SELECT {_USER_COLUMNS} FROM users"
+        "   WHERE lower(username) = k.login OR lower(email) = k.login"
+        "   ORDER BY lower(username) = k.login DESC LIMIT 1) u ON true",
         login=login,
     )
+    assert row is not None
+    return row
 
 
-def record_login_failure(s: Session, user_id: str, window_s: int) -> None:
-    """Count a failed login; a failure after the window has passed starts a new window."""
+def record_login_failure(s: Session, login: str, window_s: int) -> None:
+    """Count a failed login for a login name; after the window has passed, a new window.
+
+    Names come from callers, so the table would grow with every name ever tried: each
+    failure also sweeps a bounded batch of counters whose window ended long ago."""
     s.execute(
-        "INSERT INTO login_failures (user_id, failures, window_started_at)"
-        " VALUES (CAST(:id AS uuid), 1, now())"
-        " ON CONFLICT (user_id) DO UPDATE SET"
+        "WITH swept AS (DELETE FROM login_failures WHERE login IN ("
+        "  SELECT login FROM login_failures"
+        "  WHERE window_started_at < now() - make_interval(secs => 2 * CAST(:window AS integer))"
+        "    AND login <> lower(:login) LIMIT 100))"
+        " INSERT INTO login_failures (login, failures, window_started_at)"
+        " VALUES (lower(:login), 1, now())"
+        " ON CONFLICT (login) DO UPDATE SET"
         "  failures = CASE WHEN login_failures.window_started_at"
         "    > now() - make_interval(secs => CAST(:window AS integer))"
         "    THEN login_failures.failures + 1 ELSE 1 END,"
         "  window_started_at = CASE WHEN login_failures.window_started_at"
         "    > now() - make_interval(secs => CAST(:window AS integer))"
         "    THEN login_failures.window_started_at ELSE now() END",
-        id=user_id,
+        login=login,
         window=window_s,
     )
 
 
-def start_token_family(s: Session, user_id: str, token_hash: str, ttl_s: int) -> None:
-    """A successful login: clear the failure counter and store a new refresh token."""
+def start_token_family(s: Session, user_id: str, login: str, token_hash: str,
+                       ttl_s: int) -> None:
+    """A successful login: clear the name's failure counter and store a new refresh token."""
     s.execute(
-        "WITH cleared AS (DELETE FROM login_failures WHERE user_id = CAST(:id AS uuid))"
+        "WITH cleared AS (DELETE FROM login_failures WHERE login = lower(:login))"
         " INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at)"
         " VALUES (:hash, CAST(:id AS uuid), gen_random_uuid(),"
         "         now() + make_interval(secs => CAST(:ttl AS integer)))",
         id=user_id,
+        login=login,
         hash=token_hash,
         ttl=ttl_s,
     )
@@ -322,4 +339,89 @@ def find_follow(s: Session, follower_id: str, followee_id: str) -> Row | None:
         " WHERE followee.id = CAST(:followee_id AS uuid)",
         follower_id=follower_id,
         followee_id=followee_id,
+    )
+
+
+# --- password reset ---------------------------------------------------------------------
+
+
+def note_reset_request(s: Session, client: str, window_s: int) -> Row:
+    """Record a reset request of `client` (its source address); how many it made in the
+    window before this one, and the seconds until the oldest of them leaves the window.
+    Requests older than the window are swept on the way."""
+    row = s.row(
+        "WITH swept AS (DELETE FROM password_reset_requests"
+        "  WHERE requested_at < now() - make_interval(secs => CAST(:window AS integer))),"
+        " noted AS (INSERT INTO password_reset_requests (client) VALUES (:client))"
+        " SELECT count(*) AS earlier,"
+        "  COALESCE(CEIL(EXTRACT(EPOCH FROM min(requested_at)"
+        "    + make_interval(secs => CAST(:window AS integer)) - now())), 0) AS wait_s"
+        " FROM password_reset_requests WHERE client = :client"
+        "  AND requested_at >= now() - make_interval(secs => CAST(:window AS integer))",
+        client=client,
+        window=window_s,
+    )
+    assert row is not None
+    return row
+
+
+def issue_password_reset(
+    s: Session, login: str, token_hash: str, ttl_s: int, *, max_per_window: int, window_s: int
+) -> Row | None:
+    """A reset token for the active account a login name refers to; its username and
+    email, or None: no such active account, or it had `max_per_window` tokens issued in
+    the window already (the caller cannot tell which)."""
+    return s.row(
+        "WITH target AS ("
+        "  SELECT id, username, email FROM users"
+        "  WHERE (lower(username) = lower(:login) OR lower(email) = lower(:login)) AND is_active"
+        "  ORDER BY lower(username) = lower(:login) DESC LIMIT 1"
+        "), recent AS ("
+        "  SELECT count(*) AS n FROM password_resets r JOIN target ON r.user_id = target.id"
+        "  WHERE r.created_at >= now() - make_interval(secs => CAST(:window AS integer))"
+        "), swept AS ("
+        "  DELETE FROM password_resets r USING target WHERE r.user_id = target.id"
+        "  AND r.created_at < now() - make_interval(secs => CAST(:window AS integer))"
+        "  AND (r.used_at IS NOT NULL OR r.expires_at < now())"
+        "), issued AS ("
+        "  INSERT INTO password_resets (token_hash, user_id, expires_at)"
+        "  SELECT :hash, target.id, now() + make_interval(secs => CAST(:ttl AS integer))"
+        "  FROM target, recent WHERE recent.n < :max"
+        "  RETURNING user_id"
+        ") SELECT target.id, target.username, target.email"
+        " FROM issued JOIN target ON target.id = issued.user_id",
+        login=login,
+        hash=token_hash,
+        ttl=ttl_s,
+        max=max_per_window,
+        window=window_s,
+    )
+
+
+def reset_password(s: Session, token_hash: str, password_hash: str) -> Row | None:
+    """Use a live reset token once: set the new password, make the account's other reset
+    tokens unusable, revoke every refresh token and clear its names' login failures.
+    The account's id, or None when the token is unknown, used, expired, or its account
+    was deactivated meanwhile."""
+    return s.row(
+        "WITH used AS ("
+        "  UPDATE password_resets SET used_at = now()"
+        "  WHERE token_hash = :hash AND used_at IS NULL AND expires_at > now()"
+        "  RETURNING user_id"
+        "), target AS ("
+        "  SELECT u.id, u.username, u.email FROM users u JOIN used ON u.id = used.user_id"
+        "  WHERE u.is_active"
+        "), others AS ("
+        "  UPDATE password_resets r SET used_at = now() FROM target"
+        "  WHERE r.user_id = target.id AND r.used_at IS NULL AND r.token_hash <> :hash"
+        "), revoked AS ("
+        "  UPDATE refresh_tokens t SET revoked_at = now() FROM target"
+        "  WHERE t.user_id = target.id AND t.revoked_at IS NULL"
+        "), cleared AS ("
+        "  DELETE FROM login_failures WHERE login IN ("
+        "   SELECT lower(username) FROM target UNION ALL SELECT lower(email) FROM target)"
+        ") UPDATE users SET password_hash = :password_hash, updated_at = now()"
+        " FROM target WHERE users.id = target.id RETURNING users.id",
+        hash=token_hash,
+        password_hash=password_hash,
     )

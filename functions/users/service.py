@@ -1,4 +1,9 @@
-"""Business rules of the users domain: one function per operation, named as its handler."""
+"""Business rules of the users domain: one function per operation, named as its handler.
+
+Who may do what is decided with the caller's row as it is now (`_acting`), never with the
+role or the existence a token claimed when it was issued: a deactivated account can do
+nothing with its token, a demoted admin is a user again on the next request.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
-from inkwell import errors
+from inkwell import email, errors
 from inkwell.db import IntegrityConflict, Row, Session, database
 from inkwell.models import Page
 from inkwell.observability import count, logger
@@ -25,6 +30,8 @@ from users import repository
 from users.models import (
     ChangePasswordRequest,
     LoginRequest,
+    PasswordResetConfirmation,
+    PasswordResetRequest,
     PublicUser,
     RegisterRequest,
     Role,
@@ -36,6 +43,17 @@ from users.models import (
 db = database("users")
 
 _INVALID_CREDENTIALS = "The username or password is incorrect."
+
+# Password reset throttling. Per account: tokens issued in the window (more requests are
+# answered the same, and send nothing: a 429 would tell that the account exists). Per
+# client (source address): requests in the window, whatever the account; then 429.
+RESET_WINDOW_S = 900
+RESET_MAX_PER_ACCOUNT = 3
+RESET_MAX_PER_CLIENT = 10
+RESET_ACCEPTED = (
+    "If an active account has that username or email, a password reset link was sent to"
+    " its email address."
+)
 
 
 def _user(row: Row) -> User:
@@ -50,8 +68,26 @@ def _conflict_from(exc: IntegrityConflict) -> errors.Problem:
     raise exc
 
 
+def _acting(s: Session, principal: Principal) -> Row:
+    """The caller's own row as it is now; 401 when the account is gone or deactivated."""
+    row = repository.find_user(s, errors.valid_id(principal.user_id, "User"))
+    if row is None or not row["is_active"]:
+        raise errors.account_inactive()
+    return row
+
+
+def _is_admin(caller: Row) -> bool:
+    return bool(caller["role"] == "admin")
+
+
 def _self_or_admin(principal: Principal, user_id: str) -> None:
-    if principal.user_id != user_id and not principal.is_admin:
+    if principal.user_id == user_id:
+        with db.reader() as s:
+            _acting(s, principal)
+        return
+    with db.reader() as s:
+        caller = _acting(s, principal)
+    if not _is_admin(caller):
         raise errors.forbidden("You can only change your own account.")
 
 
@@ -92,31 +128,34 @@ def _locked_for(row: Row) -> int:
 
 
 def login(req: LoginRequest) -> TokenResponse:
+    """Tokens for the right password of an active account.
+
+    An unknown name, a wrong password and a deactivated account are one answer (401) at
+    one cost (a bcrypt check, one failure recorded), and the lockout counts failures per
+    login name whether or not an account has it: nothing here tells who has an account.
+    """
     config = settings()
     with db.reader() as s:
         row = repository.find_login(s, req.username)
-    if row is not None:
-        wait = _locked_for(row)
-        if wait:
-            count("LoginThrottled")
-            raise errors.too_many_requests(
-                "Too many failed sign-in attempts for this account. Try again later.", wait
-            )
-    if not verify_password(req.password, row["password_hash"] if row else None):
-        if row is not None:
-            with db.reader() as s:
-                repository.record_login_failure(s, str(row["id"]), config.login_failure_window_s)
-            logger.info("login failed", extra={"userId": str(row["id"])})
+    wait = _locked_for(row)
+    if wait:
+        count("LoginThrottled")
+        raise errors.too_many_requests(
+            "Too many failed sign-in attempts with this username or email. Try again later.",
+            wait,
+        )
+    right = verify_password(req.password, row["password_hash"])
+    if not right or not row["is_active"]:
+        with db.reader() as s:
+            repository.record_login_failure(s, req.username, config.login_failure_window_s)
+        logger.info("login failed")  # never the name tried: it may be a mistyped password
         count("LoginFailed")
-        raise errors.unauthorized(_INVALID_CREDENTIALS)
-    assert row is not None
-    if not row["is_active"]:
         raise errors.unauthorized(_INVALID_CREDENTIALS)
     refresh_token = new_refresh_token()
     with db.reader() as s:
-        repository.start_token_family(
-            s, str(row["id"]), hash_refresh_token(refresh_token), config.refresh_token_ttl_s
-        )
+        repository.start_token_family(s, str(row["id"]), req.username,
+                                      hash_refresh_token(refresh_token),
+                                      config.refresh_token_ttl_s)
     return _tokens_for(row, refresh_token)
 
 
@@ -144,18 +183,18 @@ def logout(refresh_token: str) -> None:
 
 def get_me(principal: Principal) -> User:
     with db.reader() as s:
-        row = repository.find_user(s, errors.valid_id(principal.user_id, "User"))
-    if row is None or not row["is_active"]:
-        raise errors.unauthorized("This account no longer exists or was deactivated.")
+        row = _acting(s, principal)
     return _user(row)
 
 
 def get_user(user_id: str, principal: Principal | None) -> PublicUser | User:
     with db.reader() as s:
         row = repository.find_user(s, errors.valid_id(user_id, "User"))
-    sees_private = principal is not None and (
-        principal.is_admin or principal.user_id == str(row["id"] if row else "")
-    )
+        own = principal is not None and row is not None and principal.user_id == str(row["id"])
+        # An admin sees every account in full: the role the caller has now decides.
+        sees_private = own or (
+            principal is not None and principal.is_admin and _is_admin(_acting(s, principal))
+        )
     if row is None or (not row["is_active"] and not sees_private):
         raise errors.not_found("User")
     return _user(row) if sees_private else PublicUser.model_validate(row)
@@ -192,9 +231,7 @@ def change_password(user_id: str, req: ChangePasswordRequest, principal: Princip
     if principal.user_id != target:
         raise errors.forbidden("You can only change your own password.")
     with db.reader() as s:
-        row = repository.find_user(s, target)
-    if row is None or not row["is_active"]:
-        raise errors.not_found("User")
+        row = _acting(s, principal)
     if not verify_password(req.current_password, row["password_hash"]):
         raise errors.unprocessable(
             "The current password is incorrect.",
@@ -206,12 +243,12 @@ def change_password(user_id: str, req: ChangePasswordRequest, principal: Princip
 
 
 def change_role(user_id: str, role: Role, principal: Principal) -> User:
-    if not principal.is_admin:
-        raise errors.forbidden("Only an admin can change roles.")
     target = errors.valid_id(user_id, "User")
-    if target == principal.user_id:
-        raise errors.conflict("Admins cannot change their own role; ask another admin.")
     with db.transaction() as s:
+        if not _is_admin(_acting(s, principal)):
+            raise errors.forbidden("Only an admin can change roles.")
+        if target == principal.user_id:
+            raise errors.conflict("Admins cannot change their own role; ask another admin.")
         row = repository.set_role(s, target, role) or repository.find_user(s, target)
     if row is None:
         raise errors.not_found("User")
@@ -229,9 +266,9 @@ def deactivate_user(user_id: str, principal: Principal) -> None:
 
 
 def list_users(principal: Principal, limit: int, cursor: str | None) -> Page[User]:
-    if not principal.is_admin:
-        raise errors.forbidden("Only an admin can list users.")
     with db.reader() as s:
+        if not _is_admin(_acting(s, principal)):
+            raise errors.forbidden("Only an admin can list users.")
         rows = repository.list_users(s, limit + 1, decode_time_key(cursor))
     items = [_user(r) for r in rows[:limit]]
     next_cursor = (
@@ -288,7 +325,7 @@ def _nothing_changed(status: Row | None) -> None:
     if status is None or not status["followee_active"]:
         raise errors.not_found("User")
     if not status["follower_active"]:
-        raise errors.unauthorized("This account no longer exists or was deactivated.")
+        raise errors.account_inactive()
 
 
 def _change_follow(
@@ -310,3 +347,63 @@ def follow_user(user_id: str, principal: Principal) -> None:
 
 def unfollow_user(user_id: str, principal: Principal) -> None:
     _change_follow(user_id, principal, "unfollow", repository.delete_follow)
+
+
+# --- password reset -----------------------------------------------------------------------
+
+
+def _reset_email(to: str, username: str, token: str) -> email.EmailMessage:
+    config = settings()
+    minutes = config.password_reset_ttl_s // 60
+    if config.password_reset_url:
+        joiner = "&" if "?" in config.password_reset_url else "?"
+        how = f"Open this link to choose a new password:\n\n" \
+              f"{config.password_reset_url}{joiner}token={token}"
+    else:
+        how = f"Use this reset token to choose a new password:\n\n{token}"
+    text = (
+        f"Hello {username},\n\nSomeone (hopefully you) asked to reset the password of your"
+        f" Inkwell account.\n{how}\n\nIt works once, for {minutes} minutes. If you did not"
+        " ask for it, ignore this email: your password stays as it is."
+    )
+    return email.EmailMessage(to=to, subject="Reset your Inkwell password", text=text,
+                              secret=token)
+
+
+def request_password_reset(req: PasswordResetRequest, client: str) -> str:
+    """Send a single-use reset token to the account `req.username` names, if there is an
+    active one; the answer is the same whether or not there is. Never logs the token."""
+    config = settings()
+    token = new_refresh_token()  # 256 random bits, stored hashed like a refresh token
+    with db.transaction() as s:
+        seen = repository.note_reset_request(s, client, RESET_WINDOW_S)
+        if seen["earlier"] >= RESET_MAX_PER_CLIENT:
+            count("PasswordResetThrottled")
+            raise errors.too_many_requests(
+                "Too many password reset requests from this client. Try again later.",
+                int(seen["wait_s"]),
+            )
+        row = repository.issue_password_reset(
+            s, req.username, hash_refresh_token(token), config.password_reset_ttl_s,
+            max_per_window=RESET_MAX_PER_ACCOUNT, window_s=RESET_WINDOW_S,
+        )
+    if row is not None:
+        email.send(_reset_email(str(row["email"]), str(row["username"]), token))
+        logger.info("password reset sent", extra={"userId": str(row["id"])})
+        count("PasswordResetSent")
+    return RESET_ACCEPTED
+
+
+def confirm_password_reset(req: PasswordResetConfirmation) -> None:
+    """Set a new password with a reset token: once, before it expires; every refresh token
+    of the account is revoked (every device signs in again)."""
+    new_hash = hash_password(req.new_password)  # before the transaction: no lock held
+    with db.transaction() as s:
+        row = repository.reset_password(s, hash_refresh_token(req.token), new_hash)
+    if row is None:
+        raise errors.unprocessable(
+            "The reset token is invalid, expired or already used; ask for a new one.",
+            [errors.FieldProblem("token", "is invalid, expired or already used")],
+        )
+    logger.info("password reset", extra={"userId": str(row["id"])})
+    count("PasswordReset")

@@ -23,7 +23,7 @@ STOP_TIMEOUT_S = 20
 
 # What the test session set up for its own functions: the process must find its own.
 _SESSION_VARIABLES = (
-    "INKWELL_DATABASE_URL", "INKWELL_JWT_SECRET", "AWS_ENDPOINT_URL_EVENTS",
+    "INKWELL_DATABASE_URL", "INKWELL_JWT_PRIVATE_KEYS", "AWS_ENDPOINT_URL_EVENTS",
     "INKWELL_EVENT_BUS_NAME", *ADMIN_VARIABLES,
 )
 
@@ -54,6 +54,7 @@ class LocalRun:
         env.update({
             "PORT": str(port),
             "INKWELL_DATA_DIR": str(data_dir),
+            "INKWELL_RUN_RECORD": str(data_dir.parent / "running.json"),
             "PYTHONPATH": os.pathsep.join(["functions", "layers/shared/python", "."]),
         })
         if database_url:  # else its own embedded PostgreSQL under the data dir
@@ -64,6 +65,7 @@ class LocalRun:
                 "INKWELL_ADMIN_EMAIL": admin["email"],
                 "INKWELL_ADMIN_PASSWORD": admin["password"],
             })
+        self.env = env
         with log.open("ab") as out:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "local.run"], cwd=ROOT, env=env, stdout=out,

@@ -16,7 +16,7 @@ import pytest
 
 import wiring
 from local import gateway
-from local.embedded_pg import EmbeddedPostgres
+from local.embedded_pg import EmbeddedPostgres, running_url
 from tests.e2e.local_run import ROOT, START_TIMEOUT_S, LocalRun
 
 pytestmark = pytest.mark.e2e
@@ -111,3 +111,33 @@ def test_a_signal_during_start_up_stops_once_started(data_dir: Path, tmp_path: P
         platform.kill()
     assert "stopped" in platform.output()
     assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL left running"
+
+
+def test_run_recovers_from_a_killed_run(data_dir: Path, tmp_path: Path) -> None:
+    """kill -9 leaves the embedded PostgreSQL running; the next run stops it and starts."""
+    first = LocalRun(data_dir, tmp_path / "first.log")
+    try:
+        first.wait_healthy()
+        registered = httpx.post(f"{first.url}{USERS}/register", json={
+            "username": "dora", "email": "dora@example.com", "password": "dora-password-1",
+        }, timeout=10)
+        assert registered.status_code == 201, registered.text
+    finally:
+        first.kill()  # SIGKILL: no clean-up at all
+    assert running_url(data_dir / "postgres") is not None, "the old PostgreSQL should be left"
+    second = LocalRun(data_dir, tmp_path / "second.log")
+    try:
+        second.wait_healthy()
+        assert login(second.url, "dora", "dora-password-1")["user"]["username"] == "dora"
+        # While it runs, a third is refused with the command that stops it.
+        third = subprocess.run(
+            [sys.executable, "-m", "local.run"], cwd=ROOT, capture_output=True, text=True,
+            timeout=60, env={**second.env, "PORT": "0"},
+        )
+        assert third.returncode == 1
+        assert f"kill {second.process.pid}" in third.stderr, third.stderr
+        assert second.stop(signal.SIGTERM) == 0, second.output()
+    finally:
+        second.kill()
+    assert "stopping the PostgreSQL a stopped platform left running" in second.output()
+    assert not (data_dir / "postgres" / "postmaster.pid").exists(), "PostgreSQL still running"

@@ -121,6 +121,8 @@ class DomainDb:
     # The generated secret and its attachment to the instance (both Ref to the secret ARN).
     secrets: frozenset[str]
     clients_group: str
+    maintenance_group: str
+    rotation_group: str
     proxy_group: str
     instance_group: str
 
@@ -151,14 +153,21 @@ def domain_databases(synth: Synthesized) -> dict[str, DomainDb]:
             if refs_in(v["Properties"]["DBInstanceIdentifiers"]) == {instance}
         ]
         (proxy,) = refs_in(target_group["Properties"]["DBProxyName"])
-        clients = synth.stack.databases[domain].clients_security_group.node.default_child
-        assert isinstance(clients, CfnElement)
+        database = synth.stack.databases[domain]
+
+        def logical(group: Any) -> str:
+            element = group.node.default_child
+            assert isinstance(element, CfnElement)
+            return str(element.stack.resolve(element.logical_id))
+
         found[domain] = DomainDb(
             domain=domain,
             instance=instance,
             proxy=proxy,
             secrets=frozenset({attachment, *secret}),
-            clients_group=str(synth.stack.resolve(clients.logical_id)),
+            clients_group=logical(database.clients_security_group),
+            maintenance_group=logical(database.maintenance_security_group),
+            rotation_group=logical(database.node.find_child("RotationSecurityGroup")),
             proxy_group=group_id(synth.resources[proxy]["Properties"]["VpcSecurityGroupIds"]),
             instance_group=group_id(
                 synth.resources[instance]["Properties"]["VPCSecurityGroups"]

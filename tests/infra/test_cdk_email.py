@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 import wiring
-from infra.cdk.inkwell_infra.functions import EMAIL_SENDER_ENV, EMAIL_TRANSPORT_ENV
+from inkwell.env import EMAIL_SENDER as EMAIL_SENDER_ENV
+from inkwell.env import EMAIL_TRANSPORT as EMAIL_TRANSPORT_ENV
 from tests.infra.conftest import PROD_CONTEXT, Synthesized
 from tests.infra.helpers import as_list, function_props, only, refs_in, role_id, statements_by_role
 

@@ -24,8 +24,8 @@ from infra.cdk.inkwell_infra.events import (
     validate_relays,
     validate_scheduled,
 )
-from infra.cdk.inkwell_infra.functions import EVENT_BUS_ENV
 from infra.cdk.inkwell_infra.paths import FUNCTIONS_DIR, LAYER_PYTHON_DIR
+from inkwell.env import EVENT_BUS_NAME as EVENT_BUS_ENV
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import (
     PREFIX,
@@ -192,7 +192,7 @@ def test_comments_domain_subscriptions(synth: Synthesized) -> None:
         ("comments-posts", "inkwell.content",
          {"post.published", "post.updated", "post.unpublished", "post.deleted"}),
         ("comments-users", "inkwell.users",
-         {"user.registered", "user.updated", "user.deactivated"}),
+         {"user.registered", "user.updated", "user.role_changed", "user.deactivated"}),
         ("comments-notify", "inkwell.comments",
          {"comment.created", "comment.approved", "comment.rejected"}),
         ("users-email", "inkwell.comments", {"notification.created"}),
@@ -540,10 +540,14 @@ def test_outbox_age_alarm_watches_the_metric_the_relay_emits(synth: Synthesized)
         assert emitted["Domain"] == relay.domain
 
 
-def test_no_alarm_actions_without_an_alarm_email(synth: Synthesized) -> None:
-    assert not synth.of_type("AWS::SNS::Topic")
+def test_alarms_always_notify_the_topic(synth: Synthesized) -> None:
+    """Without alarmEmail (dev) there is still the topic, and every alarm notifies it;
+    nobody is subscribed until someone is."""
+    topic, _ = only(synth.of_type("AWS::SNS::Topic"))
+    assert not synth.of_type("AWS::SNS::Subscription")
     for props in alarms(synth).values():
-        assert not props.get("AlarmActions")
+        assert props["AlarmActions"] == [ref(topic)]
+        assert props["OKActions"] == [ref(topic)]
 
 
 def test_alarm_email_notifies_on_every_alarm(prod_synth: Synthesized) -> None:

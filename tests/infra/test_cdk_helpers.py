@@ -17,6 +17,14 @@ from infra.cdk.inkwell_infra.layer import (
     project_dependencies,
 )
 from infra.cdk.inkwell_infra.paths import PYPROJECT
+from infra.cdk.inkwell_infra.runtime import (
+    BUILD_PYTHON_ENV,
+    LambdaPlatform,
+    build_interpreter,
+    interpreter_version,
+)
+
+PLATFORM = LambdaPlatform("python3.13", "arm64")
 
 pytestmark = pytest.mark.xdist_group("cdk")
 
@@ -66,13 +74,18 @@ def test_layer_dependencies_come_from_pyproject() -> None:
 
 def test_layer_hash_tracks_dependencies_and_sources(tmp_path: Path) -> None:
     write(tmp_path / "inkwell" / "db.py", "A = 1\n")
-    base = layer_asset_hash(["pg8000==1.31.6"], tmp_path)
-    assert layer_asset_hash(["pg8000==1.31.6"], tmp_path) == base
-    assert layer_asset_hash(["pg8000==1.31.5"], tmp_path) != base
+    base = layer_asset_hash(["pg8000==1.31.6"], PLATFORM, tmp_path)
+    assert layer_asset_hash(["pg8000==1.31.6"], PLATFORM, tmp_path) == base
+    assert layer_asset_hash(["pg8000==1.31.5"], PLATFORM, tmp_path) != base
+    # another runtime or architecture is another layer
+    assert layer_asset_hash(["pg8000==1.31.6"], LambdaPlatform("python3.12", "arm64"),
+                            tmp_path) != base
+    assert layer_asset_hash(["pg8000==1.31.6"], LambdaPlatform("python3.13", "x86_64"),
+                            tmp_path) != base
     write(tmp_path / "inkwell" / "__pycache__" / "db.cpython-311.pyc", "junk")
-    assert layer_asset_hash(["pg8000==1.31.6"], tmp_path) == base  # caches are ignored
+    assert layer_asset_hash(["pg8000==1.31.6"], PLATFORM, tmp_path) == base  # caches ignored
     write(tmp_path / "inkwell" / "db.py", "A = 2\n")
-    assert layer_asset_hash(["pg8000==1.31.6"], tmp_path) != base
+    assert layer_asset_hash(["pg8000==1.31.6"], PLATFORM, tmp_path) != base
 
 
 def test_layer_bundling_copies_shared_code_under_python_and_compiles_it(tmp_path: Path) -> None:
@@ -82,14 +95,17 @@ def test_layer_bundling_copies_shared_code_under_python_and_compiles_it(tmp_path
     write(src / "inkwell" / "__pycache__" / "x.cpython-311.pyc", "junk")
     out = tmp_path / "out"
     out.mkdir()
-    # no dependencies: exercises the copy without running pip
-    bundled = PipLayerBundling(src, []).try_bundle(
+    # no dependencies: exercises the copy without running pip. The runtime is this
+    # interpreter's version, so the build finds an interpreter on any machine.
+    version = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    platform = LambdaPlatform(f"python{version}", "arm64")
+    bundled = PipLayerBundling(src, [], platform).try_bundle(
         str(out), image=DockerImage.from_registry("unused")
     )
     assert bundled is True
     tag = sys.implementation.cache_tag
     # The stale .pyc of the source tree is not copied; a fresh one is compiled for the
-    # runtime (= this interpreter), hash-based so deployment timestamps don't matter.
+    # runtime, hash-based so deployment timestamps don't matter.
     assert files_under(out) == {
         "python/inkwell/__init__.py",
         f"python/inkwell/__pycache__/__init__.{tag}.pyc",
@@ -100,17 +116,24 @@ def test_layer_bundling_copies_shared_code_under_python_and_compiles_it(tmp_path
     assert flags == 0b01  # hash-based, unchecked
 
 
+PROD_CHOICES = {"stage": "prod", "alarmEmail": "ops@x.example",
+                "corsOrigins": "https://blog.x.example", "emailSender": "no-reply@x.example"}
+
+
 def test_config_defaults_and_prod_safety() -> None:
     dev = InkwellConfig.from_node(App().node)
     assert dev.stage == "dev" and not dev.deletion_protection and not dev.snapshot_on_removal
     assert dev.cors_origins == ("http://localhost:3000",)
     assert dev.name_prefix == "inkwell-dev"
-    prod = InkwellConfig.from_node(App(context={"stage": "prod"}).node)
+    assert not dev.flow_logs
+    assert (dev.lambda_runtime, dev.lambda_architecture) == ("python3.13", "arm64")
+    prod = InkwellConfig.from_node(App(context=PROD_CHOICES).node)
     assert prod.deletion_protection and prod.snapshot_on_removal and prod.multi_az
+    assert prod.flow_logs
     custom = InkwellConfig.from_node(
         App(
             context={
-                "stage": "prod",
+                **PROD_CHOICES,
                 "deletionProtection": "false",
                 "corsOrigins": "https://a.example, https://b.example",
             }
@@ -168,3 +191,61 @@ def test_config_email_sender() -> None:
     ):
         with pytest.raises(ValueError, match="emailSender"):
             config(emailSender=bad)
+
+
+def test_prod_refuses_to_synthesize_without_its_choices() -> None:
+    """stage=prod needs an alarm destination, the real CORS origins and an email choice,
+    each named in the message; every one has an explicit opt-out or value."""
+    with pytest.raises(ValueError) as refused:
+        InkwellConfig.from_node(App(context={"stage": "prod"}).node)
+    for setting in ("alarmEmail", "corsOrigins", "emailSender"):
+        assert setting in str(refused.value)
+    for missing in ("alarmEmail", "corsOrigins", "emailSender"):
+        context = {k: v for k, v in PROD_CHOICES.items() if k != missing}
+        with pytest.raises(ValueError, match=missing):
+            InkwellConfig.from_node(App(context=context).node)
+    # the development origin is no choice for prod
+    with pytest.raises(ValueError, match="corsOrigins"):
+        InkwellConfig.from_node(
+            App(context={**PROD_CHOICES, "corsOrigins": "http://localhost:3000"}).node)
+    # the documented opt-outs
+    opted = InkwellConfig.from_node(App(context={
+        **{k: v for k, v in PROD_CHOICES.items() if k != "emailSender"},
+        "alarmEmail": "none", "email": "log"}).node)
+    assert opted.alarm_subscriber is None and opted.email_sender is None
+
+
+def test_runtime_and_architecture_are_settings() -> None:
+    config = InkwellConfig.from_node(
+        App(context={"lambdaRuntime": "python3.12", "lambdaArchitecture": "x86_64"}).node)
+    assert config.platform.runtime.name == "python3.12"
+    assert config.platform.pip_args[:2] == ("--platform", "manylinux2014_x86_64")
+    assert "3.12" in config.platform.pip_args
+    for bad in ({"lambdaRuntime": "python3.9"}, {"lambdaArchitecture": "sparc"}):
+        with pytest.raises(ValueError):
+            InkwellConfig.from_node(App(context=bad).node)
+
+
+def test_the_build_interpreter_is_exactly_the_runtime_version(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    found = build_interpreter(LambdaPlatform(f"python{here}", "arm64"))
+    assert interpreter_version(found) == here
+    # a runtime whose Python is nowhere: the build stops and says what to do
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
+    monkeypatch.delenv(BUILD_PYTHON_ENV, raising=False)
+    missing = "3.14" if here != "3.14" else "3.13"
+    if any(interpreter_version(p) == missing for p in
+           (f"/usr/bin/python{missing}", f"/usr/local/bin/python{missing}")):
+        pytest.skip(f"this machine has a system python{missing}")
+    with pytest.raises(RuntimeError) as refused:
+        build_interpreter(LambdaPlatform(f"python{missing}", "arm64"))
+    message = str(refused.value)
+    assert f"Python {missing}" in message and "lambdaRuntime" in message
+    assert BUILD_PYTHON_ENV in message
+    # an explicit interpreter of another version is not taken
+    monkeypatch.setenv(BUILD_PYTHON_ENV, sys.executable)
+    with pytest.raises(RuntimeError):
+        build_interpreter(LambdaPlatform(f"python{missing}", "arm64"))

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-import sys
 from collections.abc import Iterable
 from itertools import permutations
 from typing import Any
@@ -19,8 +18,8 @@ from infra.cdk.inkwell_infra.api import (
     sibling_variable_conflicts,
     validate_route_paths,
 )
-from infra.cdk.inkwell_infra.functions import db_host_env, db_secret_env
-from infra.cdk.inkwell_infra.stack import validate_maintenance
+from infra.cdk.inkwell_infra.domain import maintenance_of
+from inkwell import env
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import (
     PREFIX,
@@ -62,7 +61,7 @@ VPC_NETWORK_INTERFACE_ACTIONS = {
 DLQ_SEND_ACTIONS = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 
 # The runtime is the Python that builds (and compiles) the layer.
-EXPECTED_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
+EXPECTED_RUNTIME = "python3.13"
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -78,13 +77,22 @@ def readable_secrets(synth: Synthesized, name: str) -> set[str]:
 
 
 def jwt_secret_ids(synth: Synthesized) -> set[str]:
-    secrets = {
-        k
-        for k, v in synth.of_type("AWS::SecretsManager::Secret").items()
-        if v["Properties"].get("GenerateSecretString", {}).get("PasswordLength") == 64
-    }
+    """The JWT private-key secret: the one secret that is no database's."""
+    secrets = set(synth.of_type("AWS::SecretsManager::Secret")) - db_secret_ids(synth)
     assert len(secrets) == 1
     return secrets
+
+
+RDS_CONNECT = "rds-db:connect"
+
+
+def connect_grants(synth: Synthesized, name: str) -> list[Any]:
+    """The resources of the function role's ``rds-db:connect`` statements."""
+    return [
+        statement["Resource"]
+        for statement in role_statements(synth, name)
+        if RDS_CONNECT in as_list(statement["Action"])
+    ]
 
 
 def db_secret_ids(synth: Synthesized) -> set[str]:
@@ -248,30 +256,49 @@ def test_common_environment(synth: Synthesized) -> None:
 
 
 def test_access_decides_environment_and_vpc(synth: Synthesized) -> None:
-    (jwt_secret,) = jwt_secret_ids(synth)
+    (private_keys,) = jwt_secret_ids(synth)
     databases = domain_databases(synth)
+    (keys_resource,) = synth.of_type("Custom::InkwellSigningKeys")
     for function in wiring.all_functions():
         props = function_props(synth, function.name)
-        env = props["Environment"]["Variables"]
-        if wiring.Access.SIGNING_KEY in function.access:
-            assert env["INKWELL_JWT_SECRET_ARN"] == ref(jwt_secret)
+        variables = props["Environment"]["Variables"]
+        signs = function.access & {wiring.Access.SIGNING_KEY, wiring.Access.SIGNING_KEY_ADMIN}
+        if signs:
+            assert variables[env.JWT_PRIVATE_KEYS_SECRET_ARN] == ref(private_keys)
         else:
-            assert "INKWELL_JWT_SECRET_ARN" not in env
-        db_keys = {k for k in env if k.startswith("INKWELL_") and "_DB_" in k}
+            assert env.JWT_PRIVATE_KEYS_SECRET_ARN not in variables, function.name
+        if wiring.Access.VERIFY_KEY in function.access:
+            assert variables[env.JWT_PUBLIC_KEYS] == {
+                "Fn::GetAtt": [keys_resource, "PublicKeys"]
+            }
+        else:
+            assert env.JWT_PUBLIC_KEYS not in variables, function.name
+        db_keys = {k for k in variables if k.startswith("INKWELL_") and "_DB_" in k}
         if wiring.Access.DATABASE in function.access:
-            # its own domain's database, and no other's
-            database = databases[function.domain]
-            assert db_keys == {
-                db_secret_env(function.domain), db_host_env(function.domain), "INKWELL_DB_TLS"
-            }, function.name
-            assert refs_in(env[db_secret_env(function.domain)]) <= database.secrets
-            assert env[db_host_env(function.domain)] == {
-                "Fn::GetAtt": [database.proxy, "Endpoint"]
-            }, function.name
-            assert env["INKWELL_DB_TLS"] == "verify-full"
+            # its own domain's database, as its own user, with IAM, and no other's
+            domain = function.domain
+            database = databases[domain]
+            common = {env.db_name(domain), env.db_port(domain), env.db_user(domain),
+                      env.DB_AUTH, env.DB_TLS}
+            assert variables[env.db_name(domain)] == domain
+            assert variables[env.DB_AUTH] == env.DB_AUTH_IAM
+            assert variables[env.DB_TLS] == "verify-full"
+            if function in wiring.MAINTENANCE:
+                assert db_keys == common | {env.db_instance_host(domain),
+                                            env.db_master_secret_arn(domain)}, function.name
+                assert variables[env.db_user(domain)] == env.owner_user(domain)
+                assert variables[env.db_instance_host(domain)] == {
+                    "Fn::GetAtt": [database.instance, "Endpoint.Address"]}
+                assert refs_in(variables[env.db_master_secret_arn(domain)]) <= database.secrets
+            else:
+                assert db_keys == common | {env.db_host(domain)}, function.name
+                assert variables[env.db_user(domain)] == env.app_user(domain)
+                assert variables[env.db_host(domain)] == {
+                    "Fn::GetAtt": [database.proxy, "Endpoint"]
+                }, function.name
             assert "VpcConfig" in props, f"{function.name} must be in the VPC"
         else:
-            assert not db_keys and "INKWELL_DB_TLS" not in env
+            assert not db_keys and env.DB_TLS not in variables
             assert "VpcConfig" not in props, f"{function.name} must not be in the VPC"
 
 
@@ -284,9 +311,10 @@ def test_database_functions_run_in_isolated_subnets_in_their_domain_group(
         if wiring.Access.DATABASE not in function.access:
             continue
         vpc_config = function_props(synth, function.name)["VpcConfig"]
-        assert function_groups(synth, function.name) == {
-            databases[function.domain].clients_group
-        }, function.name
+        expected = (databases[function.domain].maintenance_group
+                    if function in wiring.MAINTENANCE
+                    else databases[function.domain].clients_group)
+        assert function_groups(synth, function.name) == {expected}, function.name
         for subnet in refs_in(vpc_config["SubnetIds"]):
             tags = {t["Key"]: t["Value"] for t in subnets[subnet]["Properties"]["Tags"]}
             assert tags["aws-cdk:subnet-type"] == "Isolated"
@@ -296,7 +324,8 @@ def test_database_functions_run_in_isolated_subnets_in_their_domain_group(
             f.name for f in wiring.all_functions()
             if database.clients_group in function_groups(synth, f.name)
         }
-        assert members == {f.name for f in database_functions(database.domain)}
+        assert members == {f.name for f in database_functions(database.domain)
+                           if f not in wiring.MAINTENANCE}
         assert members, f"no function uses the {database.domain} database"
 
 
@@ -320,12 +349,18 @@ def test_each_database_is_reachable_only_from_its_own_domain(synth: Synthesized)
         assert (proxy_in[0]["IpProtocol"], proxy_in[0]["FromPort"], proxy_in[0]["ToPort"]) == (
             "tcp", 5432, 5432
         )
-        # the instance admits its proxy only, on its port only
+        # the instance admits its proxy, the maintenance function and the master secret's
+        # rotation only, on PostgreSQL only
         instance_in = ingress_into(synth, db.instance_group)
-        sources = [source_of(rule) for rule in instance_in]
-        assert sources == [db.proxy_group], f"the {db.domain} instance admits {sources}"
+        sources = sorted(source_of(rule) for rule in instance_in)
+        assert sources == sorted([db.proxy_group, db.maintenance_group, db.rotation_group]), (
+            f"the {db.domain} instance admits {sources}")
         port = {"Fn::GetAtt": [db.instance, "Endpoint.Port"]}
-        assert (instance_in[0]["FromPort"], instance_in[0]["ToPort"]) == (port, port)
+        for rule in instance_in:
+            assert (rule["FromPort"], rule["ToPort"]) in ((port, port), (5432, 5432)), rule
+        maintenance_out = {destination_of(r) for r in egress_from(synth, db.maintenance_group)}
+        assert maintenance_out <= {db.instance_group} | endpoints
+        assert db.proxy_group not in maintenance_out
         # the domain's functions go out to their own proxy and the AWS endpoints, nowhere
         # else
         egress = egress_from(synth, db.clients_group)
@@ -350,7 +385,8 @@ def test_code_asset_holds_only_wiring_and_the_function_domain(synth: Synthesized
         assert {p.name for p in asset_dir.iterdir()} == {"wiring.py", function.domain}
         assert (asset_dir / "wiring.py").is_file()
         # the module Lambda imports is in the asset (else every invocation fails)
-        module = asset_dir / (function.module.replace(".", "/") + ".py")
+        relative = function.module.replace(".", "/") + ".py"
+        module = asset_dir / relative
         assert module.is_file(), f"{function.name}: no {function.module} in its asset"
         for path in asset_dir.rglob("*"):
             rel = path.relative_to(asset_dir)
@@ -421,7 +457,7 @@ def expected_grants(
     """What the role of ``function`` must allow, from its declared access (and, for
     logging, the functions it shares the role with), nothing else."""
     props = function_props(synth, function.name)
-    env = props["Environment"]["Variables"]
+    variables = props["Environment"]["Variables"]
     expected = allow(XRAY_ACTIONS, "*")
     for mate in role_mates:
         log_group = function_props(synth, mate.name)["LoggingConfig"]["LogGroup"]
@@ -429,10 +465,17 @@ def expected_grants(
         expected |= allow(LOG_WRITE_ACTIONS, {"Fn::GetAtt": [log_group_id, "Arn"]})
     if wiring.Access.DATABASE in function.access:
         expected |= allow(VPC_NETWORK_INTERFACE_ACTIONS, "*")
-        expected |= allow(SECRET_READ_ACTIONS, env[db_secret_env(function.domain)])
+        (connect,) = connect_grants(synth, function.name)  # checked on its own
+        expected |= allow([RDS_CONNECT], connect)
+        if function in wiring.MAINTENANCE:
+            secret = variables[env.db_master_secret_arn(function.domain)]
+            expected |= allow(SECRET_READ_ACTIONS, secret)
+    (jwt_secret,) = jwt_secret_ids(synth)
     if wiring.Access.SIGNING_KEY in function.access:
-        (jwt_secret,) = jwt_secret_ids(synth)
-        expected |= allow(SECRET_READ_ACTIONS, ref(jwt_secret))
+        expected |= allow({"secretsmanager:GetSecretValue"}, ref(jwt_secret))
+    if wiring.Access.SIGNING_KEY_ADMIN in function.access:
+        expected |= allow({"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"},
+                          ref(jwt_secret))
     if wiring.Access.EVENTS in function.access:
         (bus,) = synth.of_type("AWS::Events::EventBus")
         expected |= allow(PUT_EVENTS, {"Fn::GetAtt": [bus, "Arn"]})
@@ -488,17 +531,20 @@ def test_functions_share_a_role_exactly_when_their_grants_are_identical(
     synthesized = synth if stage == "dev" else prod_synth
     members = role_members(synthesized)
     for role, functions in members.items():
-        # one domain (one database secret), one access set, all in the VPC or none
-        kinds = {(f.domain, f.access, wiring.Access.DATABASE in f.access) for f in functions}
+        # one domain (one database), one access set, all in the VPC or none, maintenance
+        # on its own
+        kinds = {(f.domain, f.access, wiring.Access.DATABASE in f.access,
+                  f in wiring.MAINTENANCE) for f in functions}
         assert len(kinds) == 1, f"{role} is shared by {[f.name for f in functions]}"
         # a consumer may send to its own dead-letter queue: its role is its own
         consumers = [f.name for f in functions if isinstance(f, wiring.Consumer)]
         assert not consumers or len(functions) == 1, (role, [f.name for f in functions])
     # and every group of functions with identical grants uses one role (no duplicates)
-    roles_by_kind: dict[tuple[str, frozenset[wiring.Access]], set[str]] = {}
+    roles_by_kind: dict[tuple[str, frozenset[wiring.Access], bool], set[str]] = {}
     for function in wiring.all_functions():
         if not isinstance(function, wiring.Consumer):
-            roles_by_kind.setdefault((function.domain, function.access), set()).add(
+            kind = (function.domain, function.access, function in wiring.MAINTENANCE)
+            roles_by_kind.setdefault(kind, set()).add(
                 role_id(synthesized, function.name)
             )
     assert all(len(roles) == 1 for roles in roles_by_kind.values()), roles_by_kind
@@ -508,72 +554,86 @@ def test_functions_share_a_role_exactly_when_their_grants_are_identical(
 def test_named_least_privilege_cases(synth: Synthesized) -> None:
     jwt_secret = jwt_secret_ids(synth)
     db_secret = db_secret_ids(synth)
-    register = readable_secrets(synth, "users-register")
-    assert register & db_secret and not register & jwt_secret
-    for name in ("health", wiring.AUTHORIZER.name):
-        assert not readable_secrets(synth, name) & db_secret
+    for name in ("users-register", "users-login", "health", wiring.AUTHORIZER.name,
+                 "content-create-post", "users-outbox-relay", "comments-notify"):
+        assert not readable_secrets(synth, name) & db_secret, name
+    assert not readable_secrets(synth, "users-register") & jwt_secret
+    assert readable_secrets(synth, "users-login") == jwt_secret
+    assert readable_secrets(synth, "users-refresh") == jwt_secret
+    # the authorizer verifies with public keys in its environment: no secret at all
+    assert not readable_secrets(synth, wiring.AUTHORIZER.name)
     assert not readable_secrets(synth, "health")
-    login = readable_secrets(synth, "users-login")
-    assert login & db_secret and login & jwt_secret
-    assert readable_secrets(synth, wiring.AUTHORIZER.name) & jwt_secret
+    assert readable_secrets(synth, "users-maintenance") & db_secret
 
 
-def test_each_function_reads_only_its_own_domain_database_secret(synth: Synthesized) -> None:
+def test_only_maintenance_reads_a_database_master_secret(synth: Synthesized) -> None:
+    """Across every role in the template (not only the functions' roles): the domain's
+    maintenance function, and the master secret's own rotation."""
     databases = domain_databases(synth)
-    every_db_secret = frozenset().union(*(db.secrets for db in databases.values()))
-    for function in wiring.all_functions():
-        readable = readable_secrets(synth, function.name) & every_db_secret
-        if wiring.Access.DATABASE in function.access:
-            assert readable, f"{function.name} cannot read its database secret"
-            assert readable <= databases[function.domain].secrets, function.name
-        else:
-            assert not readable, function.name
-
-
-def test_no_domain_can_read_another_domains_database(synth: Synthesized) -> None:
-    databases = domain_databases(synth)
-    assert set(databases) == {"users", "content", "comments"} == set(wiring.DATABASE_DOMAINS)
-    for domain, db in databases.items():
-        functions = database_functions(domain)
-        assert functions, f"no function of {domain} uses its database"
-        others = frozenset().union(*(o.secrets for d, o in databases.items() if d != domain))
-        for function in functions:
-            readable = readable_secrets(synth, function.name)
-            assert readable & db.secrets and not readable & others, function.name
-    users, content, comments = (databases[d].secrets for d in ("users", "content", "comments"))
-    # content and comments keep their read models of users (and comments of posts) from
-    # events, never from the other domains' databases
-    for consumer, own in (
-        ("content-users", content),
-        ("comments-users", comments),
-        ("comments-posts", comments),
-        ("comments-notify", comments),
-        ("users-email", users),
-    ):
-        readable = readable_secrets(synth, consumer)
-        assert readable & own and not readable & ((users | content | comments) - own), consumer
-    assert not readable_secrets(synth, "content-create-post") & users
-    assert not readable_secrets(synth, "users-register") & content
-    assert not readable_secrets(synth, "comments-create-comment") & (users | content)
-
-
-def test_only_the_domain_and_its_proxy_may_read_a_database_secret(synth: Synthesized) -> None:
-    """Across every role in the template (not only the functions' roles)."""
-    databases = domain_databases(synth)
-    roles_of = {f.name: role_id(synth, f.name) for f in wiring.all_functions()}
+    maintenance = {f.domain: role_id(synth, f.name) for f in wiring.MAINTENANCE}
     for db in databases.values():
-        (proxy_role,) = refs_in(synth.resources[db.proxy]["Properties"]["RoleArn"])
-        allowed = {roles_of[f.name] for f in database_functions(db.domain)} | {proxy_role}
         readers = {
             role
             for role, statements in statements_by_role(synth).items()
             for statement in statements
             if statement["Effect"] == "Allow"
-            and any(str(a).startswith("secretsmanager:") or a == "*"
+            and any(str(a).startswith("secretsmanager:Get") or a == "*"
                     for a in as_list(statement.get("Action", [])))
             and refs_in(statement.get("Resource")) & db.secrets
         }
-        assert readers == allowed, db.domain
+        assert readers == {maintenance[db.domain]}, db.domain
+    # the proxy reads no secret: end-to-end IAM
+    for proxy in synth.of_type("AWS::RDS::DBProxy").values():
+        assert "Auth" not in proxy["Properties"]
+        assert proxy["Properties"]["DefaultAuthScheme"] == "IAM_AUTH"
+        assert proxy["Properties"]["RequireTLS"] is True
+
+
+def test_only_signing_functions_read_the_private_keys(synth: Synthesized) -> None:
+    (jwt_secret,) = jwt_secret_ids(synth)
+    readers = {
+        role
+        for role, statements in statements_by_role(synth).items()
+        for statement in statements
+        if statement["Effect"] == "Allow"
+        and any(str(a).startswith("secretsmanager:") for a in as_list(statement["Action"]))
+        and jwt_secret in refs_in(statement.get("Resource"))
+    }
+    signers = {role_id(synth, f.name) for f in wiring.all_functions()
+               if f.access & {wiring.Access.SIGNING_KEY, wiring.Access.SIGNING_KEY_ADMIN}}
+    assert readers == signers
+    assert {f.name for f in wiring.all_functions() if wiring.Access.SIGNING_KEY in f.access} == {
+        "users-login", "users-refresh"}
+    assert role_id(synth, wiring.AUTHORIZER.name) not in readers
+
+
+def test_each_database_function_connects_only_as_its_domain_user(synth: Synthesized) -> None:
+    """``rds-db:connect`` as ``<domain>_app`` through the domain's own proxy, or (the
+    maintenance function) as ``<domain>_owner`` to the domain's own instance."""
+    databases = domain_databases(synth)
+    for function in wiring.all_functions():
+        grants = connect_grants(synth, function.name)
+        if wiring.Access.DATABASE not in function.access:
+            assert not grants, function.name
+            continue
+        (resource,) = grants
+        own = databases[function.domain]
+        others = {d.proxy for d in databases.values()} | {d.instance for d in databases.values()}
+        text = json.dumps(resource)
+        if function in wiring.MAINTENANCE:
+            assert refs_in(resource) & others == {own.instance}, function.name
+            assert text.endswith(f'/{env.owner_user(function.domain)}"]]}}'), text
+        else:
+            assert refs_in(resource) & others == {own.proxy}, function.name
+            assert text.endswith(f'/{env.app_user(function.domain)}"]]}}'), text
+    # the proxies connect as the application user only
+    for db in databases.values():
+        (proxy_role,) = refs_in(synth.resources[db.proxy]["Properties"]["RoleArn"])
+        (statement,) = [s for s in statements_by_role(synth)[proxy_role]
+                        if RDS_CONNECT in as_list(s["Action"])]
+        instances = {d.instance for d in databases.values()}
+        assert refs_in(statement["Resource"]) & instances == {db.instance}
+        assert json.dumps(statement["Resource"]).endswith(f'/{env.app_user(db.domain)}"]]}}')
 
 
 # --- API -------------------------------------------------------------------------------
@@ -788,7 +848,7 @@ def test_gateway_responses_are_problem_json_with_request_id(synth: Synthesized) 
 
 
 def test_cors_preflight_uses_the_configured_origins(synth: Synthesized) -> None:
-    synth.template.has_resource_properties(
+    synth.api_template.has_resource_properties(
         "AWS::ApiGateway::Method",
         {
             "HttpMethod": "OPTIONS",
@@ -861,17 +921,20 @@ def test_one_invoke_permission_per_invoker(synth: Synthesized) -> None:
 
 
 def test_outputs(synth: Synthesized) -> None:
-    assert {"ApiUrl", "WebAclArn", "EventBusName", "EventBusArn"} <= set(synth.outputs)
+    assert {"ApiUrl", "WebAclArn", "EventBusName", "EventBusArn", "AlarmTopicArn",
+            "DashboardName"} <= set(synth.outputs)
+    # no database secret is an output: only the maintenance function reads one
+    assert not [k for k in synth.outputs if "Secret" in k]
     databases = domain_databases(synth)
     for domain, db in databases.items():
         key = domain.capitalize()
-        assert refs_in(synth.outputs[f"{key}DbSecretArn"]["Value"]) <= db.secrets
         assert synth.outputs[f"{key}DbProxyEndpoint"]["Value"] == {
             "Fn::GetAtt": [db.proxy, "Endpoint"]
         }
     for maintenance in wiring.MAINTENANCE:
         key = "".join(p.capitalize() for p in maintenance.name.split("-")) + "FunctionName"
-        assert synth.outputs[key]["Value"] == ref(function_id(synth, maintenance.name))
+        name = function_props(synth, maintenance.name)["FunctionName"]
+        assert synth.outputs[key]["Value"] == name
 
 
 # --- network and database --------------------------------------------------------------
@@ -899,6 +962,8 @@ def test_each_domain_database_is_private_encrypted_and_tls_only(synth: Synthesiz
     assert len(synth.of_type("AWS::RDS::DBInstance")) == len(wiring.DATABASE_DOMAINS)
     assert len(synth.of_type("AWS::RDS::DBProxy")) == len(wiring.DATABASE_DOMAINS)
     assert len(db_secret_ids(synth)) == 2 * len(wiring.DATABASE_DOMAINS)
+    rotations = synth.of_type("AWS::SecretsManager::RotationSchedule")
+    assert len(rotations) == len(wiring.DATABASE_DOMAINS)
     for domain, db in databases.items():
         instance = synth.resources[db.instance]
         props = instance["Properties"]
@@ -921,14 +986,18 @@ def test_each_domain_database_is_private_encrypted_and_tls_only(synth: Synthesiz
         (parameter_group,) = refs_in(props["DBParameterGroupName"])
         parameters = synth.resources[parameter_group]["Properties"]["Parameters"]
         assert parameters["rds.force_ssl"] == "1"
+        assert props["EnableIAMDatabaseAuthentication"] is True
 
-        # its own generated credentials, used by its own proxy
+        # its own generated master credentials, rotating; the proxy uses IAM end to end
         assert "MasterUserPassword" in props
         assert refs_in(props["MasterUserPassword"]) & db.secrets
+        (rotation,) = [r for r in rotations.values()
+                       if refs_in(r["Properties"]["SecretId"]) & db.secrets]
+        assert rotation["Properties"]["RotationRules"]["ScheduleExpression"] == "rate(30 days)"
         proxy = synth.resources[db.proxy]["Properties"]
         assert proxy["RequireTLS"] is True
         assert proxy["EngineFamily"] == "POSTGRESQL"
-        assert refs_in(proxy["Auth"]) and refs_in(proxy["Auth"]) <= db.secrets
+        assert proxy["DefaultAuthScheme"] == "IAM_AUTH" and "Auth" not in proxy
     # no two domains share a secret, a proxy or a security group
     for a, b in permutations(databases.values(), 2):
         assert not a.secrets & b.secrets
@@ -958,41 +1027,66 @@ def test_layer_targets_python312_arm64(synth: Synthesized) -> None:
 
 
 def test_each_database_domain_has_one_maintenance_function() -> None:
-    validate_maintenance(wiring.DATABASE_DOMAINS, wiring.MAINTENANCE)
     for domain in wiring.DATABASE_DOMAINS:
-        (maintenance,) = [m for m in wiring.MAINTENANCE if m.domain == domain]
+        maintenance = maintenance_of(domain)
         assert wiring.Access.DATABASE in maintenance.access
     with pytest.raises(ValueError, match="exactly one maintenance"):
         # a database domain without a maintenance function
-        validate_maintenance((*wiring.DATABASE_DOMAINS, "reviews"), wiring.MAINTENANCE)
-    with pytest.raises(ValueError, match="exactly one maintenance"):
-        validate_maintenance(wiring.DATABASE_DOMAINS, (*wiring.MAINTENANCE,
-                                                       wiring.MAINTENANCE[0]))
+        maintenance_of("reviews")
+
+
+def trigger_of(synth: Synthesized, maintenance: wiring.Function) -> tuple[str, dict[str, Any]]:
+    triggers = synth.of_type("Custom::Trigger")
+    versions = synth.of_type("AWS::Lambda::Version")
+    fn = function_id(synth, maintenance.name)
+    return only({
+        k: v
+        for k, v in triggers.items()
+        if any(
+            refs_in(versions[v_id]["Properties"]["FunctionName"]) == {fn}
+            for v_id in refs_in(v["Properties"]["HandlerArn"])
+            if v_id in versions
+        )
+    })
 
 
 def test_maintenance_trigger_runs_after_its_database(synth: Synthesized) -> None:
-    triggers = synth.of_type("Custom::Trigger")
-    assert len(triggers) == len(wiring.MAINTENANCE)
-    versions = synth.of_type("AWS::Lambda::Version")
+    assert len(synth.of_type("Custom::Trigger")) == len(wiring.MAINTENANCE)
     databases = domain_databases(synth)
     endpoints = set(synth.of_type("AWS::EC2::VPCEndpoint"))
+    nested = synth.of_type("AWS::CloudFormation::Stack")
     for maintenance in wiring.MAINTENANCE:
         db: DomainDb = databases[maintenance.domain]
-        fn = function_id(synth, maintenance.name)
-        matching = {
-            k: v
-            for k, v in triggers.items()
-            if any(
-                refs_in(versions[v_id]["Properties"]["FunctionName"]) == {fn}
-                for v_id in refs_in(v["Properties"]["HandlerArn"])
-                if v_id in versions
-            )
-        }
-        _, trigger = only(matching)
+        _, trigger = trigger_of(synth, maintenance)
         assert trigger["Properties"]["ExecuteOnHandlerChange"] is True
         assert trigger["Properties"]["InvocationType"] == "RequestResponse"
-        # its own database and every endpoint the function may call are in place first
-        assert {db.instance, db.proxy} | endpoints <= set(trigger.get("DependsOn", []))
+        # its own database is in place first, and (in the platform stack) every endpoint
+        # the function may call: the domain's nested stack waits for them
+        assert {db.instance, db.proxy} <= set(trigger.get("DependsOn", []))
+        (domain_stack,) = [v for k, v in nested.items()
+                           if k.startswith(maintenance.domain.capitalize())]
+        assert endpoints <= set(domain_stack.get("DependsOn", []))
+
+
+def test_functions_wait_for_their_domain_migrations(synth: Synthesized) -> None:
+    """Routes, consumers, relays and schedulers of a domain are updated only after its
+    migration trigger succeeded; the trigger outlasts the maintenance function."""
+    for maintenance in wiring.MAINTENANCE:
+        trigger_id, trigger = trigger_of(synth, maintenance)
+        waiting = {
+            f.name for f in wiring.all_functions()
+            if trigger_id in synth.resources[function_id(synth, f.name)].get("DependsOn", [])
+        }
+        expected = {
+            f.name for f in wiring.all_functions()
+            if f.domain == maintenance.domain and wiring.Access.DATABASE in f.access
+            and f not in wiring.MAINTENANCE
+        }
+        assert waiting == expected, maintenance.domain
+        assert expected
+        timeout = function_props(synth, maintenance.name)["Timeout"]
+        assert timeout == maintenance.timeout_s
+        assert int(trigger["Properties"]["Timeout"]) > timeout * 1000
 
 
 # --- CloudFormation limits -------------------------------------------------------------
@@ -1000,6 +1094,7 @@ def test_maintenance_trigger_runs_after_its_database(synth: Synthesized) -> None
 # https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/cloudformation-limits.html
 MAX_RESOURCES = 500
 MAX_OUTPUTS = 200
+MAX_PARAMETERS = 200
 MAX_TEMPLATE_BYTES = 1_000_000  # uploaded to S3 by the CDK
 # Physical name limits: Lambda function, Scheduler schedule and EventBridge rule 64, SQS 80.
 MAX_NAME = {"AWS::Lambda::Function": ("FunctionName", 64),
@@ -1008,17 +1103,23 @@ MAX_NAME = {"AWS::Lambda::Function": ("FunctionName", 64),
             "AWS::SQS::Queue": ("QueueName", 80)}
 
 
-def test_the_stack_stays_within_cloudformation_limits(
+# Room to grow: every template at most 60 % of the limit.
+MAX_TEMPLATE_RESOURCES = int(MAX_RESOURCES * 0.6)
+
+
+def test_every_template_stays_well_within_cloudformation_limits(
     synth: Synthesized, prod_synth: Synthesized
 ) -> None:
     for synthesized in (synth, prod_synth):
-        count = len(synthesized.resources)
-        assert count <= MAX_RESOURCES, (
-            f"{count} resources: CloudFormation allows {MAX_RESOURCES} per stack (split "
-            "the domains into nested stacks)"
-        )
-        assert len(synthesized.outputs) <= MAX_OUTPUTS
-        assert len(json.dumps(synthesized.template.to_json())) <= MAX_TEMPLATE_BYTES
+        assert len(synthesized.templates) == len(wiring.DATABASE_DOMAINS) + 3
+        for path, template in synthesized.templates.items():
+            count = len(template["Resources"])
+            assert count <= MAX_TEMPLATE_RESOURCES, (
+                f"{path}: {count} resources, over 60 % of CloudFormation's {MAX_RESOURCES}"
+            )
+            assert len(template.get("Outputs", {})) <= MAX_OUTPUTS
+            assert len(template.get("Parameters", {})) <= MAX_PARAMETERS
+            assert len(json.dumps(template)) <= MAX_TEMPLATE_BYTES
     # prod has the longest name prefix
     for resource_type, (prop, limit) in MAX_NAME.items():
         for resource in prod_synth.of_type(resource_type).values():

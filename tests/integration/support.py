@@ -16,12 +16,14 @@ import jwt
 import pg8000.native
 
 import wiring
+from inkwell import db_users, env, jwk
 from inkwell.db import ConnectionParams, _databases
 from inkwell.errors import PROBLEM_CONTENT_TYPE, Problem
 from inkwell.settings import settings
 from inkwell.tokens import signing_key
+from local import platform
 from local.dispatch import Response
-from tests.conftest import Api
+from tests.conftest import Api, admin_url
 
 USERS = f"{wiring.API_PREFIX}/users"
 PASSWORD = "correct horse battery"
@@ -48,9 +50,23 @@ def sign_up(api: Api, username: str, *, role: str = "user", password: str = PASS
     user = api.register(username, password, **extra)
     if role != "user":
         sql(f"UPDATE users SET role = '{role}' WHERE id = CAST(:id AS uuid)", id=user["id"])
+        know_role(user["id"], username, role)
     tokens = api.login(username, password)
     assert tokens["user"]["role"] == role
     return Account(user["id"], username, password, tokens["token"], tokens["refreshToken"])
+
+
+def know_role(user_id: str, username: str, role: str) -> None:
+    """The role in content's and comments' read models, as their consumers keep it from
+    user.role_changed (whichever of that and user.registered arrives first)."""
+    for domain, table in (("content", "authors"), ("comments", "commenters")):
+        inspector(os.environ[f"INKWELL_{domain.upper()}_DB_URL"]).run(
+            f"INSERT INTO {table} (user_id, username, version, role, role_version)"
+            " VALUES (CAST(:id AS uuid), :username, '-infinity', :role, now())"
+            " ON CONFLICT (user_id) DO UPDATE SET role = EXCLUDED.role,"
+            "  role_version = EXCLUDED.role_version",
+            id=user_id, username=username, role=role,
+        )
 
 
 _inspectors: dict[str, pg8000.native.Connection] = {}
@@ -61,7 +77,8 @@ def inspector(url: str) -> pg8000.native.Connection:
     one costs tens of milliseconds."""
     conn = _inspectors.get(url)
     if conn is None:
-        conn = _inspectors[url] = ConnectionParams.from_url(url).connect("inkwell-test-inspect")
+        conn = _inspectors[url] = ConnectionParams.from_url(admin_url(url)).connect(
+            "inkwell-test-inspect")
     return conn
 
 
@@ -117,22 +134,32 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def sign(claims: dict[str, Any], key: Any = None, kid: str | None = None,
+         algorithm: str = "ES256") -> str:
+    """`claims` signed with the functions' current key (or `key`), as login signs them."""
+    current_kid, current_key = signing_key()
+    return jwt.encode(claims, current_key if key is None else key, algorithm=algorithm,
+                      headers={"kid": current_kid if kid is None else kid})
+
+
 def bad_tokens(user_id: str, username: str = "mallory") -> dict[str, str]:
     """Tokens the API must refuse, each claiming to be an admin `user_id`."""
     config = settings()
     now = int(time.time())
     claims = {"iss": config.jwt_issuer, "aud": config.jwt_audience, "sub": user_id,
               "username": username, "role": "admin", "iat": now, "exp": now + 600}
-    key = signing_key()
+    attacker = jwt.PyJWK(jwk.new_private_jwk("attacker")).key
+    kid = signing_key()[0]
     return {
-        "expired": jwt.encode({**claims, "iat": now - 7200, "exp": now - 3600}, key,
-                              algorithm="HS256"),
-        "forged-signature": jwt.encode(claims, "an-attacker-key-0123456789-0123456789",
-                                       algorithm="HS256"),
-        "alg-none": f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}.",
-        "other-audience": jwt.encode({**claims, "aud": "another-api"}, key, algorithm="HS256"),
-        "other-issuer": jwt.encode({**claims, "iss": "someone-else"}, key, algorithm="HS256"),
-        "bad-role": jwt.encode({**claims, "role": "root"}, key, algorithm="HS256"),
+        "expired": sign({**claims, "iat": now - 7200, "exp": now - 3600}),
+        "forged-signature": sign(claims, attacker),
+        "unknown-kid": sign(claims, attacker, kid="attacker"),
+        "hs256-with-known-kid": sign(claims, "an-attacker-key-0123456789-0123456789", kid=kid,
+                                     algorithm="HS256"),
+        "alg-none": f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': kid})}.{_b64(claims)}.",
+        "other-audience": sign({**claims, "aud": "another-api"}),
+        "other-issuer": sign({**claims, "iss": "someone-else"}),
+        "bad-role": sign({**claims, "role": "root"}),
         "garbage": "this.is.garbage",
     }
 
@@ -184,3 +211,15 @@ def race(calls: Sequence[Callable[[], T]], timeout_s: float = 60) -> Race[T]:
     assert not any(thread.is_alive() for thread in threads), "a racing call hung"
     assert unexpected == []
     return outcome
+
+
+def provisioned(superuser_url: str, domain: str) -> str:
+    """Provision `domain`'s users on the database of `superuser_url` (as the local platform
+    does) and return its URL as the domain's application user."""
+    params = ConnectionParams.from_url(superuser_url)
+    conn = params.connect("inkwell-test-provision")
+    try:
+        db_users.provision(conn, domain)
+    finally:
+        conn.close()
+    return platform.database_url(superuser_url, params.database, env.app_user(domain))

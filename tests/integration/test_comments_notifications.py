@@ -58,15 +58,20 @@ def test_the_post_author_is_told_of_each_new_approved_comment_never_its_author(
 ) -> None:
     first = comment(api, bob, post["id"], "first words", status="pending")
     settle(event_bus)
-    assert stored_notifications() == []  # a pending comment tells nobody
+    # A held comment tells only the post's author, that it waits for moderation.
+    assert kinds(api, alice) == [("pending", first["id"])]
+    (held,) = notifications(api, alice)["items"]
+    assert held["subject"] == f'A comment on "{TITLE}" awaits moderation'
+    assert held["actor"] == {"id": bob.id, "username": "bob"}
+    assert kinds(api, bob) == [] and kinds(api, mod) == []
     moderate(api, mod, first["id"], "approve")
     second = comment(api, bob, post["id"], "Curiouser and curiouser!", status="approved")
     settle(event_bus)
 
     page = notifications(api, alice)
     assert [(n["kind"], n["commentId"]) for n in page["items"]] == [
-        ("comment", second["id"]), ("comment", first["id"])]
-    assert page["unreadCount"] == 2 and page["nextCursor"] is None
+        ("comment", second["id"]), ("comment", first["id"]), ("pending", first["id"])]
+    assert page["unreadCount"] == 3 and page["nextCursor"] is None
     newest = page["items"][0]
     assert newest["actor"] == {"id": bob.id, "username": "bob"}
     assert newest["postId"] == post["id"] and newest["read"] is False
@@ -95,14 +100,15 @@ def test_a_decision_is_told_to_the_comments_author(
     (told,) = notifications(api, carol)["items"]
     assert (told["kind"], told["subject"]) == ("rejected",
                                                f'Your comment on "{TITLE}" was marked as spam')
-    assert kinds(api, alice) == [] and kinds(api, mod) == []
+    assert kinds(api, alice) == [("pending", spam["id"]), ("pending", rejected["id"])]
+    assert kinds(api, mod) == []
 
     # Approved on appeal: its author is told, and the post's author learns of it now.
     moderate(api, mod, rejected["id"], "approve", "On second thought.")
     settle(event_bus)
     assert kinds(api, bob) == [("approved", rejected["id"]), ("rejected", rejected["id"])]
     assert "Reason: On second thought." in notifications(api, bob)["items"][0]["text"]
-    assert kinds(api, alice) == [("comment", rejected["id"])]
+    assert kinds(api, alice)[0] == ("comment", rejected["id"])
 
 
 def test_a_comment_approved_again_after_reports_is_not_news_again(
@@ -176,10 +182,10 @@ def test_nobody_is_told_of_their_own_comment_on_their_own_post(
 
 def _notified(api: Api, alice: Account, bob: Account, post: dict[str, Any], n: int,
               bus: LocalEventBus) -> list[str]:
-    """`n` comments of bob's on alice's post (approved): alice's notifications, newest
-    first."""
+    """`n` notifications of alice's about bob's comments on her post (the first comment
+    held, then approved; the rest approved at once), newest first."""
     trust(api, bob, post["id"], alice)
-    for i in range(n - 1):
+    for i in range(n - 2):
         comment(api, bob, post["id"], f"comment {i}", status="approved")
     settle(bus)
     found = [n["id"] for n in notifications(api, alice, limit=100)["items"]]
@@ -358,7 +364,7 @@ def test_notification_created_events_match_their_schema_and_are_emailed(
     settle(event_bus)
     announced = events_since(before, "notification.created")  # validated
     stored = {str(n["id"]): n for n in stored_notifications()}
-    assert len(announced) == len(stored) == 2
+    assert len(announced) == len(stored) == 3
     for row in announced:
         data = row["detail"]["data"]
         note = stored[data["id"]]
@@ -373,7 +379,8 @@ def test_notification_created_events_match_their_schema_and_are_emailed(
     assert by_kind["comment"]["recipientId"] == alice.id
     assert by_kind["comment"]["text"] == "bob wrote:\n\n" + "x" * 279 + "…"
     emailed = [d for d in watch.deliveries("users-email")]
-    assert [d["status"] for d in emailed] == ["ok", "ok"]
+    assert by_kind["pending"]["recipientId"] == alice.id
+    assert [d["status"] for d in emailed] == ["ok", "ok", "ok"]
     assert watch.dead_letters() == []
 
 

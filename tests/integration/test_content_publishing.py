@@ -113,11 +113,16 @@ def test_publishing_a_published_post_again_changes_nothing(api: Api, alice: Acco
     assert ok(api.call("GET", post_path(post["id"]))) == post
 
 
-def test_a_publish_at_in_the_past_publishes_now(api: Api, alice: Account) -> None:
+def test_a_publish_at_in_the_past_is_422_and_publishes_nothing(api: Api, alice: Account
+                                                               ) -> None:
     post = write(api, alice)
-    done = publish(api, alice, post["id"], publishAt="2020-01-01T00:00:00Z")
-    assert done["status"] == "published"
-    assert iso(done["publishedAt"]) > datetime(2025, 1, 1, tzinfo=UTC)
+    before = outbox()
+    response = api.call("POST", post_path(post["id"], "publish"),
+                        {"publishAt": "2020-01-01T00:00:00Z"}, token=alice.token)
+    assert error_fields(response) == {"publishAt"}
+    assert "past" in response.json()["detail"]
+    assert events_since(before) == []
+    assert ok(api.call("GET", post_path(post["id"]), token=alice.token))["status"] == "draft"
 
 
 @pytest.mark.parametrize("value", ["2030-01-01T00:00:00", "tomorrow", 12, ""])

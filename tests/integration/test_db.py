@@ -98,6 +98,16 @@ def test_unreachable_database_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
     assert raised.value.headers.get("Retry-After")
 
 
+def test_a_refused_login_is_503(
+    monkeypatch: pytest.MonkeyPatch, database_urls: dict[str, str]
+) -> None:
+    url = database_urls["users"]
+    monkeypatch.setenv("INKWELL_USERS_DB_URL", url.replace("users_app@", "no_such_user@"))
+    with pytest.raises(Problem) as raised, Database("users").reader() as s:
+        s.scalar("SELECT 1")
+    assert raised.value.status == 503
+
+
 def test_transaction_that_raises_rolls_back(db: Database) -> None:
     with pytest.raises(ZeroDivisionError), db.transaction() as s:
         s.scalar(INSERT_USER, u="rolled_back")
@@ -176,12 +186,9 @@ def test_rows_row_scalar(db: Database) -> None:
         assert s.scalar("SELECT :v::int + 1", v=41) == 42
 
 
-def test_a_cached_prepared_statement_costs_one_round_trip(
-    db: Database, counted: RoundTrips
-) -> None:
+def test_every_statement_costs_one_round_trip(db: Database, counted: RoundTrips) -> None:
     query = "SELECT count(*) FROM users WHERE lower(username) = lower(:u)"
-    with db.reader() as s:
-        s.scalar(query, u="warm-up")  # connects and prepares
+    backend_pid(db)  # connected
     before = counted.round_trips
     with db.reader() as s:
         assert s.scalar(query, u="nobody") == 0
@@ -191,6 +198,10 @@ def test_a_cached_prepared_statement_costs_one_round_trip(
         for i in range(5):
             s.scalar(query, u=f"n{i}")
     assert counted.round_trips - before == 5
+    before = counted.round_trips
+    with db.reader() as s:  # a statement never seen before costs the same
+        s.scalar(f"SELECT {uuid.uuid4().int % 1000} + 1")
+    assert counted.round_trips - before == 1
 
 
 def test_a_transaction_adds_begin_and_commit(db: Database, counted: RoundTrips) -> None:
@@ -202,25 +213,31 @@ def test_a_transaction_adds_begin_and_commit(db: Database, counted: RoundTrips) 
     assert counted.round_trips - before == 3  # BEGIN, the statement, COMMIT
 
 
-def test_a_new_statement_costs_more_than_a_cached_one(
-    db: Database, counted: RoundTrips
-) -> None:
-    backend_pid(db)
-    before = counted.round_trips
+def test_statements_leave_no_session_state(db: Database) -> None:
+    """Nothing a statement leaves on its server connection may be needed by the next one:
+    no named prepared statement, no setting changed from the user's defaults."""
     with db.reader() as s:
-        s.scalar(f"SELECT {uuid.uuid4().int % 1000} + 1")
-    first = counted.round_trips - before
-    assert first > 1
+        s.scalar(INSERT_USER, u="stateless")
+        s.rows("SELECT * FROM users WHERE username = :u", u="stateless")
+        assert s.scalar("SELECT count(*) FROM pg_prepared_statements") == 0
+        # (A pooler may set application_name on its server connections: its own doing.)
+        changed = s.rows("SELECT name FROM pg_settings WHERE source = 'session'"
+                         " AND name <> 'application_name'")
+        assert changed == []
+        assert s.scalar("SHOW TimeZone") == "UTC"
+        assert s.scalar("SHOW application_name") == ""  # no startup parameter either
 
 
 def test_each_thread_has_its_own_connection(clean_databases: dict[str, str]) -> None:
     shared = database("users")
     pids: list[int] = []
+    barrier = threading.Barrier(3)
 
     def work() -> None:
         try:
-            with shared.reader() as s:
+            with shared.transaction() as s:  # held open together: three server connections
                 pids.append(int(s.scalar("SELECT pg_backend_pid()")))
+                barrier.wait(timeout=10)
         finally:
             shared.discard_connection()
 

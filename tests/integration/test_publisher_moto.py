@@ -188,7 +188,8 @@ def test_a_call_refused_as_a_whole_leaves_its_batch_for_the_relay(moto_bus: Moto
     moto_bus.eventbridge.delete_event_bus(Name=platform.LOCAL_BUS_NAME)  # ResourceNotFound
     result = relay.relay_once(database("users"), grace_s=0)
     assert (result.published, result.failed) == (0, 3)
-    assert {r["last_error"] for r in outbox()} == {"PutEvents answered HTTP 400"}
+    assert {r["last_error"] for r in outbox()} == {
+        "PutEvents answered HTTP 400 (ResourceNotFoundException)"}
     assert moto_bus.received() == []
 
 

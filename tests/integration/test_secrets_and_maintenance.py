@@ -1,5 +1,8 @@
-"""The AWS-shaped configuration, with Secrets Manager faked by moto: the database secret,
-the JWT signing-key secret, and the users maintenance function."""
+"""The AWS-shaped configuration with Secrets Manager served by moto's server over HTTP on
+loopback (our client speaks HTTP, so in-process mocks would not see it): the token signing
+keys read by login and refresh, the signing-keys custom resource, the RDS IAM connection
+settings, and the maintenance function provisioning the database users with the master
+secret."""
 
 from __future__ import annotations
 
@@ -11,204 +14,231 @@ from typing import Any
 import boto3
 import jwt
 import pytest
-from moto import mock_aws
+from moto.server import ThreadedMotoServer
 
-from inkwell import secrets, tokens
-from inkwell.db import ConnectionParams, Database
-from inkwell.tokens import Principal, issue_access_token, verify_access_token
+import wiring
+from inkwell import db_users, env, jwk, secrets, tokens
+from inkwell.db import ConnectionParams
+from inkwell.migrations import MigrationFailed
+from local import platform
 from local.dispatch import context_for
 from tests.conftest import Api
-from tests.integration.support import USERS, assert_problem, sign_up, sql, user_row
-from users import maintenance
+from tests.integration.support import USERS, assert_problem, sign_up, user_row
+from tests.token_keys import TEST_KEY_SET
+from users import maintenance, signing_keys
 
-# moto's first activation is the slow part: keep its tests on one worker.
+# moto's server start is the slow part: keep its tests on one worker.
 pytestmark = pytest.mark.xdist_group("moto")
 
-MOTO_SIGNING_KEY = "moto-held-signing-key-" + "k" * 40
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
 
 
 @dataclass
 class Aws:
     monkeypatch: pytest.MonkeyPatch
+    client: Any
 
     def secret(self, name: str, value: str) -> str:
-        client = boto3.client("secretsmanager", region_name="us-east-1")
-        arn: str = client.create_secret(Name=name, SecretString=value)["ARN"]
+        arn: str = self.client.create_secret(Name=name, SecretString=value)["ARN"]
         return arn
 
-    def database_secret(self, url: str, **extra: Any) -> str:
-        """An RDS-format secret holding the connection settings of `url`."""
-        params = ConnectionParams.from_url(url)
-        value = {"engine": "postgres", "username": params.user,
-                 "password": params.password or "unused-with-trust-auth", "host": params.host,
-                 "port": params.port, "dbname": params.database, **extra}
-        return self.secret(f"inkwell/users-db-{len(json.dumps(value))}", json.dumps(value))
 
-    def use_database_secret(self, url: str, *, tls: str | None = "disable", **extra: Any) -> str:
-        arn = self.database_secret(url, **extra)
-        self.monkeypatch.delenv("INKWELL_USERS_DB_URL")
-        self.monkeypatch.setenv("INKWELL_USERS_DB_SECRET_ARN", arn)
-        if tls is None:
-            self.monkeypatch.delenv("INKWELL_DB_TLS", raising=False)
-        else:
-            self.monkeypatch.setenv("INKWELL_DB_TLS", tls)
-        return arn
+_names = iter(range(1_000_000))
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, database_urls: dict[str, str]) -> Iterator[Aws]:
-    """moto's Secrets Manager; the environment and every secret cache are restored after."""
+def aws(monkeypatch: pytest.MonkeyPatch, moto_url: str) -> Iterator[Aws]:
+    """Secrets Manager at moto's server; every cache of a secret or key forgotten around."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SECRETS_MANAGER", moto_url)
     secrets.forget()
-    tokens.signing_key.cache_clear()
+    tokens.forget_keys()
     try:
-        with mock_aws():
-            yield Aws(monkeypatch)
+        yield Aws(monkeypatch, boto3.client("secretsmanager", region_name="us-east-1",
+                                            endpoint_url=moto_url))
     finally:
         monkeypatch.undo()
         secrets.forget()
-        tokens.signing_key.cache_clear()
+        tokens.forget_keys()
 
 
-def test_database_settings_come_from_the_rds_secret(aws: Aws, database_urls: dict[str, str]):
-    url = database_urls["users"]
-    aws.use_database_secret(url)
-    params = ConnectionParams.for_domain("users")
-    expected = ConnectionParams.from_url(url)
-    assert (params.user, params.host, params.port, params.database) == (
-        expected.user, expected.host, expected.port, expected.database
-    )
-    assert params.tls is False
-    conn = params.connect("inkwell-test-secret")
-    try:
-        assert conn.run("SELECT current_database()") == [[expected.database]]
-    finally:
-        conn.close()
+def use_private_keys_secret(aws: Aws, key_set: dict[str, Any]) -> str:
+    arn = aws.secret(f"inkwell/jwt-{next(_names)}", json.dumps(key_set))
+    aws.monkeypatch.delenv(env.JWT_PRIVATE_KEYS)
+    aws.monkeypatch.setenv(env.JWT_PRIVATE_KEYS_SECRET_ARN, arn)
+    tokens.forget_keys()
+    return arn
 
 
-def test_database_object_connects_through_the_secret(
-    aws: Aws, clean_databases: dict[str, str]
-) -> None:
-    aws.use_database_secret(clean_databases["users"])
-    db = Database("users")
-    try:
-        with db.transaction() as s:
-            s.execute("INSERT INTO users (username, email, password_hash)"
-                      " VALUES ('via_secret', 'via@example.com', 'x')")
-    finally:
-        db.discard_connection()
-    aws.monkeypatch.undo()
-    assert sql("SELECT username FROM users") == [{"username": "via_secret"}]
-
-
-def test_host_variable_overrides_the_secret_host(aws: Aws, database_urls: dict[str, str]):
-    url = database_urls["users"]
-    aws.use_database_secret(url, host="db.internal.invalid")
-    assert ConnectionParams.for_domain("users").host == "db.internal.invalid"
-    aws.monkeypatch.setenv("INKWELL_USERS_DB_HOST", ConnectionParams.from_url(url).host)
-    conn = ConnectionParams.for_domain("users").connect()
-    try:
-        assert conn.run("SELECT 1") == [[1]]
-    finally:
-        conn.close()
-
-
-def test_tls_is_verified_by_default_on_aws(aws: Aws, database_urls: dict[str, str]) -> None:
-    aws.use_database_secret(database_urls["users"], tls=None)
-    assert ConnectionParams.for_domain("users").tls is True
-    aws.monkeypatch.setenv("INKWELL_DB_TLS", "verify-full")
-    assert ConnectionParams.for_domain("users").tls is True
-
-
-def test_secret_without_dbname_defaults_to_the_domain(aws: Aws) -> None:
-    arn = aws.secret("inkwell/no-dbname", json.dumps(
-        {"username": "u", "password": "p", "host": "h"}))
-    aws.monkeypatch.delenv("INKWELL_USERS_DB_URL")
-    aws.monkeypatch.setenv("INKWELL_USERS_DB_SECRET_ARN", arn)
-    params = ConnectionParams.for_domain("users")
-    assert (params.database, params.port) == ("users", 5432)
-
-
-def test_secret_is_fetched_once_and_cached(aws: Aws) -> None:
-    arn = aws.secret("inkwell/cached", json.dumps({"username": "u", "password": "p"}))
-    assert secrets.secret_json(arn)["username"] == "u"
-    boto3.client("secretsmanager", region_name="us-east-1").put_secret_value(
-        SecretId=arn, SecretString=json.dumps({"username": "rotated", "password": "p"})
-    )
-    assert secrets.secret_json(arn)["username"] == "u"  # warm invocations reuse it
-    secrets.forget()
-    assert secrets.secret_json(arn)["username"] == "rotated"
-
-
-def test_non_object_secret_is_refused(aws: Aws) -> None:
-    arn = aws.secret("inkwell/list", "[1, 2]")
-    with pytest.raises(ValueError, match="not a JSON object"):
-        secrets.secret_json(arn)
-
-
-def test_jwt_signing_key_from_secrets_manager(aws: Aws) -> None:
-    arn = aws.secret("inkwell/jwt", MOTO_SIGNING_KEY)
-    aws.monkeypatch.delenv("INKWELL_JWT_SECRET")
-    aws.monkeypatch.setenv("INKWELL_JWT_SECRET_ARN", arn)
-    tokens.signing_key.cache_clear()
-    token, _ = issue_access_token(Principal("u-1", "alice", "user"))
-    assert jwt.decode(token, MOTO_SIGNING_KEY, algorithms=["HS256"],
-                      audience="inkwell-api")["sub"] == "u-1"
-    assert verify_access_token(token).username == "alice"
-
-
-def test_login_and_authorizer_use_the_secrets_manager_key(aws: Aws, api: Api) -> None:
-    arn = aws.secret("inkwell/jwt", MOTO_SIGNING_KEY)
-    aws.monkeypatch.delenv("INKWELL_JWT_SECRET")
-    aws.monkeypatch.setenv("INKWELL_JWT_SECRET_ARN", arn)
-    tokens.signing_key.cache_clear()
+def test_login_signs_with_the_key_in_secrets_manager(aws: Aws, api: Api) -> None:
+    key_set = jwk.new_key_set("aws-1")
+    use_private_keys_secret(aws, key_set)
+    aws.monkeypatch.setenv(env.JWT_PUBLIC_KEYS, jwk.public_key_set(key_set))
     account = sign_up(api, "alice")
-    jwt.decode(account.token, MOTO_SIGNING_KEY, algorithms=["HS256"], audience="inkwell-api")
+    assert jwt.get_unverified_header(account.token)["kid"] == "aws-1"
+    public = jwt.PyJWK(jwk.public_jwk(key_set["current"])).key
+    jwt.decode(account.token, public, algorithms=["ES256"], audience="inkwell-api")
     assert api.call("GET", f"{USERS}/me", token=account.token).status == 200
-    # A token signed with the local key is not accepted by this deployment.
-    local_key_token = jwt.encode(
-        {**jwt.decode(account.token, options={"verify_signature": False})},
-        "test-signing-key-" + "x" * 40, algorithm="HS256",
-    )
-    assert_problem(api.call("GET", f"{USERS}/me", token=local_key_token), 401)
+    # A token signed with the tests' own key is not accepted by this deployment.
+    aws.monkeypatch.setenv(env.JWT_PRIVATE_KEYS, json.dumps(TEST_KEY_SET))
+    tokens.forget_keys()
+    other, _ = tokens.issue_access_token(tokens.Principal(account.id, "alice", "user"))
+    aws.monkeypatch.delenv(env.JWT_PRIVATE_KEYS)
+    tokens.forget_keys()
+    assert_problem(api.call("GET", f"{USERS}/me", token=other), 401)
 
 
-def test_short_key_in_secrets_manager_is_a_configuration_error(aws: Aws) -> None:
+def test_the_private_key_secret_is_read_once(aws: Aws) -> None:
+    arn = use_private_keys_secret(aws, jwk.new_key_set("first"))
+    assert tokens.signing_key()[0] == "first"
+    aws.client.put_secret_value(SecretId=arn, SecretString=json.dumps(jwk.new_key_set("next")))
+    assert tokens.signing_key()[0] == "first"  # warm invocations reuse it
+    secrets.forget()
+    tokens.forget_keys()
+    assert tokens.signing_key()[0] == "next"
+
+
+def test_a_public_key_secret_cannot_sign(aws: Aws) -> None:
     from inkwell.settings import ConfigurationError
 
-    arn = aws.secret("inkwell/jwt-short", "short")
-    aws.monkeypatch.delenv("INKWELL_JWT_SECRET")
-    aws.monkeypatch.setenv("INKWELL_JWT_SECRET_ARN", arn)
-    tokens.signing_key.cache_clear()
-    with pytest.raises(ConfigurationError):
+    key_set = jwk.new_key_set("k")
+    use_private_keys_secret(aws, {"current": jwk.public_jwk(key_set["current"])})
+    with pytest.raises(ConfigurationError, match="private"):
         tokens.signing_key()
+
+
+def test_a_missing_secret_is_an_error_naming_it(aws: Aws) -> None:
+    aws.monkeypatch.delenv(env.JWT_PRIVATE_KEYS)
+    aws.monkeypatch.setenv(env.JWT_PRIVATE_KEYS_SECRET_ARN, "arn:aws:secretsmanager:us-east-1:"
+                           "123456789012:secret:inkwell/missing-AbCdEf")
+    with pytest.raises(secrets.SecretUnavailable, match="inkwell/missing"):
+        tokens.signing_key()
+
+
+# --- the signing-keys custom resource -------------------------------------------------------
+
+def custom_resource(request: str, generation: str | None, physical: str | None = None
+                    ) -> dict[str, Any]:
+    event: dict[str, Any] = {"RequestType": request, "ResourceProperties": {}}
+    if generation is not None:
+        event["ResourceProperties"]["Generation"] = generation
+    if physical is not None:
+        event["PhysicalResourceId"] = physical
+    return signing_keys.handler(event, None)
+
+
+def test_signing_keys_resource_rotates_with_an_overlap(aws: Aws) -> None:
+    arn = aws.secret(f"inkwell/jwt-keys-{next(_names)}", "placeholder")
+    aws.monkeypatch.setenv(env.JWT_PRIVATE_KEYS_SECRET_ARN, arn)
+    created = custom_resource("Create", "1")
+    public = json.loads(created["Data"]["PublicKeys"])
+    assert [k["kid"].split("-")[0] for k in public["keys"]] == ["1"]
+    assert all("d" not in k for k in public["keys"])
+    stored = json.loads(aws.client.get_secret_value(SecretId=arn)["SecretString"])
+    assert stored["current"]["kid"] == public["keys"][0]["kid"] and stored["current"]["d"]
+
+    same = custom_resource("Update", "1", created["PhysicalResourceId"])
+    assert same == created  # same generation: nothing changes
+
+    rotated = custom_resource("Update", "2", created["PhysicalResourceId"])
+    assert rotated["PhysicalResourceId"] == created["PhysicalResourceId"]
+    kids = [k["kid"] for k in json.loads(rotated["Data"]["PublicKeys"])["keys"]]
+    assert kids[0].startswith("2-") and kids[1] == public["keys"][0]["kid"]
+
+    # Tokens of generation 1 verify with the new public set, and login signs with gen 2.
+    aws.monkeypatch.delenv(env.JWT_PRIVATE_KEYS)
+    aws.monkeypatch.setenv(env.JWT_PRIVATE_KEYS, json.dumps(stored))
+    tokens.forget_keys()
+    old_token, _ = tokens.issue_access_token(tokens.Principal("u-1", "alice", "user"))
+    aws.monkeypatch.delenv(env.JWT_PRIVATE_KEYS)
+    aws.monkeypatch.setenv(env.JWT_PUBLIC_KEYS, rotated["Data"]["PublicKeys"])
+    tokens.forget_keys()
+    assert tokens.signing_key()[0] == kids[0]
+    assert tokens.verify_access_token(old_token).username == "alice"
+
+    assert custom_resource("Delete", "2", created["PhysicalResourceId"]) == {
+        "PhysicalResourceId": created["PhysicalResourceId"]}
+    assert json.loads(aws.client.get_secret_value(SecretId=arn)["SecretString"])[
+        "current"]["kid"] == kids[0]
+
+
+# --- RDS IAM connection settings ------------------------------------------------------------
+
+def test_iam_settings_connect_to_the_proxy_as_the_app_user(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv(env.db_url("users"), raising=False)
+    monkeypatch.setenv(env.DB_AUTH, env.DB_AUTH_IAM)
+    monkeypatch.setenv(env.db_host("users"), "users.proxy-x.us-east-1.rds.amazonaws.com")
+    monkeypatch.setenv(env.db_instance_host("users"), "users.x.us-east-1.rds.amazonaws.com")
+    monkeypatch.setenv(env.db_name("users"), "inkwell")
+    params = ConnectionParams.for_domain("users")
+    assert (params.host, params.port, params.database, params.user, params.tls, params.iam) == (
+        "users.proxy-x.us-east-1.rds.amazonaws.com", 5432, "inkwell", "users_app", True, True)
+    assert str(params.secret_password()).startswith(
+        "users.proxy-x.us-east-1.rds.amazonaws.com:5432/?Action=connect&DBUser=users_app&")
+    maintenance_params = ConnectionParams.for_domain("users", maintenance=True)
+    assert (maintenance_params.host, maintenance_params.user) == (
+        "users.x.us-east-1.rds.amazonaws.com", "users_owner")
+    monkeypatch.setenv(env.db_user("users"), "custom_user")
+    monkeypatch.setenv(env.db_port("users"), "6432")
+    monkeypatch.setenv(env.DB_TLS, "disable")
+    params = ConnectionParams.for_domain("users")
+    assert (params.user, params.port, params.tls) == ("custom_user", 6432, False)
+
+
+def test_without_url_or_iam_the_error_names_the_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from inkwell.settings import ConfigurationError
+
+    monkeypatch.delenv(env.db_url("users"), raising=False)
+    monkeypatch.delenv(env.DB_AUTH, raising=False)
+    with pytest.raises(ConfigurationError, match="INKWELL_USERS_DB_URL"):
+        ConnectionParams.for_domain("users")
 
 
 # --- the users maintenance function -------------------------------------------------------
 
-CONTEXT = context_for(next(f for f in __import__("wiring").MAINTENANCE
-                           if f.name == "users-maintenance"))
+CONTEXT = context_for(next(f for f in wiring.MAINTENANCE if f.name == "users-maintenance"))
 
 
-def test_maintenance_applies_migrations_once(
-    monkeypatch: pytest.MonkeyPatch, fresh_database_url: str
-) -> None:
-    monkeypatch.setenv("INKWELL_USERS_DB_URL", fresh_database_url)
-    first = maintenance.handler({}, CONTEXT)
-    assert "0001_users" in first["applied"]
-    assert maintenance.handler({}, CONTEXT) == {"applied": []}
-    assert maintenance.handler({"action": "migrate"}, CONTEXT) == {"applied": []}
+def fresh_app_url(fresh_database_url: str) -> str:
+    """The fresh database's URL as the users application user (not provisioned yet)."""
+    name = ConnectionParams.from_url(fresh_database_url).database
+    return platform.database_url(fresh_database_url, name, env.app_user("users"))
 
 
-def test_maintenance_migrates_through_the_database_secret(
+def test_maintenance_provisions_with_the_master_secret_then_migrates_as_owner(
     aws: Aws, fresh_database_url: str
 ) -> None:
-    aws.use_database_secret(fresh_database_url)
+    superuser = ConnectionParams.from_url(fresh_database_url)
+    master = aws.secret(f"inkwell/master-{next(_names)}", json.dumps(
+        {"username": superuser.user, "password": "unused-with-trust-auth"}))
+    aws.monkeypatch.setenv(env.db_url("users"), fresh_app_url(fresh_database_url))
+    with pytest.raises(MigrationFailed, match="INKWELL_USERS_DB_MASTER_SECRET_ARN"):
+        maintenance.handler({}, CONTEXT)  # not provisioned, and no master secret
+    aws.monkeypatch.setenv(env.db_master_secret_arn("users"), master)
     assert "0001_users" in maintenance.handler({}, CONTEXT)["applied"]
-    conn = ConnectionParams.from_url(fresh_database_url).connect()
+    conn = superuser.connect()
     try:
-        assert conn.run("SELECT count(*) FROM users") == [[0]]
+        assert conn.run("SELECT pg_get_userbyid(datdba) FROM pg_database"
+                        " WHERE datname = current_database()") == [["users_owner"]]
+        assert conn.run("SELECT DISTINCT tableowner FROM pg_tables"
+                        " WHERE schemaname = 'public'") == [["users_owner"]]
+        assert db_users.up_to_date(conn, "users")
     finally:
         conn.close()
+    # Provisioned: the next deploy does not read the master secret (now unreadable).
+    aws.client.delete_secret(SecretId=master, ForceDeleteWithoutRecovery=True)
+    secrets.forget()
+    assert maintenance.handler({}, CONTEXT) == {"applied": []}
 
 
 def test_maintenance_promotes_an_admin(api: Api) -> None:

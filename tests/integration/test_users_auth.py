@@ -98,11 +98,12 @@ def test_repeated_failures_lock_the_account_with_retry_after(
     retry_after = int(locked.headers["retry-after"])
     assert 1 <= retry_after <= config.login_failure_window_s
     assert "try again" in problem["detail"].lower()
-    # The right password does not get through while the account is locked ...
+    # The right password does not get through while the name is locked, in any case ...
     assert_problem(login(api, "alice", PASSWORD), 429)
-    assert_problem(login(api, "ALICE@example.com", PASSWORD), 429)
-    # ... and the lock is per account.
+    assert_problem(login(api, "ALICE", PASSWORD), 429)
+    # ... and the lock is per login name: another name (even of the same account) is free.
     assert login(api, "bob").status == 200
+    assert login(api, "alice@example.com").status == 200
 
 
 def test_a_successful_login_resets_the_failure_count(api: Api, alice: Account) -> None:
@@ -126,10 +127,35 @@ def test_failures_after_the_window_start_a_new_count(api: Api, alice: Account) -
     assert login(api, "alice").status == 200
 
 
-def test_unknown_users_are_not_tracked(api: Api) -> None:
-    for _ in range(settings().login_max_failures + 2):
-        assert_problem(login(api, "ghost", "wrong password"), 401)
-    assert sql("SELECT count(*) AS n FROM login_failures") == [{"n": 0}]
+def _lockout_story(api: Api, name: str) -> list[tuple[int, str, str | None]]:
+    """(status, detail, Retry-After) of max_failures + 2 wrong passwords, then the right
+    one of alice's account, all for `name`."""
+    answers = []
+    for password in ["wrong password"] * (settings().login_max_failures + 2) + [PASSWORD]:
+        response = login(api, name, password)
+        body = assert_problem(response, response.status)
+        retry = response.headers.get("retry-after")
+        answers.append((response.status, body["detail"], retry and "set"))
+    return answers
+
+
+def test_lockout_is_the_same_for_existing_and_unknown_accounts(api: Api, alice: Account) -> None:
+    existing = _lockout_story(api, "alice")
+    unknown = _lockout_story(api, "ghost")
+    assert existing == unknown
+    limit = settings().login_max_failures
+    assert [status for status, _, _ in existing] == [401] * limit + [429] * 3
+    assert sql("SELECT login, failures FROM login_failures ORDER BY login") == [
+        {"login": "alice", "failures": limit}, {"login": "ghost", "failures": limit},
+    ]
+
+
+def test_a_deactivated_account_fails_like_a_wrong_password(api: Api, alice: Account) -> None:
+    sql("UPDATE users SET is_active = false WHERE id = CAST(:id AS uuid)", id=alice.id)
+    right = assert_problem(login(api, "alice", PASSWORD), 401)
+    wrong = assert_problem(login(api, "ghost", PASSWORD), 401)
+    assert right == wrong
+    assert sql("SELECT failures FROM login_failures WHERE login = 'alice'") == [{"failures": 1}]
 
 
 # --- refresh ------------------------------------------------------------------------------

@@ -149,9 +149,12 @@ def test_pathologically_nested_json_is_400(api: Api, raw: bytes) -> None:
     [("text/plain", json.dumps(body()).encode()),
      ("application/x-www-form-urlencoded", b"username=alice&password=x")],
 )
-def test_non_json_content_type_is_400(api: Api, content_type: str, raw: bytes) -> None:
+def test_non_json_content_type_is_415_saying_so(api: Api, content_type: str, raw: bytes
+                                                 ) -> None:
     response = api.call("POST", REGISTER, raw_body=raw, headers={"Content-Type": content_type})
-    assert_problem(response, 400)
+    problem = assert_problem(response, 415)
+    assert "Content-Type: application/json" in problem["detail"]
+    assert content_type in problem["detail"]
     assert user_count() == 0
 
 

@@ -15,6 +15,7 @@ import pytest
 
 import wiring
 from authorizer.handler import Unauthorized, handler
+from inkwell import jwk
 from inkwell.settings import settings
 from inkwell.tokens import Principal, issue_access_token, signing_key
 from local import apigw
@@ -52,12 +53,15 @@ def bad_tokens() -> dict[str, str]:
     claims = {"iss": settings().jwt_issuer, "aud": settings().jwt_audience, "sub": ALICE.user_id,
               "username": "alice", "role": "admin", "iat": now, "exp": now + 300}
     b64 = jwt.utils.base64url_encode
+    kid, key = signing_key()
     return {
-        "expired": issue_access_token(ALICE, now=now - 3600)[0],
-        "forged": jwt.encode(claims, "x" * 40, algorithm="HS256"),
-        "alg-none": ".".join([b64(json.dumps({"alg": "none"}).encode()).decode(),
+        "forged": jwt.encode(claims, jwt.PyJWK(jwk.new_private_jwk(kid)).key, algorithm="ES256",
+                             headers={"kid": kid}),
+        "hs256": jwt.encode(claims, "x" * 40, algorithm="HS256", headers={"kid": kid}),
+        "alg-none": ".".join([b64(json.dumps({"alg": "none", "kid": kid}).encode()).decode(),
                               b64(json.dumps(claims).encode()).decode(), ""]),
-        "other-audience": jwt.encode({**claims, "aud": "other"}, signing_key(), algorithm="HS256"),
+        "other-audience": jwt.encode({**claims, "aud": "other"}, key, algorithm="ES256",
+                                     headers={"kid": kid}),
         "garbage": "not-a-token",
     }
 
@@ -99,6 +103,17 @@ def test_token_event_with_a_bad_token_is_unauthorized(kind: str) -> None:
     assert str(raised.value) == "Unauthorized"  # the exact message API Gateway maps to 401
 
 
+@pytest.mark.parametrize("make_event", [
+    lambda header: token_event(header), lambda header: request_event({"Authorization": header}),
+])
+def test_a_genuine_expired_token_passes_with_no_identity_and_the_reason(make_event: Any) -> None:
+    """API Gateway's 401 cannot say why: the function answers it, saying "expired"."""
+    expired = issue_access_token(ALICE, now=time.time() - 3600)[0]
+    result = handler(make_event(f"Bearer {expired}"), CONTEXT)
+    assert result["principalId"] == "expired-token"
+    assert result["context"] == {"tokenError": "expired"}
+
+
 def test_request_event_without_header_is_anonymous_allow() -> None:
     result = handler(request_event(None), CONTEXT)
     # The methodArn names the actual request; the policy widens it to the whole stage.
@@ -134,15 +149,23 @@ def test_request_event_with_a_malformed_header_is_unauthorized(authorization: st
 
 
 def test_authorizer_imports_no_heavy_dependency() -> None:
-    """It stays tiny: no FastAPI, no database driver, no boto3 on its import path."""
+    """It stays tiny: no FastAPI, no database driver, no boto3, not even PyJWT (its
+    verifier is inkwell.es256), and no secret fetch or private key, even after verifying
+    a token."""
     code = (
-        "import sys, authorizer.handler\n"
+        "import os, sys, authorizer.handler\n"
+        "event = {'type': 'TOKEN', 'authorizationToken': 'Bearer ' + os.environ['TOKEN'],"
+        " 'methodArn': 'arn:aws:execute-api:us-east-1:1:a/prod/GET/x'}\n"
+        "assert authorizer.handler.handler(event, None)['principalId']\n"
         "heavy = [m for m in ('fastapi', 'pydantic', 'mangum', 'pg8000', 'boto3', 'botocore',"
-        " 'aws_lambda_powertools') if m in sys.modules]\n"
+        " 'aws_lambda_powertools', 'inkwell.secrets', 'inkwell.awsjson', 'jwt')"
+        " if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        str(ROOT / p) for p in ("functions", "layers/shared/python", "."))}
+        str(ROOT / p) for p in ("functions", "layers/shared/python", ".")),
+        "TOKEN": valid_token()}
+    del env["INKWELL_JWT_PRIVATE_KEYS"]  # the authorizer holds no signing key
     done = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
         check=True,

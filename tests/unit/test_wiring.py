@@ -40,14 +40,20 @@ def test_only_health_runs_without_the_authorizer() -> None:
 
 
 def test_credential_routes_are_throttled_harder() -> None:
-    for name in ("users-register", "users-login", "users-refresh", "users-logout"):
+    for name in ("users-register", "users-login", "users-refresh", "users-logout",
+                 "users-request-password-reset", "users-confirm-password-reset"):
         assert wiring.route_by_name(name).throttle == wiring.CREDENTIALS_THROTTLE
     assert wiring.CREDENTIALS_THROTTLE.rate < wiring.DEFAULT_THROTTLE.rate
 
 
 def test_signing_key_access_only_where_tokens_are_issued_or_verified() -> None:
     with_key = {f.name for f in wiring.all_functions() if wiring.Access.SIGNING_KEY in f.access}
-    assert with_key == {"users-login", "users-refresh", "authorizer"}
+    assert with_key == {"users-login", "users-refresh"}
+    verifies = {f.name for f in wiring.all_functions() if wiring.Access.VERIFY_KEY in f.access}
+    assert verifies == {"authorizer"}
+    admin = {f.name for f in wiring.all_functions()
+             if wiring.Access.SIGNING_KEY_ADMIN in f.access}
+    assert admin == {wiring.SIGNING_KEYS.name}
 
 
 def test_lookup_helpers() -> None:

@@ -36,10 +36,10 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from aws_cdk import ArnFormat, Duration, Names, RemovalPolicy, Stack
+from aws_cdk import ArnFormat, Duration, Names, NestedStack, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
-from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -48,7 +48,8 @@ from constructs import Construct
 
 import wiring
 from infra.cdk.inkwell_infra.config import InkwellConfig
-from infra.cdk.inkwell_infra.functions import retention_days
+from infra.cdk.inkwell_infra.logs import retention_days
+from infra.cdk.inkwell_infra.monitoring import api_alarms
 
 PROBLEM_JSON = "application/problem+json"
 TOKEN_AUTHORIZER_CACHE_TTL = Duration.seconds(300)
@@ -102,6 +103,18 @@ GATEWAY_PROBLEMS: tuple[GatewayProblem, ...] = (
     GatewayProblem(apigw.ResponseType.DEFAULT_4_XX, 400, "Bad Request"),
     GatewayProblem(apigw.ResponseType.DEFAULT_5_XX, 500, "Internal Server Error",
                    "Internal error."),
+)
+
+
+# The AWS managed rule groups on the web ACL: (rule name, group, rules only counted).
+# SizeRestrictions_BODY blocks bodies over 8 KB; posts are up to 100 KB of Markdown, so it
+# only counts (API Gateway still caps payloads at 10 MB, and each function validates its
+# own body size; docs/decisions/waf-managed-rules.md). Every other rule of the groups blocks.
+# https://docs.aws.amazon.com/waf/latest/developerguide/aws-managed-rule-groups-baseline.html
+MANAGED_RULE_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("aws-ip-reputation", "AWSManagedRulesAmazonIpReputationList", ()),
+    ("aws-common", "AWSManagedRulesCommonRuleSet", ("SizeRestrictions_BODY",)),
+    ("aws-known-bad-inputs", "AWSManagedRulesKnownBadInputsRuleSet", ()),
 )
 
 
@@ -199,9 +212,12 @@ class InkwellApi(Construct):
         config: InkwellConfig,
         handlers: Mapping[str, lambda_.Function],
         authorizer_function: lambda_.IFunction,
+        permissions_scope: Construct | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
+        # Where the routes' invoke permissions go (default: with their methods).
+        self._permissions_scope = permissions_scope
         prefix = config.name_prefix
 
         access_logs = logs.LogGroup(
@@ -302,16 +318,7 @@ class InkwellApi(Construct):
         self._add_gateway_responses()
         self.web_acl = self._add_waf()
 
-        cloudwatch.Alarm(
-            self,
-            "ServerErrorsAlarm",
-            alarm_description=f"{prefix}-api: 5xx responses",
-            metric=self.api.metric_server_error(period=Duration.minutes(5), statistic="Sum"),
-            threshold=5,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        self.alarms = api_alarms(self, config, f"{prefix}-api", config.stage)
 
     @property
     def url(self) -> str:
@@ -360,7 +367,7 @@ class InkwellApi(Construct):
             authorizer = None
         else:  # pragma: no cover - guarded by the Literal type
             raise ValueError(f"{route.name}: unknown auth {route.auth!r}")
-        return resource.add_method(
+        method = resource.add_method(
             route.method,
             integration,
             operation_name=route.name,
@@ -368,6 +375,29 @@ class InkwellApi(Construct):
             authorization_type=(
                 apigw.AuthorizationType.CUSTOM if authorizer else apigw.AuthorizationType.NONE
             ),
+        )
+        if self._permissions_scope is not None:
+            self._move_permissions(route, method, self._permissions_scope)
+        return method
+
+    def _move_permissions(
+        self, route: wiring.Route, method: apigw.Method, scope: Construct
+    ) -> None:
+        """Move the invoke permission CDK puts beside the method into the permissions
+        scope (a stack of its own): the same grant, one resource fewer per route in the
+        API's template."""
+        moved = [c for c in method.node.children if isinstance(c, lambda_.CfnPermission)]
+        if len(moved) != 1:
+            raise RuntimeError(f"{route.name}: expected one invoke permission, got {moved}")
+        (permission,) = moved
+        method.node.try_remove_child(permission.node.id)
+        lambda_.CfnPermission(
+            scope,
+            "".join(w.capitalize() for w in route.name.split("-")),
+            action=permission.action,
+            function_name=permission.function_name,
+            principal=permission.principal,
+            source_arn=permission.source_arn,
         )
 
     def _add_gateway_responses(self) -> None:
@@ -478,19 +508,32 @@ class InkwellApi(Construct):
                 ),
                 visibility_config=visibility("general-per-ip"),
             ),
-            # Known bad sources (botnets, scanners) - the usual credential stuffers.
-            wafv2.CfnWebACL.RuleProperty(
-                name="aws-ip-reputation",
-                priority=2,
-                override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
-                statement=wafv2.CfnWebACL.StatementProperty(
-                    managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
-                        vendor_name="AWS", name="AWSManagedRulesAmazonIpReputationList"
-                    )
-                ),
-                visibility_config=visibility("aws-ip-reputation"),
-            ),
         ]
+        # AWS managed rule groups: known bad sources (botnets, scanners - the usual
+        # credential stuffers), common exploits (OWASP), known bad inputs (Log4j, ...).
+        for priority, (name, group, count_only) in enumerate(MANAGED_RULE_GROUPS, start=2):
+            rules.append(
+                wafv2.CfnWebACL.RuleProperty(
+                    name=name,
+                    priority=priority,
+                    override_action=wafv2.CfnWebACL.OverrideActionProperty(none={}),
+                    statement=wafv2.CfnWebACL.StatementProperty(
+                        managed_rule_group_statement=wafv2.CfnWebACL.ManagedRuleGroupStatementProperty(
+                            vendor_name="AWS",
+                            name=group,
+                            rule_action_overrides=[
+                                wafv2.CfnWebACL.RuleActionOverrideProperty(
+                                    name=rule,
+                                    action_to_use=wafv2.CfnWebACL.RuleActionProperty(count={}),
+                                )
+                                for rule in count_only
+                            ]
+                            or None,
+                        )
+                    ),
+                    visibility_config=visibility(name),
+                )
+            )
 
         problem = GatewayProblem(
             apigw.ResponseType.THROTTLED, 429, "Too Many Requests",
@@ -500,7 +543,7 @@ class InkwellApi(Construct):
             self,
             "WebAcl",
             name=f"{prefix}-api",
-            description="Per-client rate limits for the Inkwell API",
+            description="Per-client rate limits and AWS managed rules for the Inkwell API",
             scope="REGIONAL",
             default_action=wafv2.CfnWebACL.DefaultActionProperty(allow={}),
             custom_response_bodies={
@@ -519,3 +562,35 @@ class InkwellApi(Construct):
             web_acl_arn=web_acl.attr_arn,
         )
         return web_acl
+
+
+class InvokePermissions(NestedStack):
+    """The routes' Lambda invoke permissions: one per route, in a template of their own
+    (created after the API and the functions, both of which they name)."""
+
+
+class ApiStack(NestedStack):
+    """The REST API and its WAF, in a nested stack of their own: each route adds a method
+    and maybe a resource and a preflight, which grow with wiring (its invoke permission is
+    in ``InvokePermissions``)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        config: InkwellConfig,
+        handlers: Mapping[str, lambda_.Function],
+        authorizer_function: lambda_.IFunction,
+        permissions: Construct | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, id, **kwargs)
+        self.api = InkwellApi(
+            self,
+            "Api",
+            config=config,
+            handlers=handlers,
+            authorizer_function=authorizer_function,
+            permissions_scope=permissions,
+        )

@@ -1,37 +1,12 @@
 """Deployment settings, read from CDK context (``cdk.json`` or ``cdk synth -c key=value``).
 
-Every value has a default, so ``cdk synth`` needs nothing but ``cdk.json``. The ``stage``
-decides the safety defaults: ``prod`` keeps its databases (deletion protection, snapshot on
-removal, Multi-AZ, longer backups); any other stage is disposable.
-
-Context keys (all optional):
-
-- ``stage``: deployment stage name, also the API Gateway stage (default ``dev``).
-- ``corsOrigins``: list of allowed browser origins, or a comma-separated string
-  (default ``["http://localhost:3000"]``, the local web client; set the real site for prod).
-- ``jwtIssuer`` / ``jwtAudience``: JWT ``iss`` / ``aud`` (default ``inkwell`` / ``inkwell-api``).
-- ``dbInstanceClass``: RDS instance class without the ``db.`` prefix (default ``t4g.micro``).
-- ``deletionProtection``, ``snapshotOnRemoval``, ``multiAz``: booleans, default ``stage == prod``.
-- ``backupRetentionDays``: automated backup retention (default 7, 14 for prod).
-- ``logRetentionDays``: CloudWatch Logs retention of every function (default 30).
-- ``wafCredentialsLimit``: requests per source IP per window to the credential routes (100).
-- ``wafGeneralLimit``: requests per source IP per window to any route (2000).
-- ``wafWindowSeconds``: rate-based rule evaluation window: 60, 120, 300 or 600 (300).
-- ``eventArchiveRetentionDays``: how long the event bus archive keeps events for replay
-  (default 30).
-- ``alarmEmail``: if set, every alarm notifies an SNS topic with this address subscribed
-  (default: no topic, alarms only change state).
-- ``emailSender``: the From of the email the platform sends, an address
-  (``no-reply@blog.example.com``) or a display name and an address
-  (``Inkwell <no-reply@blog.example.com>``; ASCII only). Set, it turns on Amazon SES: the
-  functions with ``Access.EMAIL`` get ``INKWELL_EMAIL_TRANSPORT=ses`` and
-  ``INKWELL_EMAIL_SENDER``, may ``ses:SendEmail``/``ses:SendRawEmail`` as that address only
-  (the SES identity of the address or of its domain, ``ses:FromAddress`` = the address),
-  and in-VPC ones reach SES through an interface endpoint. The identity must be verified in
-  SES in the stack's region, and the account out of the SES sandbox to mail anyone (in the
-  sandbox SES also checks the recipients' identities, which this grant does not cover).
-  Default: unset, email goes to the functions' logs (``INKWELL_EMAIL_TRANSPORT=log``), no
-  SES permission, no endpoint.
+Every setting is documented, with its default, in the settings table of ``docs/deploy.md``
+(keep the two in step). The ``stage`` decides the safety defaults: ``prod`` keeps its
+databases (deletion protection, snapshot on removal, Multi-AZ, longer backups), turns on
+VPC flow logs and refuses to synthesize without the settings a production deployment must
+choose on purpose: ``alarmEmail`` (or ``alarmEmail=none``), ``corsOrigins`` (not the local
+web client) and ``emailSender`` (or ``email=log``). Any other stage is disposable and
+gets development defaults.
 """
 
 from __future__ import annotations
@@ -42,7 +17,19 @@ from typing import Any
 
 from constructs import Node
 
+from infra.cdk.inkwell_infra.runtime import LambdaPlatform
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid: the message says which and what to do."""
+
+
 PROD_STAGE = "prod"
+# alarmEmail=none: a production deployment that routes its alarm topic elsewhere itself.
+NO_ALARM_EMAIL = "none"
+EMAIL_TRANSPORTS = ("ses", "log")
+DEFAULT_LAMBDA_RUNTIME = "python3.13"
+LAMBDA_ARCHITECTURES = ("arm64", "x86_64")
 DEFAULT_STAGE = "dev"
 DEFAULT_CORS_ORIGINS: tuple[str, ...] = ("http://localhost:3000",)
 WAF_WINDOWS = (60, 120, 300, 600)
@@ -56,7 +43,7 @@ def _as_bool(value: Any) -> bool:
         return True
     if text in {"0", "false", "no", "off"}:
         return False
-    raise ValueError(f"not a boolean: {value!r}")
+    raise SettingsError(f"not a boolean: {value!r}")
 
 
 def _as_origins(value: Any) -> tuple[str, ...]:
@@ -66,7 +53,7 @@ def _as_origins(value: Any) -> tuple[str, ...]:
         items = [str(part).strip() for part in value]
     origins = tuple(item for item in items if item)
     if not origins:
-        raise ValueError("corsOrigins must name at least one origin (or '*')")
+        raise SettingsError("corsOrigins must name at least one origin (or '*')")
     return origins
 
 
@@ -84,8 +71,10 @@ def _as_optional_email(value: Any) -> str | None:
     text = str(value).strip()
     if not text:
         return None
+    if text.lower() == NO_ALARM_EMAIL:
+        return NO_ALARM_EMAIL
     if not _is_email_address(text):
-        raise ValueError(f"alarmEmail is not an email address: {value!r}")
+        raise SettingsError(f"alarmEmail is not an email address: {value!r}")
     return text
 
 
@@ -104,12 +93,12 @@ def _as_optional_sender(value: Any) -> str | None:
     if text.endswith(">"):
         start = text.rfind("<")
         if start < 0:
-            raise ValueError(f"emailSender: '>' without '<': {value!r}")
+            raise SettingsError(f"emailSender: '>' without '<': {value!r}")
         name, address = text[:start], text[start + 1 : -1]
     if not _is_email_address(address):
-        raise ValueError(f"emailSender is not an email address or 'Name <address>': {value!r}")
+        raise SettingsError(f"emailSender is not an email address or 'Name <address>': {value!r}")
     if any(c in "<>" or not " " <= c <= "~" for c in name):
-        raise ValueError(
+        raise SettingsError(
             f"emailSender: the display name must be printable ASCII without <>: {value!r}"
         )
     return text
@@ -133,6 +122,20 @@ class InkwellConfig:
     event_archive_retention_days: int = 30
     alarm_email: str | None = None
     email_sender: str | None = None
+    lambda_runtime: str = DEFAULT_LAMBDA_RUNTIME
+    lambda_architecture: str = "arm64"
+    jwt_key_generation: str = "1"
+    flow_logs: bool = False
+
+    @property
+    def platform(self) -> LambdaPlatform:
+        """The Lambda runtime and architecture every function and the layer use."""
+        return LambdaPlatform(self.lambda_runtime, self.lambda_architecture)
+
+    @property
+    def alarm_subscriber(self) -> str | None:
+        """The address the alarm topic mails, or None (unset, or ``alarmEmail=none``)."""
+        return None if self.alarm_email in (None, NO_ALARM_EMAIL) else self.alarm_email
 
     @property
     def email_sender_address(self) -> str | None:
@@ -163,8 +166,19 @@ class InkwellConfig:
 
         stage = str(get("stage", DEFAULT_STAGE)).strip()
         if not stage.replace("-", "").isalnum():
-            raise ValueError(f"stage must be alphanumeric (dashes allowed): {stage!r}")
+            raise SettingsError(f"stage must be alphanumeric (dashes allowed): {stage!r}")
         prod = stage == PROD_STAGE
+        if prod:
+            _require_production_choices(node)
+        sender = get("emailSender", None, _as_optional_sender)
+        transport = str(get("email", "ses" if sender else "log")).strip()
+        if transport not in EMAIL_TRANSPORTS:
+            raise SettingsError(f"email must be one of {EMAIL_TRANSPORTS}: {transport!r}")
+        if transport == "ses" and not sender:
+            raise SettingsError("email=ses needs emailSender (the From address, verified in SES)")
+        architecture = str(get("lambdaArchitecture", "arm64")).strip()
+        if architecture not in LAMBDA_ARCHITECTURES:
+            raise SettingsError(f"lambdaArchitecture must be one of {LAMBDA_ARCHITECTURES}")
         config = cls(
             stage=stage,
             cors_origins=get("corsOrigins", DEFAULT_CORS_ORIGINS, _as_origins),
@@ -181,10 +195,49 @@ class InkwellConfig:
             waf_window_seconds=get("wafWindowSeconds", 300, int),
             event_archive_retention_days=get("eventArchiveRetentionDays", 30, int),
             alarm_email=get("alarmEmail", None, _as_optional_email),
-            email_sender=get("emailSender", None, _as_optional_sender),
+            email_sender=sender if transport == "ses" else None,
+            lambda_runtime=str(get("lambdaRuntime", DEFAULT_LAMBDA_RUNTIME)).strip(),
+            lambda_architecture=architecture,
+            jwt_key_generation=str(get("jwtKeyGeneration", "1")).strip(),
+            flow_logs=get("flowLogs", prod, _as_bool),
         )
+        try:
+            config.platform  # noqa: B018 - validates lambdaRuntime / lambdaArchitecture
+        except ValueError as error:
+            raise SettingsError(str(error)) from None
+        if not config.jwt_key_generation:
+            raise SettingsError("jwtKeyGeneration must not be empty")
         if config.waf_window_seconds not in WAF_WINDOWS:
-            raise ValueError(f"wafWindowSeconds must be one of {WAF_WINDOWS}")
+            raise SettingsError(f"wafWindowSeconds must be one of {WAF_WINDOWS}")
         if config.event_archive_retention_days < 1:
-            raise ValueError("eventArchiveRetentionDays must be at least 1")
+            raise SettingsError("eventArchiveRetentionDays must be at least 1")
         return config
+
+
+def _require_production_choices(node: Node) -> None:
+    """``stage=prod`` inherits nothing made for development: refuse to synthesize until
+    each of these is chosen explicitly (the message says how)."""
+    missing = []
+    if node.try_get_context("alarmEmail") in (None, ""):
+        missing.append(
+            "alarmEmail: where alarms go (-c alarmEmail=oncall@example.com), or "
+            "-c alarmEmail=none to subscribe to the alarm topic yourself"
+        )
+    origins = node.try_get_context("corsOrigins")
+    if origins in (None, "", []) or _as_origins(origins) == DEFAULT_CORS_ORIGINS:
+        missing.append(
+            "corsOrigins: the web client's origin(s) (-c corsOrigins=https://blog.example.com),"
+            " not the local development default"
+        )
+    if node.try_get_context("emailSender") in (None, "") and node.try_get_context(
+        "email"
+    ) != "log":
+        missing.append(
+            "emailSender: the SES-verified From address (-c emailSender=no-reply@example.com),"
+            " or -c email=log to keep email in the function logs"
+        )
+    if missing:
+        raise SettingsError(
+            "stage=prod needs these settings (see docs/deploy.md):\n  - "
+            + "\n  - ".join(missing)
+        )

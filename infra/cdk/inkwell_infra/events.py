@@ -9,7 +9,8 @@ and ``Access.EVENTS`` (who may publish; granted in ``functions``).
 
 - ``InkwellBus`` (created before the functions, which need its name and ARN): the bus
   ``inkwell-<stage>`` and an archive of every ``inkwell.*`` event for replay.
-- ``EventRouting`` (created after them): per consumer a rule, a dead-letter queue, the
+- ``EventRouting`` (created after them, in each domain's stack, for that domain's
+  functions): per consumer a rule, a dead-letter queue, the
   retry settings of both hops and the alarms; per scheduled function an EventBridge
   Scheduler schedule; per relay (i.e. per domain outbox) the outbox-age alarm.
 
@@ -56,7 +57,7 @@ import wiring
 from infra.cdk.inkwell_infra.config import InkwellConfig
 from infra.cdk.inkwell_infra.functions import (
     POWERTOOLS_METRICS_NAMESPACE,
-    InkwellFunctions,
+    FunctionGroup,
     powertools_service,
 )
 
@@ -201,8 +202,11 @@ class EventRouting(Construct):
         construct_id: str,
         *,
         config: InkwellConfig,
-        bus: InkwellBus,
-        functions: InkwellFunctions,
+        bus: events.IEventBus,
+        functions: FunctionGroup,
+        consumers: Sequence[wiring.Consumer],
+        scheduled: Sequence[wiring.Scheduled],
+        relays: Sequence[wiring.Scheduled],
     ) -> None:
         super().__init__(scope, construct_id)
         self._config = config
@@ -215,13 +219,12 @@ class EventRouting(Construct):
         self.dlq_alarms: dict[str, cloudwatch.Alarm] = {}
         self.outbox_age_alarms: dict[str, cloudwatch.Alarm] = {}
 
-        for consumer in wiring.CONSUMERS:
+        for consumer in consumers:
             self._subscribe(consumer, functions[consumer.name])
             self.consumer_error_alarms[consumer.name] = functions.error_alarms[consumer.name]
-        validate_relays(wiring.RELAYS, wiring.SCHEDULED)
-        for scheduled in wiring.SCHEDULED:
-            self._schedule(scheduled, functions[scheduled.name])
-        for relay in wiring.RELAYS:
+        for timer in scheduled:
+            self._schedule(timer, functions[timer.name])
+        for relay in relays:
             self._watch_outbox(relay)
 
     def _subscribe(self, consumer: wiring.Consumer, fn: lambda_.Function) -> None:
@@ -255,7 +258,7 @@ class EventRouting(Construct):
             "Rule",
             rule_name=f"{prefix}-{consumer.name}",
             description=f"{', '.join(consumer.events)} -> {consumer.name}",
-            event_bus=self._bus.bus,
+            event_bus=self._bus,
             event_pattern=event_pattern(consumer.pattern()),
             targets=[
                 targets.LambdaFunction(

@@ -1,57 +1,44 @@
 """One Lambda function per ``wiring`` Function, with exactly the access it declares.
 
-Every function: Python (the version that builds the layer: see layer.py) on ARM64, the
-shared dependency layer, its own log group, its own errors alarm,
-X-Ray active tracing, a code asset holding only ``wiring.py`` and its own domain package,
-and the common environment. What ``Function.access`` declares turns into the narrowest
-grant and nothing more:
+Every function: the configured runtime and architecture (``runtime.py``), the shared
+dependency layer, its own log group, its own errors alarm, X-Ray active tracing, a code
+asset holding only ``wiring.py`` and its own domain package, and the common environment
+(names from ``inkwell.env``). A ``FunctionGroup`` builds the functions of one stack (a
+domain's nested stack, or the platform stack for the functions of no database domain).
+What ``Function.access`` declares turns into the narrowest grant and nothing more:
 
-- ``Access.DATABASE``: placed in the isolated subnets in its domain's database-clients
-  security group, may read only its own domain's database secret, and gets
-  ``INKWELL_<DOMAIN>_DB_SECRET_ARN``, ``INKWELL_<DOMAIN>_DB_HOST`` (the RDS Proxy endpoint)
-  and ``INKWELL_DB_TLS=verify-full``. Functions without it are not in the VPC.
-- ``Access.SIGNING_KEY``: may read the JWT signing key secret, gets
-  ``INKWELL_JWT_SECRET_ARN``.
-- ``Access.EVENTS``: may ``events:PutEvents`` on the Inkwell bus only (no other function
-  may publish), gets ``INKWELL_EVENT_BUS_NAME``; if it is in the VPC, its security group
-  is let through to the EventBridge interface endpoint.
-- ``Access.EMAIL``: with context ``emailSender`` set, gets ``INKWELL_EMAIL_TRANSPORT=ses``
-  and ``INKWELL_EMAIL_SENDER``, may ``ses:SendEmail``/``ses:SendRawEmail`` on the SES
-  identity of the sender's address or domain with ``ses:FromAddress`` = that address, and,
-  in the VPC, is let through to the SES interface endpoint. Without it:
-  ``INKWELL_EMAIL_TRANSPORT=log`` (messages go to the log) and no SES grant at all.
+- ``Access.DATABASE`` (routes, consumers, relays, schedulers): placed in the isolated
+  subnets in its domain's database-clients security group; env: the proxy endpoint, the
+  database name, the domain's application user, ``INKWELL_DB_AUTH=iam``,
+  ``INKWELL_DB_TLS=verify-full``; IAM: ``rds-db:connect`` through its own domain's proxy
+  as the application user, nothing else (no secret).
+- ``Access.DATABASE`` on a maintenance function (``wiring.MAINTENANCE``): the domain's
+  maintenance security group, straight to the instance; env: the instance endpoint, the
+  owner user and the master secret's ARN; IAM: ``rds-db:connect`` to the instance as the
+  owner, and reading the master secret (it creates the owner and application users).
+- ``Access.SIGNING_KEY``: may ``secretsmanager:GetSecretValue`` the JWT private keys,
+  gets ``INKWELL_JWT_PRIVATE_KEYS_SECRET_ARN``.
+- ``Access.SIGNING_KEY_ADMIN``: may get and put the JWT private keys (key rotation).
+- ``Access.VERIFY_KEY``: gets the public keys (``INKWELL_JWT_PUBLIC_KEYS``), no AWS access.
+- ``Access.EVENTS``: may ``events:PutEvents`` on the Inkwell bus only, gets
+  ``INKWELL_EVENT_BUS_NAME``; in the VPC its security group reaches the EventBridge endpoint.
+- ``Access.EMAIL``: with context ``emailSender``, ``INKWELL_EMAIL_TRANSPORT=ses`` and
+  ``INKWELL_EMAIL_SENDER``, ``ses:SendEmail``/``ses:SendRawEmail`` on the sender's SES
+  identity with ``ses:FromAddress`` = that address, and the SES endpoint in the VPC.
+  Without it: ``INKWELL_EMAIL_TRANSPORT=log`` and no SES grant at all.
 
-**Execution roles, one per group of identical grants.** One role per function would be
-two IAM resources per function (the role and its policy), too many for one CloudFormation
-stack (500 resources). Functions whose grants are identical share one role instead:
-the key (``RoleKey``) is the domain (which database secret), the access set (which
-grants) and whether the function is in the VPC (network-interface permissions). A
-consumer has a role of its own: its on-failure destination (``events.py``) lets the role
-send to *that consumer's* dead-letter queue, a grant no other function has. Each role is
-created here (an ``InlinePolicyRole``: its grants are in the role resource, no separate
-policy resource) and passed to ``lambda_.Function``, so CDK adds no managed policy; the
-role gets, once:
-
-- logging: ``logs:CreateLogStream``/``logs:PutLogEvents`` on the log groups of the
-  functions using the role, and nowhere else (not the ``AWSLambdaBasicExecutionRole``
-  wildcard);
-- in the VPC: the network-interface actions Lambda needs to attach the function to its
-  subnets (those of ``AWSLambdaVPCAccessExecutionRole``, without its ``logs:*`` on ``*``);
-- X-Ray: ``xray:PutTraceSegments``/``PutTelemetryRecords`` (CDK adds it for active
-  tracing);
-- the grants of the access set above.
-
-Route handlers, the authorizer, maintenance functions, event consumers and scheduled
-functions (outbox relays included) all come from ``wiring.all_functions()`` and are built
-here the same way; what is special about consumers (rules, dead-letter queues, retries) and
-scheduled functions (schedules, the relays' outbox alarms) is added on top by
-``events.EventRouting``.
+**Execution roles, one per group of identical grants.** Functions whose grants are
+identical share one role (``RoleKey``: the domain, the access set, VPC or not, the
+maintenance function and each consumer on their own). Each role is an
+``InlinePolicyRole`` (its grants inside the role resource, no separate policy resource)
+with: writing to the log groups of its functions only; in the VPC the network-interface
+actions Lambda needs; X-Ray; the grants of the access set above.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -67,15 +54,13 @@ from constructs import Construct
 
 import wiring
 from infra.cdk.inkwell_infra.config import InkwellConfig
-from infra.cdk.inkwell_infra.database import DomainDatabase
-from infra.cdk.inkwell_infra.layer import ARCHITECTURE, RUNTIME
-from infra.cdk.inkwell_infra.network import Network
+from infra.cdk.inkwell_infra.database import DomainDatabase, allow_tcp
+from infra.cdk.inkwell_infra.logs import retention_days
+from infra.cdk.inkwell_infra.network import HTTPS_PORT, Network, endpoint_security_group
 from infra.cdk.inkwell_infra.paths import FUNCTIONS_DIR
+from inkwell import env
 
 POWERTOOLS_METRICS_NAMESPACE = "Inkwell"
-EVENT_BUS_ENV = "INKWELL_EVENT_BUS_NAME"
-EMAIL_TRANSPORT_ENV = "INKWELL_EMAIL_TRANSPORT"
-EMAIL_SENDER_ENV = "INKWELL_EMAIL_SENDER"
 
 # What the Lambda service needs to write a function's logs to its (existing) log group.
 LOG_WRITE_ACTIONS: tuple[str, ...] = ("logs:CreateLogStream", "logs:PutLogEvents")
@@ -91,27 +76,8 @@ VPC_NETWORK_INTERFACE_ACTIONS: tuple[str, ...] = (
     "ec2:UnassignPrivateIpAddresses",
 )
 SES_SEND_ACTIONS: tuple[str, ...] = ("ses:SendEmail", "ses:SendRawEmail")
-
-_RETENTION: dict[int, logs.RetentionDays] = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-}
-
-
-def retention_days(days: int) -> logs.RetentionDays:
-    try:
-        return _RETENTION[days]
-    except KeyError:
-        raise ValueError(f"log retention must be one of {sorted(_RETENTION)} days") from None
-
+SECRET_READ = "secretsmanager:GetSecretValue"
+SECRET_WRITE = "secretsmanager:PutSecretValue"
 
 def code_excludes(domain: str) -> list[str]:
     """Glob excludes that leave only ``wiring.py`` and ``<domain>/`` of ``functions/``.
@@ -135,19 +101,6 @@ def code_excludes(domain: str) -> list[str]:
         "*_test.py",
         "conftest.py",
     ]
-
-
-def env_key(domain: str) -> str:
-    """``users`` -> ``USERS``: the domain part of ``INKWELL_<DOMAIN>_DB_*``."""
-    return re.sub(r"[^A-Za-z0-9]", "_", domain).upper()
-
-
-def db_secret_env(domain: str) -> str:
-    return f"INKWELL_{env_key(domain)}_DB_SECRET_ARN"
-
-
-def db_host_env(domain: str) -> str:
-    return f"INKWELL_{env_key(domain)}_DB_HOST"
 
 
 def powertools_service(function: wiring.Function) -> str:
@@ -190,12 +143,16 @@ class RoleKey:
     in_vpc: bool
     # A consumer's role may send to its own dead-letter queue: consumers never share.
     consumer: str | None = None
+    # The maintenance function connects as the owner and reads the master secret.
+    maintenance: bool = False
 
     @property
     def construct_id(self) -> str:
         """``users`` + {database, events} + VPC -> ``UsersDatabaseEventsVpc``."""
         if self.consumer is not None:
             parts = [self.consumer, "consumer"]
+        elif self.maintenance:
+            parts = [self.domain, "maintenance"]
         else:
             parts = [self.domain, *sorted(a.value for a in self.access)]
             if not self.access:
@@ -211,6 +168,7 @@ def role_key(function: wiring.Function) -> RoleKey:
         access=frozenset(function.access),
         in_vpc=wiring.Access.DATABASE in function.access,
         consumer=function.name if isinstance(function, wiring.Consumer) else None,
+        maintenance=function in wiring.MAINTENANCE,
     )
 
 
@@ -230,38 +188,47 @@ def ses_identity_arns(scope: Construct, address: str) -> list[str]:
     ]
 
 
-class InkwellFunctions(Construct):
-    """Creates every function in ``wiring.all_functions()``; look them up by name."""
+@dataclass(frozen=True)
+class Shared:
+    """What every group of functions builds on (created in the platform stack)."""
+
+    config: InkwellConfig
+    layer: lambda_.ILayerVersion
+    network: Network
+    private_keys: secretsmanager.ISecret
+    event_bus: events.IEventBus
+
+
+class FunctionGroup(Construct):
+    """Creates the given ``wiring`` functions in this construct's stack."""
 
     def __init__(
         self,
         scope: Construct,
         construct_id: str,
         *,
-        config: InkwellConfig,
-        layer: lambda_.ILayerVersion,
-        network: Network,
-        databases: Mapping[str, DomainDatabase],
-        signing_key: secretsmanager.ISecret,
-        event_bus: events.IEventBus,
+        shared: Shared,
+        functions: Sequence[wiring.Function],
+        database: DomainDatabase | None = None,
+        public_keys: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self._config = config
-        self._layer = layer
-        self._network = network
-        self._databases = dict(databases)
-        self._signing_key = signing_key
-        self._event_bus = event_bus
-        self._endpoint_allowed: set[tuple[str, str]] = set()
+        self._shared = shared
+        self._config = shared.config
+        self._database = database
+        self._public_keys = public_keys
+        self._endpoint_allowed: set[str] = set()
         self._code: dict[str, lambda_.Code] = {}
         self._roles_scope = Construct(self, "Roles")
+        # The security-group rules to the endpoints (the migration trigger waits for them).
+        self.paths = Construct(self, "Paths")
         # One execution role per RoleKey.
         self.roles: dict[RoleKey, iam.Role] = {}
         self.by_name: dict[str, lambda_.Function] = {}
         self.log_groups: dict[str, logs.LogGroup] = {}
         # Errors >= 1 in 5 minutes, for every function (consumers and scheduled ones included).
         self.error_alarms: dict[str, cloudwatch.Alarm] = {}
-        for function in wiring.all_functions():
+        for function in functions:
             if function.name in self.by_name:
                 raise ValueError(f"duplicate function name in wiring: {function.name}")
             self.by_name[function.name] = self._create(function)
@@ -270,13 +237,12 @@ class InkwellFunctions(Construct):
         return self.by_name[name]
 
     def database_of(self, function: wiring.Function) -> DomainDatabase:
-        try:
-            return self._databases[function.domain]
-        except KeyError:
+        if self._database is None or self._database.domain != function.domain:
             raise ValueError(
                 f"{function.name} needs database access but domain {function.domain!r} "
                 f"is not in wiring.DATABASE_DOMAINS"
-            ) from None
+            )
+        return self._database
 
     def _code_for(self, domain: str) -> lambda_.Code:
         """One asset per domain, shared by all of its functions."""
@@ -290,31 +256,45 @@ class InkwellFunctions(Construct):
 
     def _environment(self, function: wiring.Function) -> dict[str, str]:
         config = self._config
-        env = {
-            "INKWELL_STAGE": config.stage,
-            "INKWELL_JWT_ISSUER": config.jwt_issuer,
-            "INKWELL_JWT_AUDIENCE": config.jwt_audience,
-            "INKWELL_CORS_ORIGINS": ",".join(config.cors_origins),
+        variables = {
+            env.STAGE: config.stage,
+            env.JWT_ISSUER: config.jwt_issuer,
+            env.JWT_AUDIENCE: config.jwt_audience,
+            env.CORS_ORIGINS: ",".join(config.cors_origins),
             "POWERTOOLS_SERVICE_NAME": powertools_service(function),
             "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
             "LOG_LEVEL": "INFO",
         }
-        if wiring.Access.SIGNING_KEY in function.access:
-            env["INKWELL_JWT_SECRET_ARN"] = self._signing_key.secret_arn
-        if wiring.Access.DATABASE in function.access:
+        access = function.access
+        if access & {wiring.Access.SIGNING_KEY, wiring.Access.SIGNING_KEY_ADMIN}:
+            variables[env.JWT_PRIVATE_KEYS_SECRET_ARN] = self._shared.private_keys.secret_arn
+        if wiring.Access.VERIFY_KEY in access:
+            if self._public_keys is None:
+                raise ValueError(f"{function.name} verifies tokens: the group needs public_keys")
+            variables[env.JWT_PUBLIC_KEYS] = self._public_keys
+        if wiring.Access.DATABASE in access:
             database = self.database_of(function)
-            env[db_secret_env(database.domain)] = database.secret.secret_arn
-            env[db_host_env(database.domain)] = database.endpoint
-            env["INKWELL_DB_TLS"] = "verify-full"
-        if wiring.Access.EVENTS in function.access:
-            env[EVENT_BUS_ENV] = self._event_bus.event_bus_name
-        if wiring.Access.EMAIL in function.access:
-            if config.email_sender:
-                env[EMAIL_TRANSPORT_ENV] = "ses"
-                env[EMAIL_SENDER_ENV] = config.email_sender
+            domain = database.domain
+            variables[env.db_name(domain)] = domain
+            variables[env.db_port(domain)] = str(database.port)
+            variables[env.DB_AUTH] = env.DB_AUTH_IAM
+            variables[env.DB_TLS] = "verify-full"
+            if function in wiring.MAINTENANCE:
+                variables[env.db_instance_host(domain)] = database.instance_endpoint
+                variables[env.db_user(domain)] = env.owner_user(domain)
+                variables[env.db_master_secret_arn(domain)] = database.secret.secret_arn
             else:
-                env[EMAIL_TRANSPORT_ENV] = "log"
-        return env
+                variables[env.db_host(domain)] = database.endpoint
+                variables[env.db_user(domain)] = env.app_user(domain)
+        if wiring.Access.EVENTS in access:
+            variables[env.EVENT_BUS_NAME] = self._shared.event_bus.event_bus_name
+        if wiring.Access.EMAIL in access:
+            if config.email_sender:
+                variables[env.EMAIL_TRANSPORT] = "ses"
+                variables[env.EMAIL_SENDER] = config.email_sender
+            else:
+                variables[env.EMAIL_TRANSPORT] = "log"
+        return variables
 
     def _role_for(self, function: wiring.Function, log_group: logs.ILogGroup) -> iam.Role:
         """The shared role of the function's RoleKey (created with its grants on first
@@ -336,7 +316,12 @@ class InkwellFunctions(Construct):
         config = self._config
         access = ", ".join(sorted(a.value for a in key.access)) or "no AWS access"
         where = " in the VPC" if key.in_vpc else ""
-        whose = f"consumer {key.consumer}" if key.consumer else f"{key.domain} functions"
+        if key.consumer:
+            whose = f"consumer {key.consumer}"
+        elif key.maintenance:
+            whose = f"{key.domain} maintenance"
+        else:
+            whose = f"{key.domain} functions"
         role = InlinePolicyRole(
             self._roles_scope,
             key.construct_id,
@@ -349,12 +334,26 @@ class InkwellFunctions(Construct):
             )
         # Grants: exactly what `access` declares.
         if wiring.Access.DATABASE in key.access:
-            self.database_of(function).grant_connect_secret(role)
+            database = self.database_of(function)
+            if key.maintenance:
+                database.grant_owner_connect(role)
+                database.grant_master_secret(role)
+            else:
+                database.grant_app_connect(role)
+        private_keys = self._shared.private_keys.secret_arn
         if wiring.Access.SIGNING_KEY in key.access:
-            self._signing_key.grant_read(role)
+            role.add_to_policy(
+                iam.PolicyStatement(actions=[SECRET_READ], resources=[private_keys])
+            )
+        if wiring.Access.SIGNING_KEY_ADMIN in key.access:
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=[SECRET_READ, SECRET_WRITE], resources=[private_keys]
+                )
+            )
         if wiring.Access.EVENTS in key.access:
             # events:PutEvents on this bus's ARN, nothing else.
-            self._event_bus.grant_put_events_to(role)
+            self._shared.event_bus.grant_put_events_to(role)
         address = config.email_sender_address
         if wiring.Access.EMAIL in key.access and address:
             # Only as the configured sender: its identity (address or domain), and the
@@ -368,8 +367,17 @@ class InkwellFunctions(Construct):
             )
         return role
 
+    def _security_group(self, function: wiring.Function) -> ec2.ISecurityGroup | None:
+        if wiring.Access.DATABASE not in function.access:
+            return None
+        database = self.database_of(function)
+        if function in wiring.MAINTENANCE:
+            return database.maintenance_security_group
+        return database.clients_security_group
+
     def _create(self, function: wiring.Function) -> lambda_.Function:
         config = self._config
+        platform = config.platform
         function_name = f"{config.name_prefix}-{function.name}"
         scope = Construct(self, function.name)
         log_group = logs.LogGroup(
@@ -382,37 +390,41 @@ class InkwellFunctions(Construct):
         )
         self.log_groups[function.name] = log_group
 
-        uses_database = wiring.Access.DATABASE in function.access
-        database = self.database_of(function) if uses_database else None
+        group = self._security_group(function)
+        network = self._shared.network
         fn = lambda_.Function(
             scope,
             "Function",
             function_name=function_name,
             description=function.description or function.name,
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
+            runtime=platform.runtime,
+            architecture=platform.architecture,
             handler=function.handler,
             code=self._code_for(function.domain),
-            layers=[self._layer],
+            layers=[self._shared.layer],
             memory_size=function.memory_mb,
             timeout=Duration.seconds(function.timeout_s),
             environment=self._environment(function),
             role=self._role_for(function, log_group),
             log_group=log_group,
             tracing=lambda_.Tracing.ACTIVE,
-            vpc=self._network.vpc if database else None,
-            vpc_subnets=self._network.isolated_subnets if database else None,
-            security_groups=[database.clients_security_group] if database else None,
+            vpc=network.vpc if group else None,
+            vpc_subnets=network.isolated_subnets if group else None,
+            security_groups=[group] if group else None,
         )
 
         # The network paths `access` needs from inside the VPC (IAM is on the role).
-        if database is not None:
+        if group is not None:
             if wiring.Access.EVENTS in function.access:
+                self._allow_to_endpoint(group, network.events_security_group, "EventBridge")
+            if function.access & {wiring.Access.SIGNING_KEY, wiring.Access.SIGNING_KEY_ADMIN}:
                 self._allow_to_endpoint(
-                    database, self._network.events_endpoint, "EventBridge"
+                    group, network.secrets_manager_security_group, "Secrets Manager"
                 )
             if wiring.Access.EMAIL in function.access and config.email_sender:
-                self._allow_to_endpoint(database, self._network.email_endpoint(), "SES")
+                self._allow_to_endpoint(
+                    group, endpoint_security_group(network.email_endpoint()), "SES"
+                )
 
         self.error_alarms[function.name] = cloudwatch.Alarm(
             scope,
@@ -427,18 +439,16 @@ class InkwellFunctions(Construct):
         return fn
 
     def _allow_to_endpoint(
-        self, database: DomainDatabase, endpoint: ec2.InterfaceVpcEndpoint, service: str
+        self, group: ec2.ISecurityGroup, endpoint: ec2.ISecurityGroup, service: str
     ) -> None:
-        """Let a domain's in-VPC functions reach a closed interface endpoint (both
-        directions of the security-group pair: the clients group allows no egress by
-        default).
-
-        The clients group is per domain, so the network path is shared by the domain's
-        functions; IAM decides which of them may actually call the service.
-        """
-        if (database.domain, service) in self._endpoint_allowed:
+        """Let a security group reach a (closed) interface endpoint, with the rules in this
+        stack. The group is per domain (and role), so the path is shared by its functions;
+        IAM decides which of them may actually call the service."""
+        key = f"{group.node.path}->{service}"
+        if key in self._endpoint_allowed:
             return
-        self._endpoint_allowed.add((database.domain, service))
-        endpoint.connections.allow_default_port_from(
-            database.clients_security_group, f"{database.domain} functions to {service}"
-        )
+        self._endpoint_allowed.add(key)
+        construct_id = "".join(w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", service))
+        owner = "Maintenance" if "Maintenance" in group.node.id else "Clients"
+        allow_tcp(self.paths, f"{owner}To{construct_id}", group, endpoint, HTTPS_PORT,
+                  f"{group.node.id} to {service}")

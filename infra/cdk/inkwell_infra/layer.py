@@ -1,9 +1,10 @@
 """The shared Lambda layer: ``layers/shared/python`` plus the runtime dependencies.
 
 The dependency list is read from ``[project].dependencies`` in ``pyproject.toml`` (the one
-source of truth) and installed with pip for the Lambda platform (Linux, ARM64, the CPython
-version that runs the CDK app, binary wheels only), then compiled to bytecode, so bundling
-runs locally with the Python that runs the CDK app: no Docker, ever. The asset hash is
+source of truth) and installed with pip for the Lambda platform (Linux, the configured
+architecture and runtime's CPython version, binary wheels only), then compiled to bytecode
+by an interpreter of exactly the runtime's version (``runtime.build_interpreter``), so
+bundling runs locally: no Docker, ever. The asset hash is
 computed up front from the dependency list, the pip target platform and the contents of
 ``layers/shared/python``, so a re-synth with nothing changed reuses the staged asset in
 ``cdk.out`` instead of running pip again.
@@ -14,9 +15,7 @@ the layer asset is a placeholder.
 
 from __future__ import annotations
 
-import compileall
 import hashlib
-import py_compile
 import shutil
 import subprocess
 import sys
@@ -32,36 +31,11 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from infra.cdk.inkwell_infra.paths import LAYER_DIR, LAYER_PYTHON_DIR, PYPROJECT
+from infra.cdk.inkwell_infra.runtime import LambdaPlatform, build_interpreter
 
-# The Lambda runtime is the Python version that builds the layer, so the layer can ship
-# compiled bytecode: Lambda's file system is read-only, and without .pyc files every cold
-# start compiles the whole layer again (+0.3 to +0.9 s a cold start, measured 2026-11).
-_RUNTIMES = {
-    (3, 11): lambda_.Runtime.PYTHON_3_11,
-    (3, 12): lambda_.Runtime.PYTHON_3_12,
-    (3, 13): lambda_.Runtime.PYTHON_3_13,
-}
-PYTHON_VERSION = sys.version_info[:2]
-if PYTHON_VERSION not in _RUNTIMES:
-    raise RuntimeError(
-        f"build with Python {' or '.join(f'{a}.{b}' for a, b in _RUNTIMES)} (a Lambda runtime);"
-        f" this is {PYTHON_VERSION[0]}.{PYTHON_VERSION[1]}"
-    )
-RUNTIME = _RUNTIMES[PYTHON_VERSION]
-ARCHITECTURE = lambda_.Architecture.ARM_64
 # Where the layer is mounted on Lambda: the path compiled into the bytecode's tracebacks.
 LAYER_MOUNT = "/opt/python"
 
-# Where pip resolves wheels for: must match RUNTIME and ARCHITECTURE.
-PIP_PLATFORM_ARGS: tuple[str, ...] = (
-    "--platform",
-    "manylinux2014_aarch64",
-    "--implementation",
-    "cp",
-    "--python-version",
-    f"{PYTHON_VERSION[0]}.{PYTHON_VERSION[1]}",
-    "--only-binary=:all:",
-)
 # The layer is on sys.path before the runtime's own boto3/botocore (/var/runtime), so a
 # transitive dependency we ship shadows the runtime's copy. Keep those within what the
 # runtime's botocore accepts (pg8000 pulls in python-dateutil; botocore needs <3).
@@ -90,11 +64,13 @@ def _source_files(root: Path) -> Iterable[Path]:
 
 
 def layer_asset_hash(
-    dependencies: Sequence[str], source_dir: Path = LAYER_PYTHON_DIR
+    dependencies: Sequence[str],
+    platform: LambdaPlatform,
+    source_dir: Path = LAYER_PYTHON_DIR,
 ) -> str:
     """Hash of everything that determines the bundled layer's content."""
     digest = hashlib.sha256()
-    for part in (*PIP_PLATFORM_ARGS, *RUNTIME_CONSTRAINTS, *dependencies, "bytecode"):
+    for part in (*platform.pip_args, *RUNTIME_CONSTRAINTS, *dependencies, "bytecode"):
         digest.update(b"pip\0" + part.encode() + b"\0")
     if source_dir.is_dir():
         for path in _source_files(source_dir):
@@ -103,31 +79,38 @@ def layer_asset_hash(
     return digest.hexdigest()
 
 
-def compile_bytecode(directory: Path, mounted_at: str) -> None:
-    """Compile every module for this interpreter (= the runtime). Hash-based, unchecked
-    .pyc files stay valid whatever timestamps the deployment package gives the sources."""
-    ok = compileall.compile_dir(
-        str(directory),
-        ddir=mounted_at,
-        quiet=1,
-        workers=0,
-        invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH,
-    )
-    if not ok:
-        raise RuntimeError(f"could not compile the modules in {directory}")
+def compile_bytecode(directory: Path, mounted_at: str, interpreter: str) -> None:
+    """Compile every module with ``interpreter`` (exactly the runtime's version).
+    Hash-based, unchecked .pyc files stay valid whatever timestamps the deployment package
+    gives the sources."""
+    command = [
+        interpreter, "-m", "compileall", "-q", "-j", "0",
+        "-d", mounted_at, "--invalidation-mode", "unchecked-hash", str(directory),
+    ]
+    if subprocess.run(command, check=False).returncode != 0:  # noqa: S603 - fixed argv
+        raise RuntimeError(f"{interpreter} could not compile the modules in {directory}")
 
 
 @jsii.implements(ILocalBundling)
 class PipLayerBundling:
     """Builds the layer in ``<output_dir>/python`` with the local Python and pip."""
 
-    def __init__(self, source_dir: Path, dependencies: Sequence[str]) -> None:
+    def __init__(
+        self, source_dir: Path, dependencies: Sequence[str], platform: LambdaPlatform
+    ) -> None:
         self.source_dir = source_dir
         self.dependencies = list(dependencies)
+        self.platform = platform
 
     def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
         # ``image`` is the unused Docker fallback; a keyword-only parameter is needed so
         # jsii passes the bundling options as keywords.
+        interpreter = build_interpreter(self.platform)  # fails first, with what to do
+        print(
+            f"inkwell layer: {self.platform.runtime_name} {self.platform.architecture_name},"
+            f" bytecode compiled by {interpreter}",
+            file=sys.stderr,
+        )
         target = Path(output_dir) / "python"
         if self.source_dir.is_dir():
             shutil.copytree(
@@ -141,7 +124,7 @@ class PipLayerBundling:
             self._pip_install(target)
         # Console scripts are useless in a layer (and not executable for the platform).
         shutil.rmtree(target / "bin", ignore_errors=True)
-        compile_bytecode(target, LAYER_MOUNT)
+        compile_bytecode(target, LAYER_MOUNT, interpreter)
         return True
 
     def _pip_install(self, target: Path) -> None:
@@ -158,7 +141,7 @@ class PipLayerBundling:
                 "--no-compile",  # compiled afterwards, once, with paths as seen on Lambda
                 "--target",
                 str(target),
-                *PIP_PLATFORM_ARGS,
+                *self.platform.pip_args,
                 "--upgrade",
                 "--constraint",
                 str(constraints),
@@ -170,7 +153,14 @@ class PipLayerBundling:
 class DependencyLayer(Construct):
     """The layer every function gets: shared code + third-party dependencies."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, name_prefix: str) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name_prefix: str,
+        platform: LambdaPlatform,
+    ) -> None:
         super().__init__(scope, construct_id)
         dependencies = project_dependencies()
         self.dependencies = dependencies
@@ -182,13 +172,13 @@ class DependencyLayer(Construct):
             code=lambda_.Code.from_asset(
                 str(LAYER_DIR),
                 asset_hash_type=AssetHashType.CUSTOM,
-                asset_hash=layer_asset_hash(dependencies),
+                asset_hash=layer_asset_hash(dependencies, platform),
                 bundling=BundlingOptions(
                     image=DockerImage.from_registry("unused"),
-                    local=PipLayerBundling(LAYER_PYTHON_DIR, dependencies),
+                    local=PipLayerBundling(LAYER_PYTHON_DIR, dependencies, platform),
                     command=["false"],  # never reached: local bundling always succeeds
                 ),
             ),
-            compatible_runtimes=[RUNTIME],
-            compatible_architectures=[ARCHITECTURE],
+            compatible_runtimes=[platform.runtime],
+            compatible_architectures=[platform.architecture],
         )

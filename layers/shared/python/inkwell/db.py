@@ -6,15 +6,23 @@ A connection that broke while idle (database restart, proxy idle timeout) is re-
 transparently on the first statement of the next unit of work; a failure in the middle of
 a transaction is never retried, it rolls back and surfaces as a 503.
 
-Statements run as named prepared statements cached per connection, so after the first use
-each statement costs exactly one network round trip (pg8000's unnamed statements cost
-three). `Database.round_trips` counts round trips as they really happen on the socket.
+Connections hold no session state, so that they work through a transaction pooler (RDS
+Proxy on AWS, PgBouncer in transaction mode): no startup parameters and no ``SET`` (the
+statement timeout and time zone are defaults of the database users, set by the
+migrations), and no named prepared statements. Each statement goes out as one batch of
+the extended query protocol on the unnamed statement (Parse, Bind, Describe, Execute,
+Sync): one network round trip, nothing left on the server afterwards (see
+docs/decisions/unnamed-statements.md). `Database.round_trips` counts round trips as they
+really happen on the socket.
 
-Connection settings, per domain (``USERS`` shown):
-- locally: ``INKWELL_USERS_DB_URL=postgresql://user:password@host:port/dbname``;
-- on AWS: ``INKWELL_USERS_DB_SECRET_ARN`` (the RDS secret: username, password, dbname,
-  port, host) and ``INKWELL_USERS_DB_HOST`` (the RDS Proxy endpoint), with TLS verified
-  against the system trust store when ``INKWELL_DB_TLS=verify-full``.
+Connection settings, per domain (``USERS`` shown; names in inkwell.env):
+- locally: ``INKWELL_USERS_DB_URL=postgresql://user[:password]@host:port/dbname``, the
+  user being the domain's application user (``users_app``); maintenance connects as the
+  owner (``users_owner``) with the same URL otherwise;
+- on AWS: ``INKWELL_DB_AUTH=iam``, ``INKWELL_USERS_DB_HOST`` (the RDS Proxy endpoint),
+  ``INKWELL_USERS_DB_PORT``, ``INKWELL_USERS_DB_NAME`` and ``INKWELL_USERS_DB_USER``; the
+  password is an IAM authentication token signed in process (inkwell.rds_iam). TLS is
+  verified against the system trust store unless ``INKWELL_DB_TLS=disable``.
 """
 
 from __future__ import annotations
@@ -24,14 +32,17 @@ import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pg8000.native
+from pg8000 import core
+from pg8000.converters import make_params
 from pg8000.exceptions import DatabaseError, InterfaceError
 
-from inkwell import events, secrets
+from inkwell import env, events
 from inkwell.errors import Problem, service_unavailable
 from inkwell.settings import ConfigurationError
 
@@ -40,8 +51,9 @@ Row = dict[str, Any]
 # Errors that mean "the connection is gone", as opposed to "the statement was wrong".
 _CONNECTION_ERRORS = (InterfaceError, OSError, ssl.SSLError)
 
-# SQLSTATE classes that mean the database (not the request) is the problem.
-_UNAVAILABLE_SQLSTATES = ("08", "53", "57", "58")
+# SQLSTATE classes that mean the database (not the request) is the problem; 28 is a
+# refused login (e.g. an IAM token the proxy did not accept): a 503, never the caller's 4xx.
+_UNAVAILABLE_SQLSTATES = ("08", "28", "53", "57", "58")
 
 
 class IntegrityConflict(Exception):
@@ -69,24 +81,38 @@ class ConnectionParams:
     port: int
     database: str
     tls: bool
+    iam: bool = False  # the password is an RDS IAM authentication token, signed per connect
 
     @classmethod
-    def for_domain(cls, domain: str) -> ConnectionParams:
-        prefix = f"INKWELL_{domain.upper()}_DB"
-        url = os.environ.get(f"{prefix}_URL")
+    def for_domain(cls, domain: str, *, maintenance: bool = False) -> ConnectionParams:
+        """How the domain's functions connect; `maintenance`: how its migrations do (as the
+        owner, on AWS directly to the instance)."""
+        tls_setting = os.environ.get(env.DB_TLS, "")
+        url = os.environ.get(env.db_url(domain))
         if url:
-            return cls.from_url(url, tls=os.environ.get("INKWELL_DB_TLS") == "verify-full")
-        arn = os.environ.get(f"{prefix}_SECRET_ARN")
-        if not arn:
-            raise ConfigurationError(f"set {prefix}_URL (local) or {prefix}_SECRET_ARN (AWS)")
-        secret = secrets.secret_json(arn)
+            params = cls.from_url(url, tls=tls_setting == "verify-full")
+            return replace(params, user=env.owner_user(domain)) if maintenance else params
+        if os.environ.get(env.DB_AUTH) != env.DB_AUTH_IAM:
+            raise ConfigurationError(
+                f"set {env.db_url(domain)} (local) or {env.DB_AUTH}={env.DB_AUTH_IAM} with"
+                f" {env.db_host(domain)} (AWS)"
+            )
+        host = (maintenance and os.environ.get(env.db_instance_host(domain))) or \
+            os.environ.get(env.db_host(domain))
+        if not host:
+            raise ConfigurationError(f"environment variable {env.db_host(domain)} is not set")
+        port = os.environ.get(env.db_port(domain)) or "5432"
+        if not port.isdigit():
+            raise ConfigurationError(f"{env.db_port(domain)} must be a port number, got {port!r}")
+        default_user = env.owner_user(domain) if maintenance else env.app_user(domain)
         return cls(
-            user=str(secret["username"]),
-            password=str(secret["password"]),
-            host=os.environ.get(f"{prefix}_HOST") or str(secret["host"]),
-            port=int(secret.get("port", 5432)),
-            database=str(secret.get("dbname") or domain),
-            tls=os.environ.get("INKWELL_DB_TLS", "verify-full") == "verify-full",
+            user=os.environ.get(env.db_user(domain)) or default_user,
+            password=None,
+            host=host,
+            port=int(port),
+            database=os.environ.get(env.db_name(domain)) or domain,
+            tls=tls_setting != "disable",
+            iam=True,
         )
 
     @classmethod
@@ -106,14 +132,24 @@ class ConnectionParams:
         )
 
     def with_database(self, database: str) -> ConnectionParams:
-        return ConnectionParams(
-            self.user, self.password, self.host, self.port, database, self.tls
-        )
+        return replace(self, database=database)
 
-    def connect(self, application_name: str = "inkwell") -> pg8000.native.Connection:
+    def as_user(self, user: str, password: str | None = None) -> ConnectionParams:
+        return replace(self, user=user, password=password, iam=False)
+
+    def secret_password(self) -> str | None:
+        if not self.iam:
+            return self.password
+        from inkwell import rds_iam
+
+        return rds_iam.token(self.host, self.port, self.user)
+
+    def connect(self, application_name: str | None = "inkwell") -> pg8000.native.Connection:
+        """A new connection; `application_name` None sends no startup parameter besides
+        the user and database (the functions' connections, which go through a proxy)."""
         return pg8000.native.Connection(
             user=self.user,
-            password=self.password,
+            password=self.secret_password(),
             host=self.host,
             port=self.port,
             database=self.database,
@@ -122,8 +158,47 @@ class ConnectionParams:
             ssl_context=ssl.create_default_context() if self.tls else False,
             timeout=15,
             application_name=application_name,
-            startup_params={"statement_timeout": "10000", "TimeZone": "UTC"},
         )
+
+
+@lru_cache(maxsize=2048)
+def _parsed(sql: str) -> tuple[str, Any]:
+    """``:name`` placeholders to ``$n``, and the function that orders the values."""
+    statement, make_values = pg8000.native.to_statement(sql)
+    return statement, make_values
+
+
+def run_unnamed(
+    conn: pg8000.native.Connection, sql: str, params: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[list[Any]]]:
+    """Run one statement on the unnamed prepared statement in one round trip.
+
+    pg8000's own unnamed path syncs three times (three round trips) and, through a
+    transaction pooler, the second and third messages may reach another server connection
+    than the first; its named statements outlive the transaction. This sends Parse, Bind,
+    Describe (portal), Execute and one Sync together, as libpq's PQexecParams does.
+    Returns the columns and the rows. Built on pg8000's message methods (the version is
+    pinned; tests/integration/test_db.py counts the round trips and checks the state).
+    """
+    statement, make_values = _parsed(sql)
+    context = core.Context(statement)
+    conn.send_PARSE(core.NULL_BYTE, statement, ())
+    conn.send_BIND(core.NULL_BYTE, make_params(conn.py_types, make_values(params)))
+    conn._send_message(core.DESCRIBE, core.PORTAL + core.NULL_BYTE)
+    conn.send_EXECUTE()
+    core._write(conn._sock, core.SYNC_MSG)
+    core._flush(conn._sock)
+    conn.handle_messages(context)
+    return list(context.columns or ()), list(context.rows or ())
+
+
+def query(conn: pg8000.native.Connection, sql: str, **params: Any) -> list[list[Any]]:
+    """The rows of one statement on a bare connection (migrations, provisioning): the
+    simple protocol without parameters, else `run_unnamed` (never pg8000's own unnamed
+    path, which a transaction pooler may split across server connections)."""
+    if not params:
+        return list(conn.run(sql) or ())
+    return run_unnamed(conn, sql, params)[1]
 
 
 class _CountingSocket:
@@ -151,15 +226,14 @@ class Session:
         self.emitted: list[events.OutboxRow] = []  # events written, to publish after commit
 
     def rows(self, sql: str, **params: Any) -> list[Row]:
-        statement = self._db._statement(self._conn, sql)
         try:
-            values = statement.run(**params)
+            columns, values = run_unnamed(self._conn, sql, params)
         except DatabaseError as exc:
             raise _translate(exc) from exc
         finally:
             self._fresh = False
-        names = [column["name"] for column in statement.columns or ()]
-        found = [dict(zip(names, value, strict=True)) for value in values or ()]
+        names = [column["name"] for column in columns]
+        found = [dict(zip(names, value, strict=True)) for value in values]
         if "outbox_id" in names:
             for row in found:
                 event = events.take_outbox_row(row)
@@ -194,33 +268,27 @@ class Database:
     def _connection(self) -> pg8000.native.Connection:
         conn: pg8000.native.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            params = ConnectionParams.for_domain(self.domain)
             try:
-                conn = ConnectionParams.for_domain(self.domain).connect(f"inkwell-{self.domain}")
+                # No application_name: a proxy multiplexes the server connections anyway, and
+                # the startup packet carries nothing a pooler must track.
+                conn = params.connect(None)
             except _CONNECTION_ERRORS as exc:
                 raise service_unavailable(f"The {self.domain} database is unreachable.") from exc
             except DatabaseError as exc:
+                if params.iam:  # sign a fresh token next time rather than reuse a refused one
+                    from inkwell import rds_iam
+
+                    rds_iam.forget()
                 raise _translate(exc) from exc
             # pg8000 keeps its buffered socket in `_sock`; we count its flushes.
             conn._sock = _CountingSocket(conn._sock, self._round_trips)
             self._local.conn = conn
-            self._local.statements = {}
         return conn
-
-    def _statement(self, conn: pg8000.native.Connection, sql: str) -> Any:
-        cache: dict[str, Any] = self._local.statements
-        statement = cache.get(sql)
-        if statement is None:
-            try:
-                statement = conn.prepare(sql)
-            except DatabaseError as exc:
-                raise _translate(exc) from exc
-            cache[sql] = statement
-        return statement
 
     def discard_connection(self) -> None:
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
-        self._local.statements = {}
         if conn is not None:
             with suppress(Exception):  # the connection is already unusable
                 conn.close()

@@ -20,16 +20,24 @@ finds malformed) raises `EmailNotSent`, so the caller's invocation fails and is 
 and in the end dead-lettered where an alarm sees it.
 
 A full email address is never logged: recipients are masked, and so is any address inside
-a message SES answers with.
+a message SES answers with. A message may carry a `secret` (a password reset's token):
+the log transport writes it as ``[redacted]``, and the whole message only into the local
+mailbox directory (``INKWELL_EMAIL_MAILBOX``, set by ``make run``), where a developer reads
+the emails the platform sent.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import time
+import uuid
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 from typing import Any, Protocol
 
+from inkwell import env
 from inkwell.observability import logger
 from inkwell.settings import ConfigurationError, email_settings
 
@@ -51,6 +59,11 @@ class EmailMessage:
     to: str
     subject: str
     text: str
+    # Part of `text` that must never reach a log (a one-time token).
+    secret: str | None = None
+
+    def redacted_text(self) -> str:
+        return self.text.replace(self.secret, "[redacted]") if self.secret else self.text
 
 
 class EmailNotSent(Exception):
@@ -89,15 +102,28 @@ class LogTransport:
 
     name = "log"
 
-    def __init__(self, sender: str | None = None) -> None:
+    def __init__(self, sender: str | None = None, mailbox: Path | None = None) -> None:
         self.sender = sender
+        self.mailbox = mailbox
 
     def send(self, message: EmailMessage) -> None:
-        logger.info(
-            "email (log transport, not sent)",
-            extra={"email": {"to": mask(message.to), "from": self.sender,
-                             "subject": message.subject, "text": message.text}},
+        logged = {"to": mask(message.to), "from": self.sender, "subject": message.subject,
+                  "text": message.redacted_text()}
+        if self.mailbox is not None:
+            logged["file"] = self._save(message)
+        logger.info("email (log transport, not sent)", extra={"email": logged})
+
+    def _save(self, message: EmailMessage) -> str:
+        assert self.mailbox is not None
+        self.mailbox.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+        path = self.mailbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
+        path.write_text(
+            f"From: {self.sender or 'inkwell'}\nTo: {message.to}\n"
+            f"Subject: {one_line(message.subject)}\n\n{message.text}\n",
+            encoding="utf-8",
         )
+        return str(path)
 
 
 @cache
@@ -164,7 +190,8 @@ def transport() -> Transport:
         if config.sender is None:  # EmailSettings.from_env refuses this already
             raise ConfigurationError("environment variable INKWELL_EMAIL_SENDER is not set")
         return SesTransport(config.sender)
-    return LogTransport(config.sender)
+    mailbox = os.environ.get(env.EMAIL_MAILBOX, "").strip()
+    return LogTransport(config.sender, Path(mailbox) if mailbox else None)
 
 
 def send(message: EmailMessage) -> None:

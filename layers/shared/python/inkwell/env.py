@@ -31,6 +31,16 @@ JWT_PRIVATE_KEYS_SECRET_ARN = "INKWELL_JWT_PRIVATE_KEYS_SECRET_ARN"
 EVENT_BUS_NAME = "INKWELL_EVENT_BUS_NAME"
 EMAIL_TRANSPORT = "INKWELL_EMAIL_TRANSPORT"
 EMAIL_SENDER = "INKWELL_EMAIL_SENDER"
+# The log transport also writes each whole message (secrets included: a password reset's
+# token) as a file into this directory; `make run` points it at <data dir>/mailbox.
+EMAIL_MAILBOX = "INKWELL_EMAIL_MAILBOX"
+
+# --- password reset -----------------------------------------------------------------------
+# Seconds a reset token stays usable (default 1800).
+PASSWORD_RESET_TTL = "INKWELL_PASSWORD_RESET_TTL"
+# The page of the web app that takes a reset token; the email links to it with
+# ``?token=...``. Unset: the email gives the token itself.
+PASSWORD_RESET_URL = "INKWELL_PASSWORD_RESET_URL"
 
 # --- databases --------------------------------------------------------------------------
 # "verify-full": TLS, the server certificate verified against the system trust store.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from http import HTTPStatus
@@ -49,6 +50,12 @@ class Problem(Exception):
             body["errors"] = [e.to_dict() for e in self.errors]
         return body
 
+    def to_json(self) -> bytes:
+        """The body as every part of the platform writes it (functions and gateway alike):
+        compact, UTF-8."""
+        return json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":")).encode()
+
 
 def bad_request(detail: str) -> Problem:
     return Problem(400, detail)
@@ -56,6 +63,16 @@ def bad_request(detail: str) -> Problem:
 
 def unauthorized(detail: str = "Missing or invalid credentials.") -> Problem:
     return Problem(401, detail, headers={"WWW-Authenticate": 'Bearer realm="inkwell"'})
+
+
+# Every domain answers a caller whose account is gone or deactivated the same way.
+ACCOUNT_INACTIVE = "This account no longer exists or was deactivated."
+
+
+def account_inactive() -> Problem:
+    """The token is genuine, but its account was deactivated (or deleted) since it was
+    issued: nothing more may be done with it."""
+    return unauthorized(ACCOUNT_INACTIVE)
 
 
 def forbidden(detail: str = "You are not allowed to do this.") -> Problem:

@@ -12,16 +12,20 @@ A handler module does three things::
 
 The path and method come from the wiring declaration, so they are written once. The adapter
 owns the cross-cutting parts: the request id (taken from ``X-Request-ID`` when the caller sent
-a sane one, else API Gateway's), the correlation id on every log line, CORS headers, the
-caller's identity from the authorizer context, and the problem+json error contract. An
-unexpected exception becomes a 500 problem; its type and location are logged, never its
-message or stack trace (either may carry user data or secrets).
+a sane one, else API Gateway's), the correlation id on every log line, CORS and security
+headers, the caller's identity from the authorizer context, and the problem+json error
+contract. An unexpected exception becomes a 500 problem; its type and location are logged,
+never its message or stack trace (either may carry user data or secrets).
+
+A path with a trailing slash is served as the path without it (API Gateway routes both to
+the same resource; nothing redirects). A query value with a NUL character is a 422 naming
+the parameter (PostgreSQL text cannot hold one). A token the authorizer found genuine but
+expired arrives as ``tokenError`` in the authorizer context and is answered 401 saying so.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import re
 import typing
 from collections.abc import Callable
@@ -30,7 +34,6 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from mangum import Mangum
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -53,13 +56,14 @@ LambdaResponse = dict[str, Any]
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
 
-def problem_response(problem: Problem) -> JSONResponse:
-    return JSONResponse(
-        problem.to_dict(),
-        status_code=problem.status,
-        headers=problem.headers,
-        media_type=PROBLEM_CONTENT_TYPE,
-    )
+def problem_response(problem: Problem) -> Response:
+    return Response(problem.to_json(), status_code=problem.status, headers=problem.headers,
+                    media_type=PROBLEM_CONTENT_TYPE)
+
+
+def _is_json(content_type: str | None) -> bool:
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or media.endswith("+json")
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
@@ -82,13 +86,32 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
     return Problem(422, "The request has invalid fields.", errors=fields)
 
 
+def _lambda_problem(problem: Problem) -> LambdaResponse:
+    """A problem as a Lambda proxy response, for answers given before or around FastAPI."""
+    return {
+        "statusCode": problem.status,
+        "headers": {"content-type": PROBLEM_CONTENT_TYPE,
+                    **{k.lower(): v for k, v in problem.headers.items()}},
+        "body": problem.to_json().decode(),
+        "isBase64Encoded": False,
+    }
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     async def on_problem(_: Request, exc: Exception) -> Response:
         assert isinstance(exc, Problem)
         return problem_response(exc)
 
-    async def on_validation(_: Request, exc: Exception) -> Response:
+    async def on_validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
+        body_problem = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
+        content_type = request.headers.get("content-type")
+        if body_problem and not _is_json(content_type) and await request.body():
+            return problem_response(Problem(
+                415,
+                "The request body must be JSON sent with Content-Type: application/json"
+                f" (got {content_type or 'no Content-Type'}).",
+            ))
         return problem_response(_validation_problem(exc))
 
     async def on_http(_: Request, exc: Exception) -> Response:
@@ -111,6 +134,34 @@ def log_unexpected(exc: BaseException) -> None:
     logger.error("unexpected error", extra={"errorType": type(exc).__name__, "at": where})
 
 
+# What the authorizer passes for a genuine token it refused, and what to tell the caller.
+TOKEN_ERRORS = {
+    "expired": "The access token has expired: get a new one with POST "
+               f"{wiring.API_PREFIX}/users/refresh, or sign in again.",
+}
+
+
+def _token_problem(event: LambdaEvent) -> Problem | None:
+    context = (event.get("requestContext") or {}).get("authorizer") or {}
+    reason = context.get("tokenError")
+    if not reason:
+        return None
+    return unauthorized(TOKEN_ERRORS.get(str(reason), "The access token is not valid."))
+
+
+def _nul_problem(event: LambdaEvent) -> Problem | None:
+    """A 422 naming each query or path parameter that holds a NUL character."""
+    fields = []
+    for source in ("multiValueQueryStringParameters", "pathParameters"):
+        for name, value in (event.get(source) or {}).items():
+            values = value if isinstance(value, list) else [value]
+            if any("\x00" in str(v) for v in values):
+                fields.append(FieldProblem(name, "must not contain NUL characters"))
+    if not fields:
+        return None
+    return Problem(422, "The request has invalid fields.", errors=fields)
+
+
 def _principal_from_event(event: LambdaEvent) -> Principal | None:
     context = (event.get("requestContext") or {}).get("authorizer") or {}
     user_id, username, role = context.get("userId"), context.get("username"), context.get("role")
@@ -126,6 +177,12 @@ _current_event: ContextVar[LambdaEvent] = ContextVar("inkwell_event")
 def _caller() -> Principal | None:
     """The verified caller, as the authorizer passed it; None for anonymous callers."""
     return _principal_from_event(_current_event.get({}))
+
+
+def source_ip() -> str:
+    """The caller's address as API Gateway saw it (requestContext.identity.sourceIp)."""
+    context = _current_event.get({}).get("requestContext") or {}
+    return str((context.get("identity") or {}).get("sourceIp") or "unknown")
 
 
 def _signed_in() -> Principal:
@@ -178,11 +235,13 @@ class FunctionApp:
 
     def __init__(self, module: str) -> None:
         self.route = wiring.route_for_module(module)
+        self.no_store = False
         self.api = FastAPI(
             title=self.route.name,
             openapi_url=None,
             docs_url=None,
             redoc_url=None,
+            redirect_slashes=False,
         )
         _install_error_handlers(self.api)
         settings()  # validate the configuration at cold start, not in the middle of a request
@@ -193,9 +252,12 @@ class FunctionApp:
         )
 
     def endpoint(
-        self, *, status_code: int = 200, **kwargs: Any
+        self, *, status_code: int = 200, no_store: bool = False, **kwargs: Any
     ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Register the function's one operation at its declared method and path."""
+        """Register the function's one operation at its declared method and path.
+
+        `no_store`: the response carries credentials (tokens): Cache-Control: no-store."""
+        self.no_store = no_store
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             hints = typing.get_type_hints(fn, include_extras=True)
@@ -264,22 +326,29 @@ class FunctionApp:
     def handler(self, event: LambdaEvent, context: Any) -> LambdaResponse:
         """The Lambda entry point."""
         rid = _request_id_of(event, context)
+        path = str(event.get("path") or "/")
+        if len(path) > 1 and path.endswith("/"):
+            event = {**event, "path": path.rstrip("/") or "/"}
+        head = event.get("httpMethod") == "HEAD" and self.route.method == "GET"
+        if head:  # a HEAD method wired to a GET function: the GET answer, without its body
+            event = {**event, "httpMethod": "GET"}
         _current_event.set(event)
         set_correlation_id(rid)
+        refused = _token_problem(event) or _nul_problem(event)
         try:
-            response = self._mangum(event, context)
+            response = (_lambda_problem(refused) if refused is not None
+                        else self._mangum(event, context))
         except Exception as exc:
             log_unexpected(exc)
-            problem = internal_error()
-            response = {
-                "statusCode": problem.status,
-                "headers": {"content-type": PROBLEM_CONTENT_TYPE},
-                "body": json.dumps(problem.to_dict()),
-                "isBase64Encoded": False,
-            }
+            response = _lambda_problem(internal_error())
         headers = response.setdefault("headers", {})
         headers["x-request-id"] = rid
         headers.update(_cors_headers(event))
+        headers.update({name.lower(): value for name, value in wiring.SECURITY_HEADERS.items()})
+        if self.no_store:
+            headers["cache-control"] = wiring.NO_STORE
+        if head:
+            response["body"] = ""
         flush_metrics()
         return response
 

@@ -6,17 +6,27 @@ ordering key it carries: a row's `version` is the users row's createdAt / update
 the event that wrote it, an older event never overwrites a newer one, and a row created
 from token claims (version '-infinity') is overwritten by the first event about that user.
 
+The read model also keeps each user's role and whether they are active, so that the
+domain decides what a caller may do with what it knows now, not with the claims of a token
+issued up to its lifetime ago (docs/decisions/authorization-from-read-models.md). The role
+has its own ordering key, `role_version` (the users row's createdAt / updatedAt of the
+event that set it): profile and role events of one user may arrive in any order.
+
 Table (``<table>``): user_id uuid PRIMARY KEY, username text, first_name text,
-last_name text, is_active boolean DEFAULT true, version timestamptz.
+last_name text, is_active boolean DEFAULT true, version timestamptz, role text DEFAULT
+'user' (NULL: a row older than role tracking), role_version timestamptz DEFAULT
+'-infinity'.
 """
 
 from __future__ import annotations
 
+from inkwell import errors
 from inkwell.consumers import Consumer, ReceivedEvent
 from inkwell.db import Session
+from inkwell.identity import Principal
 
 # The users events a profile read model follows.
-PROFILE_EVENTS = ("user.registered", "user.updated", "user.deactivated")
+PROFILE_EVENTS = ("user.registered", "user.updated", "user.role_changed", "user.deactivated")
 
 
 def upsert(
@@ -69,6 +79,45 @@ def deactivate(s: Session, table: str, *, user_id: str, username: str, version: 
     )
 
 
+def set_role(s: Session, table: str, *, user_id: str, username: str, role: str,
+             version: str) -> None:
+    """The user's role as of `version`, unless the row knows a newer one. A user not seen
+    before is recorded with only the username; their first profile event fills the rest."""
+    s.execute(
+        f"INSERT INTO {table} (user_id, username, version, role, role_version)"
+        " VALUES (CAST(:user_id AS uuid), :username, '-infinity', :role,"
+        "         CAST(:version AS timestamptz))"
+        " ON CONFLICT (user_id) DO UPDATE SET role = EXCLUDED.role,"
+        "  role_version = EXCLUDED.role_version"
+        f" WHERE {table}.role_version < EXCLUDED.role_version",
+        user_id=user_id,
+        username=username,
+        role=role,
+        version=version,
+    )
+
+
+def acting(s: Session, table: str, principal: Principal) -> Principal:
+    """The caller as this domain knows them now, for a write or a privileged read.
+
+    - deactivated (the users domain said so): 401, whatever the token says;
+    - known: the role this domain last heard of (a demoted admin is a user again within
+      the event delay); a row from before roles were kept (role NULL) trusts the token;
+    - not known yet (their user.registered has not arrived): a plain user, who may do
+      their own writes but nothing privileged until the events arrive.
+    """
+    row = s.row(
+        f"SELECT role, is_active FROM {table} WHERE user_id = CAST(:id AS uuid)",
+        id=principal.user_id,
+    )
+    if row is None:
+        return Principal(principal.user_id, principal.username, "user")
+    if not row["is_active"]:
+        raise errors.account_inactive()
+    role = row["role"] if row["role"] is not None else principal.role
+    return Principal(principal.user_id, principal.username, str(role))
+
+
 def follow_users(consumer: Consumer, table: str) -> None:
     """Register `consumer`'s effects of PROFILE_EVENTS on the read model `table`."""
 
@@ -79,6 +128,14 @@ def follow_users(consumer: Consumer, table: str) -> None:
         upsert(s, table, user_id=data["id"], username=data["username"],
                first_name=data.get("firstName"), last_name=data.get("lastName"),
                version=version)
+        if event.detail_type == "user.registered":
+            set_role(s, table, user_id=data["id"], username=data["username"],
+                     role=data["role"], version=version)
+
+    def role_changed(s: Session, event: ReceivedEvent) -> None:
+        data = event.data
+        set_role(s, table, user_id=data["id"], username=data["username"], role=data["role"],
+                 version=data["updatedAt"])
 
     def deactivated(s: Session, event: ReceivedEvent) -> None:
         data = event.data
@@ -86,4 +143,5 @@ def follow_users(consumer: Consumer, table: str) -> None:
                    version=data["updatedAt"])
 
     consumer.on("user.registered", "user.updated")(profile)
+    consumer.on("user.role_changed")(role_changed)
     consumer.on("user.deactivated")(deactivated)

@@ -1,7 +1,9 @@
-"""Secrets Manager access, cached for the life of the execution environment.
+"""Secrets Manager GetSecretValue without boto3, cached for the life of the environment.
 
-boto3 is imported only when a secret is actually fetched, so functions that never read a
-secret (and local runs, which pass values directly) do not pay for it at cold start.
+Only the functions that sign access tokens (login, refresh) read a secret on the request
+path, so the call is a SigV4-signed HTTPS POST with the standard library (inkwell.awsjson)
+rather than boto3's import and client creation. The endpoint honours
+``AWS_ENDPOINT_URL_SECRETS_MANAGER`` / ``AWS_ENDPOINT_URL`` like the AWS SDKs.
 """
 
 from __future__ import annotations
@@ -10,18 +12,31 @@ import json
 from functools import cache
 from typing import Any
 
+from inkwell import awsjson
+
+
+class SecretUnavailable(Exception):
+    """The secret could not be read."""
+
 
 @cache
-def _client() -> Any:
-    import boto3  # deferred: see module docstring
-
-    return boto3.client("secretsmanager")
+def _client() -> awsjson.AwsJsonClient:
+    return awsjson.AwsJsonClient(
+        signing_name="secretsmanager", target_prefix="secretsmanager",
+        endpoint_id="SECRETS_MANAGER",
+    )
 
 
 @cache
 def secret_string(arn: str) -> str:
-    value = _client().get_secret_value(SecretId=arn)["SecretString"]
-    return str(value)
+    try:
+        answer = _client().call("GetSecretValue", {"SecretId": arn})
+    except awsjson.AwsCallFailed as exc:
+        raise SecretUnavailable(f"reading secret {arn}: {exc}") from exc
+    value = answer.get("SecretString")
+    if not isinstance(value, str):
+        raise SecretUnavailable(f"secret {arn} has no SecretString")
+    return value
 
 
 def secret_json(arn: str) -> dict[str, Any]:
@@ -32,6 +47,6 @@ def secret_json(arn: str) -> dict[str, Any]:
 
 
 def forget() -> None:
-    """Drop cached values, e.g. after a rotation made a connection fail to authenticate."""
+    """Drop cached values, e.g. after a rotation."""
     secret_string.cache_clear()
     _client.cache_clear()

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Literal
 
+from inkwell import env
+
 
 class ConfigurationError(RuntimeError):
     """A required environment variable is missing or malformed."""
@@ -40,6 +42,8 @@ class Settings:
     cors_origins: tuple[str, ...]
     login_max_failures: int
     login_failure_window_s: int
+    password_reset_ttl_s: int
+    password_reset_url: str | None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -54,6 +58,8 @@ class Settings:
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
             login_max_failures=_int("INKWELL_LOGIN_MAX_FAILURES", 5, 1, 100),
             login_failure_window_s=_int("INKWELL_LOGIN_FAILURE_WINDOW", 900, 10, 86400),
+            password_reset_ttl_s=_int(env.PASSWORD_RESET_TTL, 1800, 60, 86400),
+            password_reset_url=os.environ.get(env.PASSWORD_RESET_URL, "").strip() or None,
         )
 
 
