@@ -81,7 +81,7 @@ def _aws_common(moto: MotoServer) -> dict[str, str]:
     return {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "bench",
             "AWS_SECRET_ACCESS_KEY": "bench", env.EVENT_BUS_NAME: BUS,
-            env.DB_TLS: "off"}
+            env.DB_TLS: "disable"}
 
 
 def _without(base: dict[str, str], *prefixes: str) -> dict[str, str]:
