@@ -144,13 +144,13 @@ def local_keys_environment() -> dict[str, str]:
 
 def app_users(urls: dict[str, str]) -> dict[str, str]:
     """Each domain's application user, where the migrations created it."""
-    from inkwell.db import ConnectionParams
+    from inkwell.db import ConnectionParams, query
 
     found = {}
     for domain, url in urls.items():
         conn = ConnectionParams.from_url(url).connect("inkwell-bench")
         try:
-            if conn.run("SELECT 1 FROM pg_roles WHERE rolname = :r", r=env.app_user(domain)):
+            if query(conn, "SELECT 1 FROM pg_roles WHERE rolname = :r", r=env.app_user(domain)):
                 found[domain] = env.app_user(domain)
         finally:
             conn.close()

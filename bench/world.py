@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import pg8000.native
 
 import wiring
-from inkwell.db import ConnectionParams
+from inkwell.db import ConnectionParams, query
 from inkwell.identity import Principal
 from inkwell.passwords import hash_password
 from inkwell.tokens import hash_refresh_token, issue_access_token, new_refresh_token
@@ -66,7 +66,7 @@ class World:
             conn = self._conns[domain] = pg8000.native.Connection(
                 p.user, password=p.password, host=p.host, port=p.port, database=p.database,
                 application_name="inkwell-bench-seed")
-        return conn.run(statement, **params) or []
+        return query(conn, statement, **params)  # one round trip, pooler-safe
 
     def once(self, key: str, make: Callable[[], T]) -> T:
         """`make()`, computed on first use and shared by every scenario that asks."""
