@@ -10,6 +10,8 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # Extra CDK CLI arguments, e.g. make deploy CDK_ARGS='-c stage=prod -c alarmEmail=ops@example.com
 #   -c corsOrigins=https://blog.example.com -c emailSender=no-reply@example.com' (docs/deploy.md)
 CDK_ARGS ?=
+# Extra benchmark arguments, e.g. make bench BENCH_ARGS='--only cold warm' (python -m bench --help)
+BENCH_ARGS ?=
 
 .PHONY: install run test system-packages authz-window lint typecheck bench synth deploy invoke events samples clean
 
@@ -36,7 +38,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 typecheck: $(STAMP)
-	$(VENV)/bin/mypy functions layers/shared/python local infra tests
+	$(VENV)/bin/mypy functions layers/shared/python local infra bench tests
 
 # The suite, then the integration and end-to-end suites again with every function going
 # through PgBouncer in transaction pooling mode (as through RDS Proxy on AWS), with the
@@ -76,7 +78,7 @@ system-packages:
 
 
 bench: $(STAMP)
-	$(PY) -m local.bench
+	$(PY) -m bench $(BENCH_ARGS)
 
 # Synthesizes every template into cdk.out (cdk-nag checks them on the way: a finding
 # neither fixed nor acknowledged in infra/cdk/inkwell_infra/nag.py fails it), then cfn-lint.

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -45,6 +45,7 @@ os.environ.update(
 )
 
 import wiring
+from bench.wire import RoundTrips
 from inkwell import env
 from inkwell.db import ConnectionParams
 from local import pgbouncer, platform
@@ -246,6 +247,26 @@ class Api:
 @pytest.fixture
 def api(clean_databases: dict[str, str]) -> Api:
     return Api()
+
+
+@pytest.fixture
+def wire(
+    database_urls: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[[str], RoundTrips]]:
+    """``wire("content")``: the content database's URL points at a relay that counts SQL
+    round trips on the wire (bench.wire); connections opened from then on go through it
+    (discard the domain's warm connection to move it over)."""
+    relays: list[RoundTrips] = []
+
+    def through_relay(domain: str) -> RoundTrips:
+        relay = RoundTrips.for_url(database_urls[domain])
+        relays.append(relay)
+        monkeypatch.setenv(env.db_url(domain), relay.url_for(database_urls[domain]))
+        return relay
+
+    yield through_relay
+    for relay in relays:
+        relay.close()
 
 
 @pytest.fixture

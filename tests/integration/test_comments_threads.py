@@ -7,11 +7,13 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 import pytest
 
+from bench.wire import RoundTrips
 from inkwell.db import database
 from local.bus import LocalEventBus
 from tests.conftest import Api
@@ -323,20 +325,21 @@ def test_rejected_comments_are_seen_only_by_their_author(
 
 def test_every_page_of_comments_is_one_round_trip(
     api: Api, alice: Account, bob: Account, mod: Account, post: dict[str, Any],
-    event_bus: LocalEventBus,
+    event_bus: LocalEventBus, wire: Callable[[str], RoundTrips],
 ) -> None:
     trust(api, bob, post["id"], alice)
     tops = [comment(api, bob, post["id"], f"top {i}") for i in range(6)]
     for i in range(6):
         comment(api, alice, post["id"], f"reply {i}", parent_id=tops[i % 3]["id"])
     settle(event_bus)  # nothing else is using the comments database while we count
-    db = database("comments")
+    counted = wire("comments")
+    api.dispatcher.environment.run(database("comments").discard_connection)
 
     def trips(token: str | None, **query: Any) -> int:
-        before = db.round_trips
+        before = counted.round_trips
         body = listing(api, post["id"], token, **query)
         assert body["items"]
-        return db.round_trips - before
+        return counted.round_trips - before
 
     for token in (None, bob.token, mod.token):
         assert trips(token, limit=4) == 1  # the first run too: nothing is prepared ahead

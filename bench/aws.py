@@ -1,0 +1,165 @@
+"""The environment a cold start runs in: local, or shaped as on AWS with moto's server.
+
+- ``local``: what `make run` sets (database URLs, the signing key in the environment).
+- ``old``: AWS as the code deployed before in-process IAM authentication: each domain's
+  database secret (username, password, host, port, dbname) and the HS256 signing key are
+  read from Secrets Manager with boto3 (``INKWELL_<DOMAIN>_DB_SECRET_ARN``,
+  ``INKWELL_JWT_SECRET_ARN``).
+- ``aws``: AWS as the code does it with ``INKWELL_DB_AUTH=iam``: an RDS IAM token signed in
+  process for ``INKWELL_<DOMAIN>_DB_HOST/_PORT/_NAME/_USER`` (the local PostgreSQL trusts
+  the connection, so the token stands as the password), ES256 public keys in
+  ``INKWELL_JWT_PUBLIC_KEYS``, the private key set read from Secrets Manager by the signing
+  functions (``INKWELL_JWT_PRIVATE_KEYS_SECRET_ARN``).
+
+In both AWS shapes every AWS API (Secrets Manager, EventBridge) is moto's server over HTTP
+on loopback (``AWS_ENDPOINT_URL``), with placeholder credentials; writes publish their
+events to a bus there, as on AWS before the first response. TLS to the database is off (the
+local PostgreSQL has none): the TLS handshake of RDS Proxy is not in these numbers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from inkwell import env
+
+REGION = "us-east-1"
+BUS = "inkwell-bench"
+LAYER = Path(__file__).resolve().parents[1] / "layers" / "shared" / "python" / "inkwell"
+PATHS = ("local", "old", "aws")
+
+
+def aws_path_supported() -> bool:
+    """Whether the layer authenticates with IAM (reads ``env.DB_AUTH``)."""
+    return any("DB_AUTH" in p.read_text() for p in LAYER.glob("*.py") if p.name != "env.py")
+
+
+def default_path() -> str:
+    return "aws" if aws_path_supported() else "old"
+
+
+class MotoServer:
+    """moto's server in a thread of this process, on `port` (loopback)."""
+
+    def __init__(self, port: int) -> None:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request
+
+        self.port = port
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        self._server.start()
+        # moto's state is per process, not per server: start from none.
+        reset = f"{self.endpoint}/moto-api/reset"  # http on loopback
+        urllib.request.urlopen(urllib.request.Request(reset, method="POST"),  # noqa: S310
+                               timeout=10).close()
+
+    def client(self, service: str) -> Any:
+        import boto3
+
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
+                            aws_access_key_id="bench", aws_secret_access_key="bench")
+
+    def secret(self, name: str, value: str) -> str:
+        return str(self.client("secretsmanager").create_secret(Name=name,
+                                                               SecretString=value)["ARN"])
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+def _aws_common(moto: MotoServer) -> dict[str, str]:
+    moto.client("events").create_event_bus(Name=BUS)
+    return {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench", env.EVENT_BUS_NAME: BUS,
+            env.DB_TLS: "disable"}
+
+
+def _without(base: dict[str, str], *prefixes: str) -> dict[str, str]:
+    return {k: v for k, v in base.items() if not k.startswith(prefixes)}
+
+
+def old_environment(base: dict[str, str], urls: dict[str, str], moto: MotoServer
+                    ) -> dict[str, str]:
+    found = _without(base, "AWS_ENDPOINT_URL", "INKWELL_JWT_SECRET")
+    found.update(_aws_common(moto))
+    for domain, url in urls.items():
+        parts = urlsplit(url)
+        secret = {"username": unquote(parts.username or "postgres"),
+                  "password": unquote(parts.password or ""), "host": parts.hostname,
+                  "port": parts.port or 5432, "dbname": parts.path.strip("/")}
+        del found[env.db_url(domain)]
+        found[f"INKWELL_{env.domain_key(domain)}_DB_SECRET_ARN"] = moto.secret(
+            f"bench/{domain}/db", json.dumps(secret))
+    found["INKWELL_JWT_SECRET_ARN"] = moto.secret("bench/jwt", base["INKWELL_JWT_SECRET"])
+    return found
+
+
+def es256_keys() -> tuple[str, str]:
+    """A new ES256 key: (JWKS of its public key, the private key set JSON)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    private = json.loads(ECAlgorithm.to_jwk(key))
+    public = json.loads(ECAlgorithm.to_jwk(key.public_key()))
+    for jwk in (private, public):
+        jwk.update(kid="bench-1", alg="ES256", use="sig")
+    return json.dumps({"keys": [public]}), json.dumps({"current": private, "previous": None})
+
+
+def aws_environment(base: dict[str, str], urls: dict[str, str], moto: MotoServer,
+                    app_users: dict[str, str]) -> dict[str, str]:
+    """`base` must sign with the key set in ``INKWELL_JWT_PRIVATE_KEYS`` (see `es256_keys`)."""
+    found = _without(base, "AWS_ENDPOINT_URL", "INKWELL_JWT_SECRET", env.JWT_PRIVATE_KEYS)
+    found.update(_aws_common(moto))
+    found[env.DB_AUTH] = env.DB_AUTH_IAM
+    for domain, url in urls.items():
+        parts = urlsplit(url)
+        del found[env.db_url(domain)]
+        found.update({env.db_host(domain): parts.hostname or "127.0.0.1",
+                      env.db_port(domain): str(parts.port or 5432),
+                      env.db_name(domain): parts.path.strip("/"),
+                      env.db_user(domain): app_users.get(domain) or unquote(parts.username
+                                                                            or "postgres")})
+    found[env.JWT_PRIVATE_KEYS_SECRET_ARN] = moto.secret("bench/jwt-private",
+                                                         base[env.JWT_PRIVATE_KEYS])
+    return found
+
+
+def local_keys_environment() -> dict[str, str]:
+    """For the aws shape: the parent signs the scenarios' tokens with the same ES256 key."""
+    public, private = es256_keys()
+    return {env.JWT_PUBLIC_KEYS: public, env.JWT_PRIVATE_KEYS: private}
+
+
+def app_users(urls: dict[str, str]) -> dict[str, str]:
+    """Each domain's application user, where the migrations created it."""
+    from inkwell.db import ConnectionParams, query
+
+    found = {}
+    for domain, url in urls.items():
+        conn = ConnectionParams.from_url(url).connect("inkwell-bench")
+        try:
+            if query(conn, "SELECT 1 FROM pg_roles WHERE rolname = :r", r=env.app_user(domain)):
+                found[domain] = env.app_user(domain)
+        finally:
+            conn.close()
+    return found
+
+
+def in_environment(values: dict[str, str]) -> None:
+    """Make `values` this process's environment (the parent's view, for seeding)."""
+    for key in set(os.environ) - set(values):
+        if key.startswith(("INKWELL_", "AWS_")):
+            del os.environ[key]
+    os.environ.update(values)
