@@ -12,8 +12,8 @@ statement timeout and time zone are defaults of the database users, set by the
 migrations), and no named prepared statements. Each statement goes out as one batch of
 the extended query protocol on the unnamed statement (Parse, Bind, Describe, Execute,
 Sync): one network round trip, nothing left on the server afterwards (see
-docs/decisions/unnamed-statements.md). `Database.round_trips` counts round trips as they
-really happen on the socket.
+docs/decisions/unnamed-statements.md). The benchmark and the tests count round trips on the
+wire (bench/wire.py), not in here.
 
 Connection settings, per domain (``USERS`` shown; names in inkwell.env):
 - locally: ``INKWELL_USERS_DB_URL=postgresql://user[:password]@host:port/dbname``, the
@@ -214,21 +214,6 @@ def query(conn: pg8000.native.Connection, sql: str, **params: Any) -> list[list[
     return run_unnamed(conn, sql, params)[1]
 
 
-class _CountingSocket:
-    """Wraps pg8000's buffered socket to count flushes: each flush is one round trip."""
-
-    def __init__(self, inner: Any, counter: list[int]) -> None:
-        self._inner = inner
-        self._counter = counter
-
-    def flush(self) -> None:
-        self._counter[0] += 1
-        self._inner.flush()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
 class Session:
     """Runs statements on one connection, inside or outside a transaction."""
 
@@ -272,11 +257,6 @@ class Database:
     def __init__(self, domain: str) -> None:
         self.domain = domain
         self._local = threading.local()
-        self._round_trips = [0]
-
-    @property
-    def round_trips(self) -> int:
-        return self._round_trips[0]
 
     def _connection(self) -> pg8000.native.Connection:
         conn: pg8000.native.Connection | None = getattr(self._local, "conn", None)
@@ -294,8 +274,6 @@ class Database:
 
                     rds_iam.forget()
                 raise _translate(exc) from exc
-            # pg8000 keeps its buffered socket in `_sock`; we count its flushes.
-            conn._sock = _CountingSocket(conn._sock, self._round_trips)
             self._local.conn = conn
         return conn
 
