@@ -1,4 +1,4 @@
-"""The local platform: the deployed system on one machine (see README, "The local platform").
+"""The local platform: the deployed system on one machine (see docs/local-platform.md).
 
 `python -m local.<tool>` works from the checkout without PYTHONPATH: the functions and the
 shared layer are put on the import path the way Lambda puts /var/task and /opt/python.

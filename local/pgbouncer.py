@@ -3,7 +3,7 @@
 Every request of the functions must work through a transaction pooler (RDS Proxy on AWS):
 the tests run the integration and end-to-end suites through this one, with a small server
 pool, to prove it. The binary is Debian's ``pgbouncer`` package (``make test`` installs it
-when it runs as root; see the README otherwise). PgBouncer refuses to run as root, so
+when it runs as root; see docs/testing.md otherwise). PgBouncer refuses to run as root, so
 then it runs as ``nobody``, like the embedded PostgreSQL. It listens on 127.0.0.1 only and
 trusts the users it lists (the embedded server trusts them too).
 """
