@@ -22,7 +22,7 @@ from tests.integration import failing_consumer
 from tests.integration.conftest import Logs
 from tests.integration.events_support import audit_log, processed_events
 from tests.integration.support import sql
-from users import audit
+from users.consumers import audit
 
 AUDIT = next(c for c in wiring.CONSUMERS if c.name == "users-audit")
 

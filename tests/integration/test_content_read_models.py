@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 import wiring
-from content import users_events
+from content.consumers import users_events
 from inkwell.errors import Problem
 from inkwell.identity import Principal
 from local import event_schemas, sample_events
@@ -132,7 +132,7 @@ def names(row: dict[str, Any] | None) -> tuple[Any, ...]:
 
 
 def test_the_consumer_is_wired_to_the_users_events_it_keeps() -> None:
-    assert CONSUMER.handler == "content.users_events.handler"
+    assert CONSUMER.handler == "content.consumers.users_events.handler"
     assert CONSUMER.access == wiring.DB
     assert set(CONSUMER.events) == set(users_events.consumer.effects)
     assert CONSUMER.pattern()["source"] == ["inkwell.users"]

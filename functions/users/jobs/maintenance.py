@@ -15,7 +15,7 @@ from inkwell.errors import Problem
 from inkwell.migrations import handler_for
 from users import service
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 
 
 def promote_admin(event: dict[str, Any]) -> dict[str, Any]:

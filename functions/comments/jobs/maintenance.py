@@ -9,6 +9,6 @@ from pathlib import Path
 
 from inkwell.migrations import handler_for
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).parent.parent / "migrations"
 
 handler = handler_for("comments", MIGRATIONS)
