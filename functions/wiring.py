@@ -6,8 +6,9 @@ function) is declared here, once. The CDK app, the local gateway, the local even
 OpenAPI document, the sample events and the tests all read this module; nothing is wired
 twice.
 
-This module is plain data with no third-party imports: it is shipped inside every
-function's code asset and imported on cold start by the HTTP adapter.
+This module is plain data with no third-party imports (only the shared layer's constants):
+it is shipped inside every function's code asset and imported on cold start by the
+function's handler module.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-API_PREFIX = "/api/v1"
+# The API's path prefix and the headers every answer shares are the shared layer's (the
+# HTTP adapter answers with them): re-exported here for the CDK app and the local gateway.
+from inkwell.web import (  # noqa: F401 (re-exported)
+    API_PREFIX,
+    CORS_ALLOW_HEADERS,
+    CORS_EXPOSE_HEADERS,
+    CORS_MAX_AGE_S,
+    NO_STORE,
+    SECURITY_HEADERS,
+)
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 # required: the authorizer must accept a bearer token, or the gateway answers 401.
@@ -46,22 +56,6 @@ class Throttle:
     burst: int
 
 
-# CORS, as API Gateway's preflight, its gateway responses and the functions all answer it.
-CORS_ALLOW_HEADERS: tuple[str, ...] = ("Authorization", "Content-Type", "X-Request-ID")
-CORS_EXPOSE_HEADERS: tuple[str, ...] = ("X-Request-ID", "Retry-After", "Location")
-CORS_MAX_AGE_S = 3600
-
-# Sent with every response: by the functions, by API Gateway's own responses (CDK) and by
-# the local gateway. The API serves JSON only: nothing may be sniffed, framed or embedded.
-SECURITY_HEADERS: dict[str, str] = {
-    "X-Content-Type-Options": "nosniff",
-    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-}
-# Responses that carry credentials (tokens) must not be stored by any cache.
-NO_STORE = "no-store"
 
 DEFAULT_THROTTLE = Throttle(rate=50, burst=100)
 # Routes that take credentials: per-route throttling here, per-client limits in WAF.

@@ -14,7 +14,7 @@ import pytest
 
 import wiring
 from inkwell.db import IntegrityConflict
-from inkwell.errors import Problem
+from inkwell.failures import InvalidValue
 from local import event_schemas
 from local.bus import LocalEventBus
 from local.sample_events import EVENTS_DIR
@@ -108,7 +108,7 @@ def test_an_event_the_effect_cannot_use_is_not_remembered(
     clean_databases: dict[str, str],
 ) -> None:
     event = bus_event("user.deactivated", id="not-a-uuid")
-    with pytest.raises(Problem):
+    with pytest.raises(InvalidValue):
         audit.handler(event, None)
     assert processed_events() == [] and audit_log() == []
 

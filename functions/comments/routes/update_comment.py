@@ -4,8 +4,9 @@ from comments import service
 from comments.models import Comment, UpdateCommentRequest
 from inkwell.http import FunctionApp
 from inkwell.identity import Principal
+from wiring import route_for_module
 
-api = FunctionApp(__name__)
+api = FunctionApp(route_for_module(__name__))
 
 
 @api.endpoint()

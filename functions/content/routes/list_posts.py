@@ -10,8 +10,9 @@ from inkwell.http import FunctionApp
 from inkwell.identity import Principal
 from inkwell.models import Page
 from inkwell.pagination import DEFAULT_LIMIT, Cursor, Limit
+from wiring import route_for_module
 
-api = FunctionApp(__name__)
+api = FunctionApp(route_for_module(__name__))
 
 
 @api.endpoint()

@@ -4,8 +4,9 @@ from content import service
 from content.models import TagList
 from inkwell.http import FunctionApp
 from inkwell.pagination import DEFAULT_LIMIT, Cursor, Limit
+from wiring import route_for_module
 
-api = FunctionApp(__name__)
+api = FunctionApp(route_for_module(__name__))
 
 
 @api.endpoint()

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from inkwell.errors import Problem
+from inkwell.failures import DatabaseUnavailable
 from inkwell.migrations import handler_for
 from users import service
 
@@ -23,6 +24,8 @@ def promote_admin(event: dict[str, Any]) -> dict[str, Any]:
         user = service.promote_to_admin(str(event.get("username", "")))
     except Problem as problem:
         return {"error": problem.detail}
+    except DatabaseUnavailable as exc:
+        return {"error": str(exc)}
     return {"promoted": user.username}
 
 

@@ -3,8 +3,9 @@
 from inkwell.http import FunctionApp
 from users import service
 from users.models import PasswordResetConfirmation
+from wiring import route_for_module
 
-api = FunctionApp(__name__)
+api = FunctionApp(route_for_module(__name__))
 
 
 @api.endpoint(status_code=204)

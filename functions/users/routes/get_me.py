@@ -4,8 +4,9 @@ from inkwell.http import FunctionApp
 from inkwell.identity import Principal
 from users import service
 from users.models import User
+from wiring import route_for_module
 
-api = FunctionApp(__name__)
+api = FunctionApp(route_for_module(__name__))
 
 
 @api.endpoint()

@@ -6,8 +6,9 @@ from inkwell.models import Page
 from inkwell.pagination import DEFAULT_LIMIT, Cursor, Limit
 from users import service
 from users.models import User
+from wiring import route_for_module
 
-api = FunctionApp(__name__)
+api = FunctionApp(route_for_module(__name__))
 
 
 @api.endpoint()
