@@ -11,7 +11,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 #   -c corsOrigins=https://blog.example.com -c emailSender=no-reply@example.com' (docs/deploy.md)
 CDK_ARGS ?=
 
-.PHONY: install run test system-packages authz-window lint typecheck bench synth deploy invoke events samples clean
+.PHONY: install run test system-packages authz-window lint typecheck bench synth deploy invoke events samples schemas clean
 
 install: $(STAMP)
 
@@ -104,6 +104,11 @@ authz-window: $(STAMP)
 # Regenerate the sample events under events/ (a test fails when they are stale).
 samples: $(STAMP)
 	$(PY) -m local.sample_events
+
+# Regenerate the event schemas under events/schemas/ from inkwell.event_models (a test
+# fails when they are stale).
+schemas: $(STAMP)
+	$(PY) -m local.event_schemas
 
 clean:
 	rm -rf cdk.out build .mypy_cache .ruff_cache .pytest_cache

@@ -14,7 +14,7 @@ import pytest
 
 import wiring
 from content.consumers import users_events
-from inkwell.failures import InvalidValue
+from inkwell.consumers import InvalidEvent
 from inkwell.identity import Principal
 from local import event_schemas, sample_events
 from local.bus import LocalEventBus
@@ -273,7 +273,7 @@ def test_out_of_order_follow_events_end_in_the_latest_state(content: ContentDb) 
 def test_an_event_the_effect_cannot_use_is_not_remembered(content: ContentDb) -> None:
     event = follow_event("user.followed", str(uuid.uuid4()), str(uuid.uuid4()), occurred=1)
     event["detail"]["data"]["followerId"] = "not-a-uuid"
-    with pytest.raises(InvalidValue):  # rolled back; Lambda retries it, then dead-letters it
+    with pytest.raises(InvalidEvent):  # rolled back; Lambda retries it, then dead-letters it
         users_events.handler(event, None)
     assert content.processed() == 0
     assert content.rows("SELECT * FROM follows") == []

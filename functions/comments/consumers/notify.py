@@ -15,8 +15,8 @@ Each notification is announced with notification.created (the users domain email
 One event notifies each recipient once however often it is delivered: the consumer
 records the event id, and (event, recipient) is unique.
 
-Imports neither FastAPI nor pydantic (the API's modules do): a consumer's cold start pays
-only for the database and the events.
+Imports no FastAPI (the API's modules do): a consumer's cold start pays only for the
+database, the events and their models (docs/decisions/typed-events.md).
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from __future__ import annotations
 from comments import notification_repository as repository
 from inkwell.consumers import Consumer, ReceivedEvent
 from inkwell.db import Row, Session
+from inkwell.event_models import CommentApproved, CommentCreated, CommentRejected
+
+CommentNews = CommentCreated | CommentApproved | CommentRejected
 
 consumer = Consumer("comments-notify", "comments")
 
@@ -36,26 +39,29 @@ def _excerpt(body: str) -> str:
     return body if len(body) <= EXCERPT else body[: EXCERPT - 1].rstrip() + "…"
 
 
-def _notices(event: ReceivedEvent, c: Row) -> list[tuple[str, str, str | None, str, str]]:
+def _notices(
+    event: ReceivedEvent[CommentNews], c: Row
+) -> list[tuple[str, str, str | None, str, str]]:
     """(recipient, kind, actor, subject, text) of each notification `event` leads to."""
     title = c["post_title"]
     author = str(c["author_id"])
     notices: list[tuple[str, str, str | None, str, str]] = []
-    if event.detail_type in ("comment.approved", "comment.rejected"):
-        decision = _DECISION_WORDS.get(str(event.data.get("action")), "decided on")
-        reason = event.data.get("reason")
+    data = event.data
+    if isinstance(data, CommentApproved | CommentRejected):
+        decision = _DECISION_WORDS.get(data.action, "decided on")
+        reason = data.reason
         text = f"Your comment on \"{title}\" was {decision}." + (
             f"\n\nReason: {reason}" if reason else "")
-        kind = "approved" if event.detail_type == "comment.approved" else "rejected"
+        kind = "approved" if isinstance(data, CommentApproved) else "rejected"
         notices.append((author, kind, None, f"Your comment on \"{title}\" was {decision}",
                         text))
-    if event.detail_type == "comment.created" and event.data.get("status") == "pending":
+    if isinstance(data, CommentCreated) and data.status == "pending":
         notices.append((str(c["post_author_id"]), "pending", author,
                         f"A comment on \"{title}\" awaits moderation",
                         f"{c['author_username']} wrote:\n\n{_excerpt(c['body'])}\n\n"
                         "Approve or reject it in the moderation queue."))
-    visible = event.detail_type == "comment.approved" or (
-        event.detail_type == "comment.created" and event.data.get("status") == "approved")
+    visible = isinstance(data, CommentApproved) or (
+        isinstance(data, CommentCreated) and data.status == "approved")
     if visible:
         by = c["author_username"]
         said = f"{by} wrote:\n\n{_excerpt(c['body'])}"
@@ -74,9 +80,9 @@ def _notices(event: ReceivedEvent, c: Row) -> list[tuple[str, str, str | None, s
     return chosen
 
 
-def notify(s: Session, event: ReceivedEvent) -> int:
+def notify(s: Session, event: ReceivedEvent[CommentNews]) -> int:
     """Write the notifications `event` leads to; how many were new."""
-    comment = repository.comment_for_notice(s, str(event.data["id"]))
+    comment = repository.comment_for_notice(s, event.data.id)
     if comment is None:
         return 0  # deleted before its news went out
     written = 0
@@ -91,8 +97,8 @@ def notify(s: Session, event: ReceivedEvent) -> int:
     return written
 
 
-@consumer.on("comment.created", "comment.approved", "comment.rejected")
-def notified(s: Session, event: ReceivedEvent) -> None:
+@consumer.on(CommentCreated, CommentApproved, CommentRejected)
+def notified(s: Session, event: ReceivedEvent[CommentNews]) -> None:
     notify(s, event)
 
 

@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from inkwell.consumers import Consumer, ReceivedEvent
 from inkwell.db import Session
+from inkwell.event_models import PostDeleted, PostPublished, PostUnpublished, PostUpdated
 
 consumer = Consumer("comments-posts", "comments")
 
 
-@consumer.on("post.published", "post.updated", "post.unpublished")
-def changed(s: Session, event: ReceivedEvent) -> None:
+@consumer.on(PostPublished, PostUpdated, PostUnpublished)
+def changed(
+    s: Session, event: ReceivedEvent[PostPublished | PostUpdated | PostUnpublished]
+) -> None:
     data = event.data
     s.execute(
         "INSERT INTO posts (post_id, author_id, title, slug, is_open, version)"
@@ -28,17 +31,17 @@ def changed(s: Session, event: ReceivedEvent) -> None:
         " ON CONFLICT (post_id) DO UPDATE SET title = EXCLUDED.title, slug = EXCLUDED.slug,"
         "  is_open = EXCLUDED.is_open, version = EXCLUDED.version"
         " WHERE posts.version < EXCLUDED.version AND NOT posts.is_deleted",
-        id=data["id"],
-        author_id=data["authorId"],
-        title=data["title"],
-        slug=data["slug"],
-        is_open=data["status"] == "published",
+        id=data.id,
+        author_id=data.author_id,
+        title=data.title,
+        slug=data.slug,
+        is_open=data.status == "published",
         version=event.occurred_at,
     )
 
 
-@consumer.on("post.deleted")
-def deleted(s: Session, event: ReceivedEvent) -> None:
+@consumer.on(PostDeleted)
+def deleted(s: Session, event: ReceivedEvent[PostDeleted]) -> None:
     data = event.data
     s.execute(
         "WITH tombstone AS ("
@@ -50,10 +53,10 @@ def deleted(s: Session, event: ReceivedEvent) -> None:
         " gone AS (DELETE FROM comments WHERE post_id = CAST(:id AS uuid))"
         " DELETE FROM notifications WHERE post_id = CAST(:id AS uuid)"
         "  AND recipient_id = CAST(:author_id AS uuid)",
-        id=data["id"],
-        author_id=data["authorId"],
-        title=data["title"],
-        slug=data["slug"],
+        id=data.id,
+        author_id=data.author_id,
+        title=data.title,
+        slug=data.slug,
         version=event.occurred_at,
     )
 

@@ -11,18 +11,19 @@ from content import read_models
 from inkwell import profiles
 from inkwell.consumers import Consumer, ReceivedEvent
 from inkwell.db import Session
+from inkwell.event_models import UserFollowed, UserUnfollowed
 
 consumer = Consumer("content-users", "content")
 profiles.follow_users(consumer, "authors")
 
 
-@consumer.on("user.followed", "user.unfollowed")
-def follow_changed(s: Session, event: ReceivedEvent) -> None:
+@consumer.on(UserFollowed, UserUnfollowed)
+def follow_changed(s: Session, event: ReceivedEvent[UserFollowed | UserUnfollowed]) -> None:
     read_models.set_following(
         s,
-        follower_id=event.data["followerId"],
-        author_id=event.data["followeeId"],
-        following=event.detail_type == "user.followed",
+        follower_id=event.data.follower_id,
+        author_id=event.data.followee_id,
+        following=isinstance(event.data, UserFollowed),
         changed_at=event.occurred_at,
     )
 

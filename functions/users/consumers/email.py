@@ -16,27 +16,28 @@ from __future__ import annotations
 from inkwell import email
 from inkwell.consumers import Consumer, ReceivedEvent
 from inkwell.db import Session
+from inkwell.event_models import NotificationCreated
 from inkwell.observability import logger
 
 consumer = Consumer("users-email", "users")
 
 
-@consumer.on("notification.created")
-def send_notification(s: Session, event: ReceivedEvent) -> None:
+@consumer.on(NotificationCreated)
+def send_notification(s: Session, event: ReceivedEvent[NotificationCreated]) -> None:
     data = event.data
     recipient = s.row(
         "SELECT email, is_active FROM users WHERE id = CAST(:id AS uuid)",
-        id=data["recipientId"],
+        id=data.recipient_id,
     )
     if recipient is None or not recipient["is_active"]:
         logger.info(
             "notification not emailed",
-            extra={"notificationId": data.get("id"), "recipientId": data["recipientId"],
+            extra={"notificationId": data.id, "recipientId": data.recipient_id,
                    "reason": "unknown recipient" if recipient is None else "deactivated"},
         )
         return
     email.send(email.EmailMessage(
-        to=str(recipient["email"]), subject=str(data["subject"]), text=str(data["text"]),
+        to=str(recipient["email"]), subject=data.subject, text=data.text,
     ))
 
 
