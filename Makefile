@@ -13,7 +13,7 @@ CDK_ARGS ?=
 # Extra benchmark arguments, e.g. make bench BENCH_ARGS='--only cold warm' (python -m bench --help)
 BENCH_ARGS ?=
 
-.PHONY: install run test system-packages authz-window lint typecheck bench synth deploy invoke events samples clean
+.PHONY: install run test system-packages authz-window lint typecheck bench synth deploy invoke events samples schemas clean
 
 install: $(STAMP)
 
@@ -106,6 +106,11 @@ authz-window: $(STAMP)
 # Regenerate the sample events under events/ (a test fails when they are stale).
 samples: $(STAMP)
 	$(PY) -m local.sample_events
+
+# Regenerate the event schemas under events/schemas/ from inkwell.event_models (a test
+# fails when they are stale).
+schemas: $(STAMP)
+	$(PY) -m local.event_schemas
 
 clean:
 	rm -rf cdk.out build .mypy_cache .ruff_cache .pytest_cache

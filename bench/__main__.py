@@ -4,9 +4,8 @@ Sections (all by default; pick some with --only):
 
   cold      cold starts of every function on the local platform's environment, beside
             the FastAPI + Mangum hello world measured in the same rounds
-  aws       cold starts with the environment shaped as on AWS (--path: "old", the
-            Secrets Manager path; "aws", in-process IAM authentication and ES256 keys;
-            the default is what the code supports), AWS APIs served by moto's server over
+  aws       cold starts with the environment shaped as on AWS (in-process IAM
+            authentication, ES256 keys), AWS APIs served by moto's server over
             HTTP on loopback; budgets: HTTP functions <= 1.2x the hello world, the
             authorizer <= 0.3x, consumers <= 0.5x
   warm      warm latency p50/p99 of every function in process, and SQL round trips per
@@ -40,15 +39,12 @@ DATABASE_PREFIX = "inkwell_bench"
 
 
 def options(argv: list[str] | None) -> argparse.Namespace:
-    from bench.aws import PATHS
-
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS),
                         metavar="SECTION", help=f"sections to run: {', '.join(SECTIONS)}")
     parser.add_argument("--functions", nargs="+", metavar="NAME",
                         help="only these functions (cold, aws, warm); the hello world always")
-    parser.add_argument("--path", choices=PATHS[1:], help="the AWS shape of the aws section")
     parser.add_argument("--moto-port", type=int, default=9250, help="moto's server port")
     parser.add_argument("--cold-runs", type=int, default=7, help="timed cold starts each")
     parser.add_argument("--cold-warmup", type=int, default=1, help="untimed cold rounds first")

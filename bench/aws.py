@@ -1,17 +1,13 @@
 """The environment a cold start runs in: local, or shaped as on AWS with moto's server.
 
 - ``local``: what `make run` sets (database URLs, the signing key in the environment).
-- ``old``: AWS as the code deployed before in-process IAM authentication: each domain's
-  database secret (username, password, host, port, dbname) and the HS256 signing key are
-  read from Secrets Manager with boto3 (``INKWELL_<DOMAIN>_DB_SECRET_ARN``,
-  ``INKWELL_JWT_SECRET_ARN``).
 - ``aws``: AWS as the code does it with ``INKWELL_DB_AUTH=iam``: an RDS IAM token signed in
   process for ``INKWELL_<DOMAIN>_DB_HOST/_PORT/_NAME/_USER`` (the local PostgreSQL trusts
   the connection, so the token stands as the password), ES256 public keys in
   ``INKWELL_JWT_PUBLIC_KEYS``, the private key set read from Secrets Manager by the signing
   functions (``INKWELL_JWT_PRIVATE_KEYS_SECRET_ARN``).
 
-In both AWS shapes every AWS API (Secrets Manager, EventBridge) is moto's server over HTTP
+Every AWS API (Secrets Manager, EventBridge) is moto's server over HTTP
 on loopback (``AWS_ENDPOINT_URL``), with placeholder credentials; writes publish their
 events to a bus there, as on AWS before the first response. TLS to the database is off (the
 local PostgreSQL has none): the TLS handshake of RDS Proxy is not in these numbers.
@@ -31,18 +27,6 @@ from inkwell import env
 REGION = "us-east-1"
 BUS = "inkwell-bench"
 LAYER = Path(__file__).resolve().parents[1] / "layers" / "shared" / "python" / "inkwell"
-PATHS = ("local", "old", "aws")
-
-
-def aws_path_supported() -> bool:
-    """Whether the layer authenticates with IAM (reads ``env.DB_AUTH``)."""
-    return any("DB_AUTH" in p.read_text() for p in LAYER.glob("*.py") if p.name != "env.py")
-
-
-def default_path() -> str:
-    return "aws" if aws_path_supported() else "old"
-
-
 class MotoServer:
     """moto's server in a thread of this process, on `port` (loopback)."""
 
@@ -88,22 +72,6 @@ def _without(base: dict[str, str], *prefixes: str) -> dict[str, str]:
     return {k: v for k, v in base.items() if not k.startswith(prefixes)}
 
 
-def old_environment(base: dict[str, str], urls: dict[str, str], moto: MotoServer
-                    ) -> dict[str, str]:
-    found = _without(base, "AWS_ENDPOINT_URL", "INKWELL_JWT_SECRET")
-    found.update(_aws_common(moto))
-    for domain, url in urls.items():
-        parts = urlsplit(url)
-        secret = {"username": unquote(parts.username or "postgres"),
-                  "password": unquote(parts.password or ""), "host": parts.hostname,
-                  "port": parts.port or 5432, "dbname": parts.path.strip("/")}
-        del found[env.db_url(domain)]
-        found[f"INKWELL_{env.domain_key(domain)}_DB_SECRET_ARN"] = moto.secret(
-            f"bench/{domain}/db", json.dumps(secret))
-    found["INKWELL_JWT_SECRET_ARN"] = moto.secret("bench/jwt", base["INKWELL_JWT_SECRET"])
-    return found
-
-
 def es256_keys() -> tuple[str, str]:
     """A new ES256 key: (JWKS of its public key, the private key set JSON)."""
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -120,7 +88,7 @@ def es256_keys() -> tuple[str, str]:
 def aws_environment(base: dict[str, str], urls: dict[str, str], moto: MotoServer,
                     app_users: dict[str, str]) -> dict[str, str]:
     """`base` must sign with the key set in ``INKWELL_JWT_PRIVATE_KEYS`` (see `es256_keys`)."""
-    found = _without(base, "AWS_ENDPOINT_URL", "INKWELL_JWT_SECRET", env.JWT_PRIVATE_KEYS)
+    found = _without(base, "AWS_ENDPOINT_URL", env.JWT_PRIVATE_KEYS)
     found.update(_aws_common(moto))
     found[env.DB_AUTH] = env.DB_AUTH_IAM
     for domain, url in urls.items():

@@ -40,8 +40,7 @@ def bcrypt_ms(runs: int = 3) -> float:
 class Report:
     def __init__(self, opts: argparse.Namespace, say: Callable[[str], None]) -> None:
         self.opts, self.say = opts, say
-        self.path = opts.path or aws.default_path()
-        self.results = Results(self.path if "aws" in opts.only else "local")
+        self.results = Results("aws" if "aws" in opts.only else "local")
         self.failures: list[str] = []
         self.over_budget: list[str] = []
         self.facts = self.results.facts
@@ -58,7 +57,7 @@ class Report:
     def run(self, targets: list[Target], urls: dict[str, str], base: dict[str, str]) -> None:
         only = self.opts.only
         self.facts["bcrypt_hash_ms"] = bcrypt_ms()
-        if self.path == "aws" and "aws" in only and aws.env.JWT_PRIVATE_KEYS not in base:
+        if "aws" in only and aws.env.JWT_PRIVATE_KEYS not in base:
             base.update(aws.local_keys_environment())  # sign the scenarios' tokens with it
             aws.in_environment(base)
         world = World(urls)
@@ -134,17 +133,10 @@ class Report:
 
     def aws_section(self, targets: Sequence[Target], world: World, urls: dict[str, str],
                     base: dict[str, str]) -> None:
-        if self.path == "aws" and not aws.aws_path_supported():
-            self.failures.append("aws: --path aws, but the layer does not read INKWELL_DB_AUTH")
-            return
         moto = aws.MotoServer(self.opts.moto_port)
         try:
-            if self.path == "old":
-                env = aws.old_environment(base, urls, moto)
-            else:
-                env = aws.aws_environment(base, urls, moto, aws.app_users(urls))
-            self.facts["aws_path"] = self.path
-            self.cold_section(targets, world, env, "aws", f"AWS-shaped, path {self.path}")
+            env = aws.aws_environment(base, urls, moto, aws.app_users(urls))
+            self.cold_section(targets, world, env, "aws", "AWS-shaped")
         finally:
             moto.stop()
 

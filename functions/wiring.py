@@ -6,8 +6,9 @@ function) is declared here, once. The CDK app, the local gateway, the local even
 OpenAPI document, the sample events and the tests all read this module; nothing is wired
 twice.
 
-This module is plain data with no third-party imports: it is shipped inside every
-function's code asset and imported on cold start by the HTTP adapter.
+This module is plain data with no third-party imports (only the shared layer's constants):
+it is shipped inside every function's code asset and imported on cold start by the
+function's handler module.
 """
 
 from __future__ import annotations
@@ -16,7 +17,16 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
-API_PREFIX = "/api/v1"
+# The API's path prefix and the headers every answer shares are the shared layer's (the
+# HTTP adapter answers with them): re-exported here for the CDK app and the local gateway.
+from inkwell.web import (  # noqa: F401 (re-exported)
+    API_PREFIX,
+    CORS_ALLOW_HEADERS,
+    CORS_EXPOSE_HEADERS,
+    CORS_MAX_AGE_S,
+    NO_STORE,
+    SECURITY_HEADERS,
+)
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 # required: the authorizer must accept a bearer token, or the gateway answers 401.
@@ -46,22 +56,6 @@ class Throttle:
     burst: int
 
 
-# CORS, as API Gateway's preflight, its gateway responses and the functions all answer it.
-CORS_ALLOW_HEADERS: tuple[str, ...] = ("Authorization", "Content-Type", "X-Request-ID")
-CORS_EXPOSE_HEADERS: tuple[str, ...] = ("X-Request-ID", "Retry-After", "Location")
-CORS_MAX_AGE_S = 3600
-
-# Sent with every response: by the functions, by API Gateway's own responses (CDK) and by
-# the local gateway. The API serves JSON only: nothing may be sniffed, framed or embedded.
-SECURITY_HEADERS: dict[str, str] = {
-    "X-Content-Type-Options": "nosniff",
-    "Strict-Transport-Security": "max-age=31536000; includeSubDomains",
-    "X-Frame-Options": "DENY",
-    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
-    "Referrer-Policy": "no-referrer",
-}
-# Responses that carry credentials (tokens) must not be stored by any cache.
-NO_STORE = "no-store"
 
 DEFAULT_THROTTLE = Throttle(rate=50, burst=100)
 # Routes that take credentials: per-route throttling here, per-client limits in WAF.
@@ -165,10 +159,10 @@ def _route(
     throttle: Throttle = DEFAULT_THROTTLE,
     memory_mb: int = 512,
 ) -> Route:
-    """A route of `domain` served by module `<domain>.<name>`; `path` below API_PREFIX."""
+    """A route of `domain` served by module `<domain>.routes.<name>`; `path` below API_PREFIX."""
     return Route(
         name=f"{domain}-{name.replace('_', '-')}",
-        handler=f"{domain}.{name}.handler",
+        handler=f"{domain}.routes.{name}.handler",
         method=method,
         path=f"{API_PREFIX}{path}",
         auth=auth,
@@ -318,7 +312,7 @@ AUTHORIZER = Function(
 # the public keys the authorizer gets in its environment.
 SIGNING_KEYS = Function(
     name="users-signing-keys",
-    handler="users.signing_keys.handler",
+    handler="users.jobs.signing_keys.handler",
     access=frozenset({Access.SIGNING_KEY_ADMIN}),
     memory_mb=256,
     timeout_s=60,
@@ -329,21 +323,21 @@ SIGNING_KEYS = Function(
 MAINTENANCE: tuple[Function, ...] = (
     Function(
         name="users-maintenance",
-        handler="users.maintenance.handler",
+        handler="users.jobs.maintenance.handler",
         access=DB_AND_EVENTS,
         timeout_s=120,
         description="Applies users migrations; promotes the first admin.",
     ),
     Function(
         name="content-maintenance",
-        handler="content.maintenance.handler",
+        handler="content.jobs.maintenance.handler",
         access=DB,
         timeout_s=120,
         description="Applies content migrations.",
     ),
     Function(
         name="comments-maintenance",
-        handler="comments.maintenance.handler",
+        handler="comments.jobs.maintenance.handler",
         access=DB,
         timeout_s=120,
         description="Applies comments migrations.",
@@ -353,14 +347,14 @@ MAINTENANCE: tuple[Function, ...] = (
 CONSUMERS: tuple[Consumer, ...] = (
     Consumer(
         name="users-audit",
-        handler="users.audit.handler",
+        handler="users.consumers.audit.handler",
         access=DB,
         events=("user.registered", "user.updated", "user.role_changed", "user.deactivated"),
         description="Keeps each account's audit trail from the users events.",
     ),
     Consumer(
         name="content-users",
-        handler="content.users_events.handler",
+        handler="content.consumers.users_events.handler",
         access=DB,
         events=("user.registered", "user.updated", "user.role_changed", "user.deactivated",
                 "user.followed", "user.unfollowed"),
@@ -369,7 +363,7 @@ CONSUMERS: tuple[Consumer, ...] = (
     ),
     Consumer(
         name="comments-posts",
-        handler="comments.posts_events.handler",
+        handler="comments.consumers.posts_events.handler",
         access=DB,
         events=("post.published", "post.updated", "post.unpublished", "post.deleted"),
         description="Keeps which posts are open for comments; deletes a deleted post's "
@@ -377,14 +371,14 @@ CONSUMERS: tuple[Consumer, ...] = (
     ),
     Consumer(
         name="comments-users",
-        handler="comments.users_events.handler",
+        handler="comments.consumers.users_events.handler",
         access=DB,
         events=("user.registered", "user.updated", "user.role_changed", "user.deactivated"),
         description="Keeps commenters' names, roles and whether they are active.",
     ),
     Consumer(
         name="comments-notify",
-        handler="comments.notify.handler",
+        handler="comments.consumers.notify.handler",
         access=DB_AND_EVENTS,
         events=("comment.created", "comment.approved", "comment.rejected"),
         description="Notifies post authors of comments, commenters of replies and of "
@@ -392,7 +386,7 @@ CONSUMERS: tuple[Consumer, ...] = (
     ),
     Consumer(
         name="users-email",
-        handler="users.email.handler",
+        handler="users.consumers.email.handler",
         access=frozenset({Access.DATABASE, Access.EMAIL}),
         events=("notification.created",),
         description="Emails notifications to their recipients (SES when enabled, else the "
@@ -407,7 +401,7 @@ DATABASE_DOMAINS: tuple[str, ...] = ("users", "content", "comments")
 RELAYS: tuple[Scheduled, ...] = tuple(
     Scheduled(
         name=f"{domain}-outbox-relay",
-        handler=f"{domain}.relay.handler",
+        handler=f"{domain}.jobs.relay.handler",
         access=DB_AND_EVENTS,
         timeout_s=60,
         description=f"Publishes {domain} outbox events that their writers could not.",
@@ -421,7 +415,7 @@ SCHEDULED: tuple[Scheduled, ...] = (
     *RELAYS,
     Scheduled(
         name="content-publish-scheduled",
-        handler="content.publish_scheduled.handler",
+        handler="content.jobs.publish_scheduled.handler",
         access=DB_AND_EVENTS,
         timeout_s=60,
         description="Publishes the scheduled posts whose time has come.",

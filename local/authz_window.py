@@ -25,6 +25,8 @@ from collections.abc import Callable
 
 import httpx
 
+from inkwell import env
+
 API = "/api/v1"
 POLL_S = 0.005
 GIVE_UP_S = 30.0
@@ -100,9 +102,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args(argv)
-    url = os.environ.get("INKWELL_URL") or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
-    username = os.environ.get("INKWELL_ADMIN_USERNAME")
-    password = os.environ.get("INKWELL_ADMIN_PASSWORD")
+    url = os.environ.get(env.URL) or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
+    username = os.environ.get(env.ADMIN_USERNAME)
+    password = os.environ.get(env.ADMIN_PASSWORD)
     if not username or not password:
         print("error: set INKWELL_ADMIN_USERNAME and INKWELL_ADMIN_PASSWORD (the admin that"
               " make run was started with)", file=sys.stderr)

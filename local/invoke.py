@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import wiring
+from inkwell import env
 from local.dispatch import context_for, load_handler
 from local.embedded_pg import running_url
 
@@ -104,10 +105,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir, why = running.data_dir(platform.data_dir())
         os.environ[running.DATA_DIR_VARIABLE] = str(data_dir)
         print(f"invoke: data of {data_dir} ({why})")
-        if not os.environ.get("INKWELL_DATABASE_URL"):
+        if not os.environ.get(env.DATABASE_URL):
             shared = running_url(data_dir / "postgres")
             if shared:
-                os.environ["INKWELL_DATABASE_URL"] = shared
+                os.environ[env.DATABASE_URL] = shared
         databases, _ = platform.start_environment()
         try:
             return run(args.function, args.event, result_stream)

@@ -31,7 +31,7 @@ FUNCTIONS = ROOT / "functions"
 
 
 def data_dir() -> Path:
-    return Path(os.environ.get("INKWELL_DATA_DIR") or ROOT / ".inkwell").resolve()
+    return Path(os.environ.get(env.DATA_DIR) or ROOT / ".inkwell").resolve()
 
 
 def migrations_dir(domain: str) -> Path:
@@ -119,7 +119,7 @@ def events_environment(endpoint: str) -> dict[str, str]:
     local platform must never reach a real AWS account.
     """
     return {
-        "INKWELL_EVENT_BUS_NAME": LOCAL_BUS_NAME,
+        env.EVENT_BUS_NAME: LOCAL_BUS_NAME,
         "AWS_ENDPOINT_URL_EVENTS": endpoint,
         "AWS_REGION": "us-east-1",
         "AWS_ACCESS_KEY_ID": "local",
@@ -136,8 +136,8 @@ def function_environment(
         env.JWT_ISSUER: "inkwell",
         env.JWT_AUDIENCE: "inkwell-api",
         env.CORS_ORIGINS: os.environ.get(env.CORS_ORIGINS, "*"),
-        "POWERTOOLS_METRICS_NAMESPACE": "Inkwell",
-        "POWERTOOLS_METRICS_DISABLED": os.environ.get("POWERTOOLS_METRICS_DISABLED", "true"),
+        env.POWERTOOLS_METRICS_NAMESPACE: "Inkwell",
+        env.POWERTOOLS_METRICS_DISABLED: os.environ.get(env.POWERTOOLS_METRICS_DISABLED, "true"),
     }
     given = os.environ.get(env.JWT_PRIVATE_KEYS)
     key_set = json.loads(given) if given else signing_keys(state_dir / "jwt-signing-keys.json")
@@ -157,7 +157,7 @@ class LocalDatabases:
         self.embedded: EmbeddedPostgres | None = None
 
     def start(self) -> str:
-        external = os.environ.get("INKWELL_DATABASE_URL")
+        external = os.environ.get(env.DATABASE_URL)
         if external:
             return external
         self.embedded = EmbeddedPostgres(self.state_dir / "postgres").start()

@@ -37,7 +37,7 @@ from local.bus import LocalEventBus, ScheduleTimer
 from local.dispatch import Dispatcher, ExecutionEnvironment
 from local.embedded_pg import running_url
 
-ADMIN_VARIABLES = ("INKWELL_ADMIN_USERNAME", "INKWELL_ADMIN_EMAIL", "INKWELL_ADMIN_PASSWORD")
+ADMIN_VARIABLES = (env.ADMIN_USERNAME, env.ADMIN_EMAIL, env.ADMIN_PASSWORD)
 
 
 class Stop(BaseException):
@@ -107,14 +107,14 @@ def ensure_admin() -> None:
     from users import service
 
     user = service.ensure_admin(
-        values["INKWELL_ADMIN_USERNAME"], values["INKWELL_ADMIN_EMAIL"],
-        values["INKWELL_ADMIN_PASSWORD"],
+        values[env.ADMIN_USERNAME], values[env.ADMIN_EMAIL],
+        values[env.ADMIN_PASSWORD],
     )
     say(f"admin: {user.username} is ready (role {user.role})")
 
 
 def database_label() -> str:
-    external = os.environ.get("INKWELL_DATABASE_URL")
+    external = os.environ.get(env.DATABASE_URL)
     if not external:
         return "embedded"
     parts = urlsplit(external)  # host and port only: the URL may hold a password
@@ -161,7 +161,7 @@ def main() -> int:
                 f"another local platform is running on {data_dir} ({other.url}, pid"
                 f" {other.pid}): stop it with Ctrl-C where it runs, or: kill {other.pid}"
             )
-        if not os.environ.get("INKWELL_DATABASE_URL") and running_url(data_dir / "postgres"):
+        if not os.environ.get(env.DATABASE_URL) and running_url(data_dir / "postgres"):
             # Its platform is gone (killed): start_environment stops it as stale.
             say(f"stopping the PostgreSQL a stopped platform left running on {data_dir} ...")
         os.environ.setdefault(env.EMAIL_MAILBOX, str(data_dir / "mailbox"))

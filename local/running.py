@@ -16,10 +16,12 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from inkwell import env
+
 ROOT = Path(__file__).resolve().parent.parent
-DATA_DIR_VARIABLE = "INKWELL_DATA_DIR"
+DATA_DIR_VARIABLE = env.DATA_DIR
 # Where the record is kept; the tests point it elsewhere, away from a developer's.
-RECORD_VARIABLE = "INKWELL_RUN_RECORD"
+RECORD_VARIABLE = env.RUN_RECORD
 
 
 def record_file() -> Path:

@@ -1,4 +1,4 @@
-"""Users' notifications, read and marked by their owner (written by comments.notify)."""
+"""Users' notifications, read and marked by their owner (written by comments.consumers.notify)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """SQL of content's read model of who follows whom (authors: `inkwell.profiles`).
 
-Kept by the content-users consumer (content.users_events) from the users events. Events
+Kept by the content-users consumer (content.consumers.users_events) from the users events. Events
 arrive at least once and in any order, so every write is conditional on the ordering key
 it carries: a follows row's `changed_at` is the occurredAt of the event that wrote it
 (last writer wins); unfollowed rows stay as tombstones so that an older user.followed

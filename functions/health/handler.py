@@ -2,8 +2,9 @@
 
 from inkwell.http import FunctionApp
 from inkwell.models import ResponseModel
+from wiring import route_for_module
 
-api = FunctionApp("health.handler")
+api = FunctionApp(route_for_module("health.handler"))
 
 
 class Health(ResponseModel):

@@ -45,7 +45,7 @@ def test_code_excludes_keep_only_wiring_and_the_domain(tmp_path: Path) -> None:
         "wiring.py",
         "conftest.py",
         "users/__init__.py",
-        "users/login.py",
+        "users/routes/login.py",
         "users/migrations/0001_users.sql",
         "users/__pycache__/login.cpython-311.pyc",
         "users/tests/test_login.py",
@@ -61,7 +61,7 @@ def test_code_excludes_keep_only_wiring_and_the_domain(tmp_path: Path) -> None:
     assert files_under(dest) == {
         "wiring.py",
         "users/__init__.py",
-        "users/login.py",
+        "users/routes/login.py",
         "users/migrations/0001_users.sql",
     }
 

@@ -35,7 +35,7 @@ def flaky_handler(event: dict[str, Any], context: Any) -> dict[str, str]:
 
 def flaky_audit(event: dict[str, Any], context: Any) -> dict[str, str]:
     """The real users-audit consumer behind a fault that clears after FAIL_FIRST attempts."""
-    from users import audit
+    from users.consumers import audit
 
     event_id = event["detail"]["eventId"]
     with _lock:

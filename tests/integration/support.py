@@ -18,7 +18,8 @@ import pg8000.native
 import wiring
 from inkwell import db_users, env, jwk
 from inkwell.db import ConnectionParams, _databases
-from inkwell.errors import PROBLEM_CONTENT_TYPE, Problem
+from inkwell.errors import PROBLEM_CONTENT_TYPE
+from inkwell.http import problem_for
 from inkwell.settings import settings
 from inkwell.tokens import signing_key
 from local import platform
@@ -180,7 +181,8 @@ def race(calls: Sequence[Callable[[], T]], timeout_s: float = 60) -> Race[T]:
     """Run every call at the same moment, one thread each, and wait for all of them.
 
     Each thread has its own database connections (inkwell.db keeps one per thread) and
-    closes them when done. A Problem is a refusal; any other exception fails the test.
+    closes them when done. A problem (as the HTTP adapter answers it) is a refusal; any
+    other exception fails the test.
     """
     barrier = threading.Barrier(len(calls))
     lock = threading.Lock()
@@ -193,12 +195,13 @@ def race(calls: Sequence[Callable[[], T]], timeout_s: float = 60) -> Race[T]:
             result = call()
             with lock:
                 outcome.results.append(result)
-        except Problem as problem:
-            with lock:
-                outcome.refused.append(problem.status)
         except BaseException as exc:
+            problem = problem_for(exc)  # as the HTTP adapter would answer it
             with lock:
-                unexpected.append(exc)
+                if problem is not None:
+                    outcome.refused.append(problem.status)
+                else:
+                    unexpected.append(exc)
         finally:
             for db in list(_databases.values()):
                 db.discard_connection()

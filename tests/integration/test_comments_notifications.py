@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import wiring
-from comments import notify
+from comments.consumers import notify
 from local import event_schemas, sample_events
 from local.bus import LocalEventBus
 from tests.conftest import Api

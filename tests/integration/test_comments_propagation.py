@@ -9,7 +9,7 @@ import uuid
 from typing import Any
 
 import wiring
-from comments import posts_events
+from comments.consumers import posts_events
 from local import event_schemas, sample_events
 from local.bus import LocalEventBus
 from tests.conftest import Api

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 import wiring
+from inkwell.consumers import InvalidEvent
 from inkwell.db import IntegrityConflict
-from inkwell.errors import Problem
 from local import event_schemas
 from local.bus import LocalEventBus
 from local.sample_events import EVENTS_DIR
@@ -22,7 +22,7 @@ from tests.integration import failing_consumer
 from tests.integration.conftest import Logs
 from tests.integration.events_support import audit_log, processed_events
 from tests.integration.support import sql
-from users import audit
+from users.consumers import audit
 
 AUDIT = next(c for c in wiring.CONSUMERS if c.name == "users-audit")
 
@@ -108,7 +108,7 @@ def test_an_event_the_effect_cannot_use_is_not_remembered(
     clean_databases: dict[str, str],
 ) -> None:
     event = bus_event("user.deactivated", id="not-a-uuid")
-    with pytest.raises(Problem):
+    with pytest.raises(InvalidEvent):
         audit.handler(event, None)
     assert processed_events() == [] and audit_log() == []
 

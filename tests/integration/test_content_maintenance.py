@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 import wiring
-from content import maintenance
+from content.jobs import maintenance
 from inkwell.db import ConnectionParams
 from local.dispatch import context_for
 from tests.integration.support import provisioned

@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 import wiring
-from content import publish_scheduled, service
+from content import service
+from content.jobs import publish_scheduled
 from local import event_schemas
 from local.bus import LocalEventBus, scheduled_event
 from local.dispatch import context_for

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 
 import wiring
-from content import users_events
-from inkwell.errors import Problem
+from content.consumers import users_events
+from inkwell.consumers import InvalidEvent
 from inkwell.identity import Principal
 from local import event_schemas, sample_events
 from local.bus import LocalEventBus
@@ -132,7 +132,7 @@ def names(row: dict[str, Any] | None) -> tuple[Any, ...]:
 
 
 def test_the_consumer_is_wired_to_the_users_events_it_keeps() -> None:
-    assert CONSUMER.handler == "content.users_events.handler"
+    assert CONSUMER.handler == "content.consumers.users_events.handler"
     assert CONSUMER.access == wiring.DB
     assert set(CONSUMER.events) == set(users_events.consumer.effects)
     assert CONSUMER.pattern()["source"] == ["inkwell.users"]
@@ -273,7 +273,7 @@ def test_out_of_order_follow_events_end_in_the_latest_state(content: ContentDb) 
 def test_an_event_the_effect_cannot_use_is_not_remembered(content: ContentDb) -> None:
     event = follow_event("user.followed", str(uuid.uuid4()), str(uuid.uuid4()), occurred=1)
     event["detail"]["data"]["followerId"] = "not-a-uuid"
-    with pytest.raises(Problem):  # rolled back; Lambda retries it, then dead-letters it
+    with pytest.raises(InvalidEvent):  # rolled back; Lambda retries it, then dead-letters it
         users_events.handler(event, None)
     assert content.processed() == 0
     assert content.rows("SELECT * FROM follows") == []

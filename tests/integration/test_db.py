@@ -13,6 +13,8 @@ import pytest
 from bench.wire import RoundTrips
 from inkwell.db import Database, IntegrityConflict, database
 from inkwell.errors import Problem
+from inkwell.failures import DatabaseUnavailable, InvalidValue
+from inkwell.http import problem_for
 from tests.integration.support import sql
 
 INSERT_USER = (
@@ -34,6 +36,13 @@ def counted(db: Database, wire: Callable[[str], RoundTrips]) -> RoundTrips:
     """The round trips `db` makes, counted on the wire."""
     db.discard_connection()
     return wire("users")
+
+
+def answer(exc: Exception) -> Problem:
+    """What the HTTP adapter answers a caller whose request met `exc`."""
+    problem = problem_for(exc)
+    assert problem is not None, f"{type(exc).__name__} would be a 500"
+    return problem
 
 
 def backend_pid(db: Database) -> int:
@@ -75,11 +84,11 @@ def test_killed_connection_is_reopened_by_the_next_transaction(db: Database) -> 
 
 
 def test_connection_killed_mid_transaction_is_503_and_then_recovers(db: Database) -> None:
-    with pytest.raises(Problem) as raised, db.transaction() as s:
+    with pytest.raises(DatabaseUnavailable) as raised, db.transaction() as s:
         s.scalar(INSERT_USER, u="halfway")
         kill(int(s.scalar("SELECT pg_backend_pid()")))
         s.scalar(INSERT_USER, u="never")
-    assert raised.value.status == 503
+    assert answer(raised.value).status == 503
     assert sql("SELECT count(*) AS n FROM users") == [{"n": 0}]  # nothing committed
     with db.reader() as s:
         assert s.scalar("SELECT 1") == 1
@@ -92,10 +101,10 @@ def test_unreachable_database_is_503(monkeypatch: pytest.MonkeyPatch) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.setenv("INKWELL_USERS_DB_URL", f"postgresql://postgres@127.0.0.1:{port}/x")
-    with pytest.raises(Problem) as raised, Database("users").reader() as s:
+    with pytest.raises(DatabaseUnavailable) as raised, Database("users").reader() as s:
         s.scalar("SELECT 1")
-    assert raised.value.status == 503
-    assert raised.value.headers.get("Retry-After")
+    assert answer(raised.value).status == 503
+    assert answer(raised.value).headers.get("Retry-After")
 
 
 def test_a_refused_login_is_503(
@@ -103,9 +112,9 @@ def test_a_refused_login_is_503(
 ) -> None:
     url = database_urls["users"]
     monkeypatch.setenv("INKWELL_USERS_DB_URL", url.replace("users_app@", "no_such_user@"))
-    with pytest.raises(Problem) as raised, Database("users").reader() as s:
+    with pytest.raises(DatabaseUnavailable) as raised, Database("users").reader() as s:
         s.scalar("SELECT 1")
-    assert raised.value.status == 503
+    assert answer(raised.value).status == 503
 
 
 def test_transaction_that_raises_rolls_back(db: Database) -> None:
@@ -162,9 +171,9 @@ def test_conflict_inside_a_transaction_rolls_back_earlier_statements(db: Databas
 
 
 def test_bad_value_that_slipped_past_validation_is_422(db: Database) -> None:
-    with pytest.raises(Problem) as raised, db.reader() as s:
+    with pytest.raises(InvalidValue) as raised, db.reader() as s:
         s.row("SELECT * FROM users WHERE id = CAST(:id AS uuid)", id="not-a-uuid")
-    assert raised.value.status == 422
+    assert answer(raised.value).status == 422
 
 
 def test_sql_error_is_not_disguised(db: Database) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from inkwell import events
 from inkwell.db import IntegrityConflict, database
 from local import event_schemas
 from local.bus import LocalEventBus
@@ -215,7 +216,7 @@ def test_a_rolled_back_transaction_leaves_no_change_no_event_and_publishes_nothi
         )
         assert row["username"] == "ghost"
         # The event was written (the statement returned it) but is not published yet.
-        assert [e.detail_type for e in s.emitted] == ["user.registered"]
+        assert [e.detail_type for e in events.emitted(s)] == ["user.registered"]
         assert s.row("SELECT count(*) AS n FROM outbox") == {"n": 1}
         assert watch.events() == []
         raise Abort

@@ -25,7 +25,7 @@ from local.dispatch import context_for
 from tests.conftest import Api
 from tests.integration.support import USERS, assert_problem, sign_up, user_row
 from tests.token_keys import TEST_KEY_SET
-from users import maintenance, signing_keys
+from users.jobs import maintenance, signing_keys
 
 # moto's server start is the slow part: keep its tests on one worker.
 pytestmark = pytest.mark.xdist_group("moto")

@@ -22,7 +22,7 @@ from tests.email_support import SENDER, sent
 from tests.integration.conftest import Logs
 from tests.integration.events_support import BusWatch, closed_port, processed_events
 from tests.integration.support import USERS, Account
-from users import email as users_email
+from users.consumers import email as users_email
 
 CONSUMER = next(c for c in wiring.CONSUMERS if c.name == "users-email")
 ALICE_EMAIL = "alice@example.com"  # what Api.register gives user "alice"

@@ -47,7 +47,7 @@ def test_the_scheduled_publisher_and_the_maintenance_function() -> None:
     module = importlib.import_module(publisher.module)
     assert callable(module.handler)
     (maintenance,) = [f for f in wiring.MAINTENANCE if f.name == "content-maintenance"]
-    assert maintenance.handler == "content.maintenance.handler"
+    assert maintenance.handler == "content.jobs.maintenance.handler"
     assert "content" in wiring.DATABASE_DOMAINS
     assert "content-outbox-relay" in {f.name for f in wiring.SCHEDULED}
 

@@ -202,8 +202,8 @@ def test_importing_the_port_and_the_consumer_does_not_import_boto3() -> None:
     """Cold-start budget: boto3 is imported by the first send over SES, not at import. (The
     Powertools logger imports botocore's top-level package for every function: the email
     consumer loads nothing of the AWS SDK beyond what the audit consumer does.)"""
-    baseline = sdk_modules_after_import("users.audit")
-    loaded = sdk_modules_after_import("users.email")
+    baseline = sdk_modules_after_import("users.consumers.audit")
+    loaded = sdk_modules_after_import("users.consumers.email")
     assert "boto3" not in loaded
     assert loaded == baseline
 

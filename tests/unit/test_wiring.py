@@ -57,8 +57,8 @@ def test_signing_key_access_only_where_tokens_are_issued_or_verified() -> None:
 
 
 def test_lookup_helpers() -> None:
-    assert wiring.route_by_name("users-login").module == "users.login"
-    assert wiring.route_for_module("users.login").name == "users-login"
+    assert wiring.route_by_name("users-login").module == "users.routes.login"
+    assert wiring.route_for_module("users.routes.login").name == "users-login"
     with pytest.raises(KeyError):
         wiring.route_by_name("nope")
     with pytest.raises(KeyError):

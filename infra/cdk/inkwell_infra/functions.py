@@ -267,9 +267,9 @@ class FunctionGroup(Construct):
             env.JWT_ISSUER: config.jwt_issuer,
             env.JWT_AUDIENCE: config.jwt_audience,
             env.CORS_ORIGINS: ",".join(config.cors_origins),
-            "POWERTOOLS_SERVICE_NAME": powertools_service(function),
-            "POWERTOOLS_METRICS_NAMESPACE": POWERTOOLS_METRICS_NAMESPACE,
-            "LOG_LEVEL": "INFO",
+            env.POWERTOOLS_SERVICE_NAME: powertools_service(function),
+            env.POWERTOOLS_METRICS_NAMESPACE: POWERTOOLS_METRICS_NAMESPACE,
+            env.LOG_LEVEL: "INFO",
         }
         access = function.access
         if access & {wiring.Access.SIGNING_KEY, wiring.Access.SIGNING_KEY_ADMIN}:

@@ -27,6 +27,8 @@ from pathlib import Path
 
 from aws_cdk import aws_lambda as lambda_
 
+from inkwell import env
+
 # The Lambda Python runtimes this app can build for (aws-cdk-lib 2.275 knows them all).
 RUNTIMES: dict[str, lambda_.Runtime] = {
     "python3.11": lambda_.Runtime.PYTHON_3_11,
@@ -45,7 +47,7 @@ PIP_PLATFORMS: dict[str, str] = {
 }
 # Names an explicit interpreter for the layer build (for machines where none of the
 # usual places has it).
-BUILD_PYTHON_ENV = "INKWELL_BUILD_PYTHON"
+BUILD_PYTHON_ENV = env.BUILD_PYTHON
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,13 @@ One connection per execution environment (per thread, so the local platform can 
 invocations side by side), opened on first use and reused across warm invocations.
 A connection that broke while idle (database restart, proxy idle timeout) is re-opened
 transparently on the first statement of the next unit of work; a failure in the middle of
-a transaction is never retried, it rolls back and surfaces as a 503.
+a transaction is never retried, it rolls back and surfaces as `DatabaseUnavailable` (which
+the HTTP adapter answers with a 503).
+
+This module knows nothing of HTTP or of events. Other modules extend a unit of work
+through two hooks: `on_result` sees every statement's result before its caller does, and
+`Session.after_commit` runs a callback once the unit has committed (inkwell.events collects
+the outbox rows a statement returned and publishes them after commit this way).
 
 Connections hold no session state, so that they work through a transaction pooler (RDS
 Proxy on AWS, PgBouncer in transaction mode): no startup parameters and no ``SET`` (the
@@ -31,7 +37,7 @@ from __future__ import annotations
 import os
 import ssl
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, replace
 from functools import lru_cache
@@ -43,8 +49,8 @@ from pg8000 import core
 from pg8000.converters import make_params
 from pg8000.exceptions import DatabaseError, InterfaceError
 
-from inkwell import env, events
-from inkwell.errors import Problem, service_unavailable
+from inkwell import env
+from inkwell.failures import DatabaseUnavailable, InvalidValue
 from inkwell.settings import ConfigurationError
 
 Row = dict[str, Any]
@@ -53,7 +59,8 @@ Row = dict[str, Any]
 _CONNECTION_ERRORS = (InterfaceError, OSError, ssl.SSLError)
 
 # SQLSTATE classes that mean the database (not the request) is the problem; 28 is a
-# refused login (e.g. an IAM token the proxy did not accept): a 503, never the caller's 4xx.
+# refused login (e.g. an IAM token the proxy did not accept): unavailable, never the caller's
+# fault.
 _UNAVAILABLE_SQLSTATES = ("08", "28", "53", "57", "58")
 
 
@@ -214,6 +221,18 @@ def query(conn: pg8000.native.Connection, sql: str, **params: Any) -> list[list[
     return run_unnamed(conn, sql, params)[1]
 
 
+# Sees every statement's result (its column names and rows, which it may change) before the
+# caller does; registered with `on_result`.
+ResultHook = Callable[["Session", list[str], list["Row"]], None]
+_result_hooks: list[ResultHook] = []
+
+
+def on_result(hook: ResultHook) -> ResultHook:
+    """Run `hook` on the result of every statement of every unit of work."""
+    _result_hooks.append(hook)
+    return hook
+
+
 class Session:
     """Runs statements on one connection, inside or outside a transaction."""
 
@@ -221,7 +240,17 @@ class Session:
         self._db = db
         self._conn = conn
         self._fresh = True  # nothing has been sent yet in this unit of work
-        self.emitted: list[events.OutboxRow] = []  # events written, to publish after commit
+        self._after_commit: list[Callable[[], None]] = []
+        # What result hooks keep for the rest of this unit of work, by their own key.
+        self.kept: dict[str, Any] = {}
+
+    @property
+    def db(self) -> Database:
+        return self._db
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run `callback` once this unit of work has committed (never if it failed)."""
+        self._after_commit.append(callback)
 
     def rows(self, sql: str, **params: Any) -> list[Row]:
         try:
@@ -232,11 +261,8 @@ class Session:
             self._fresh = False
         names = [column["name"] for column in columns]
         found = [dict(zip(names, value, strict=True)) for value in values]
-        if "outbox_id" in names:
-            for row in found:
-                event = events.take_outbox_row(row)
-                if event is not None:
-                    self.emitted.append(event)
+        for hook in _result_hooks:
+            hook(self, names, found)
         return found
 
     def row(self, sql: str, **params: Any) -> Row | None:
@@ -267,7 +293,7 @@ class Database:
                 # the startup packet carries nothing a pooler must track.
                 conn = params.connect(None)
             except _CONNECTION_ERRORS as exc:
-                raise service_unavailable(f"The {self.domain} database is unreachable.") from exc
+                raise DatabaseUnavailable(f"The {self.domain} database is unreachable.") from exc
             except DatabaseError as exc:
                 if params.iam:  # sign a fresh token next time rather than reuse a refused one
                     from inkwell import rds_iam
@@ -297,7 +323,7 @@ class Database:
             except _CONNECTION_ERRORS as exc:
                 self.discard_connection()
                 if attempt == 2:
-                    raise service_unavailable(
+                    raise DatabaseUnavailable(
                         f"The {self.domain} database is unreachable."
                     ) from exc
         try:
@@ -306,13 +332,13 @@ class Database:
                 conn.run("COMMIT")
         except _CONNECTION_ERRORS as exc:
             self.discard_connection()
-            raise service_unavailable(f"The {self.domain} database connection failed.") from exc
+            raise DatabaseUnavailable(f"The {self.domain} database connection failed.") from exc
         except BaseException:
             if begin:
                 self._rollback(conn)
             raise
-        if session.emitted:
-            events.publish_committed(self, session.emitted)
+        for callback in session._after_commit:
+            callback()
 
     def _rollback(self, conn: pg8000.native.Connection) -> None:
         try:
@@ -359,10 +385,10 @@ def _translate(exc: DatabaseError) -> Exception:
     if sqlstate in ("40001", "40P01"):
         return SerializationConflict(sqlstate)
     if sqlstate.startswith(_UNAVAILABLE_SQLSTATES):
-        return service_unavailable("The database is unavailable. Try again shortly.")
-    if sqlstate == "22P02" or sqlstate.startswith("22"):
+        return DatabaseUnavailable("The database is unavailable. Try again shortly.")
+    if sqlstate.startswith("22"):
         # Data exceptions reach here only when a value slipped past validation.
-        return Problem(422, "A value in the request is not valid.")
+        return InvalidValue(sqlstate)
     return exc
 
 

@@ -15,6 +15,25 @@ JWT_ISSUER = "INKWELL_JWT_ISSUER"
 JWT_AUDIENCE = "INKWELL_JWT_AUDIENCE"
 CORS_ORIGINS = "INKWELL_CORS_ORIGINS"
 
+# --- limits and timings (defaults and bounds in inkwell.settings) -----------------------
+ACCESS_TOKEN_TTL = "INKWELL_ACCESS_TOKEN_TTL"
+REFRESH_TOKEN_TTL = "INKWELL_REFRESH_TOKEN_TTL"
+BCRYPT_ROUNDS = "INKWELL_BCRYPT_ROUNDS"
+LOGIN_MAX_FAILURES = "INKWELL_LOGIN_MAX_FAILURES"
+LOGIN_FAILURE_WINDOW = "INKWELL_LOGIN_FAILURE_WINDOW"
+# The relay leaves rows younger than this to the request that wrote them; published rows
+# and processed-event ids are deleted after the retention (inkwell.relay).
+OUTBOX_GRACE_SECONDS = "INKWELL_OUTBOX_GRACE_SECONDS"
+OUTBOX_RETENTION_SECONDS = "INKWELL_OUTBOX_RETENTION_SECONDS"
+
+# --- observability (Powertools reads its own names; inkwell.observability) --------------
+POWERTOOLS_SERVICE_NAME = "POWERTOOLS_SERVICE_NAME"
+POWERTOOLS_METRICS_NAMESPACE = "POWERTOOLS_METRICS_NAMESPACE"
+POWERTOOLS_METRICS_DISABLED = "POWERTOOLS_METRICS_DISABLED"
+LOG_LEVEL = "LOG_LEVEL"
+# "true": patch the AWS SDK with the X-Ray SDK (traces of boto3 calls).
+XRAY_SDK = "INKWELL_XRAY_SDK"
+
 # --- token signing keys (ES256, each with a ``kid``) ----------------------------------
 # The public keys that verify access tokens, as a JWKS JSON document
 # (``{"keys": [{"kty": "EC", "crv": "P-256", "kid": ..., "x": ..., "y": ...}, ...]}``):
@@ -95,6 +114,18 @@ def db_master_secret_arn(domain: str) -> str:
 def db_instance_host(domain: str) -> str:
     """Maintenance function only: the instance endpoint (migrations bypass the proxy)."""
     return f"INKWELL_{domain_key(domain)}_DB_INSTANCE_HOST"
+
+
+# --- the local platform's own settings (read by `make run` and its tools, not by functions)
+DATA_DIR = "INKWELL_DATA_DIR"
+RUN_RECORD = "INKWELL_RUN_RECORD"
+DATABASE_URL = "INKWELL_DATABASE_URL"
+ADMIN_USERNAME = "INKWELL_ADMIN_USERNAME"
+ADMIN_EMAIL = "INKWELL_ADMIN_EMAIL"
+ADMIN_PASSWORD = "INKWELL_ADMIN_PASSWORD"
+URL = "INKWELL_URL"
+# The CDK app: the Python that builds the layer bundle.
+BUILD_PYTHON = "INKWELL_BUILD_PYTHON"
 
 
 # --- database users (PostgreSQL roles) ---------------------------------------------------

@@ -9,9 +9,11 @@ not at all, at no extra round trip::
     SELECT * FROM changed {outbox.JOIN}
 
 The statement's result carries the outbox row (``outbox_id``, ``outbox_type``,
-``outbox_detail``); the unit of work collects it and, once the transaction has committed,
-publishes it to EventBridge and marks it published (one round trip). If EventBridge is
-unavailable the request still succeeds and the relay publishes the event later.
+``outbox_detail``); this module's result hook (inkwell.db.on_result) takes it out of the
+result and keeps it with the unit of work, which, once the transaction has committed
+(Session.after_commit), publishes it to EventBridge and marks it published (one round
+trip). If EventBridge is unavailable the request still succeeds and the relay publishes
+the event later.
 
 Envelope: ``source`` = ``inkwell.<domain>``, ``detail-type`` = ``<entity>.<verb>``,
 ``detail`` = ``{eventId, occurredAt, correlationId, version, data}``.
@@ -26,12 +28,13 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from inkwell import env
+from inkwell.db import Database, Row, Session, on_result
 from inkwell.observability import correlation_id, logger
 
 if TYPE_CHECKING:
     # The EventBridge client (http.client, SigV4) is imported when something is published,
     # not at the cold start of every function that merely uses the database.
-    from inkwell.db import Database
     from inkwell.eventbridge import Entry, EventBridgeClient
 
 EVENT_VERSION = 1
@@ -116,8 +119,32 @@ def take_outbox_row(row: dict[str, Any]) -> OutboxRow | None:
     return OutboxRow(int(values[0]), str(values[1]), str(values[2]), detail)
 
 
+_EMITTED = "inkwell.events.emitted"
+
+
+@on_result
+def _collect_outbox_rows(session: Session, names: list[str], rows: list[Row]) -> None:
+    """Take the outbox columns out of a statement's result; publish their events once the
+    unit of work has committed."""
+    if "outbox_id" not in names:
+        return
+    taken = [event for event in map(take_outbox_row, rows) if event is not None]
+    if not taken:
+        return
+    pending: list[OutboxRow] | None = session.kept.get(_EMITTED)
+    if pending is None:
+        pending = session.kept[_EMITTED] = []
+        session.after_commit(lambda: publish_committed(session.db, pending))
+    pending.extend(taken)
+
+
+def emitted(session: Session) -> list[OutboxRow]:
+    """The events this unit of work wrote so far, to be published after its commit."""
+    return list(session.kept.get(_EMITTED, ()))
+
+
 def bus_name() -> str | None:
-    return os.environ.get("INKWELL_EVENT_BUS_NAME") or None
+    return os.environ.get(env.EVENT_BUS_NAME) or None
 
 
 # A request publishing after its commit waits at most this long for EventBridge: the
@@ -145,7 +172,7 @@ def publish(
 
     bus = bus_name()
     if bus is None:
-        return [], {row.id: "INKWELL_EVENT_BUS_NAME is not set" for row in rows}
+        return [], {row.id: f"{env.EVENT_BUS_NAME} is not set" for row in rows}
     accepted: list[int] = []
     failed: dict[int, str] = {}
     for start in range(0, len(rows), MAX_ENTRIES_PER_CALL):

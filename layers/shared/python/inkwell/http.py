@@ -2,7 +2,7 @@
 
 A handler module does three things::
 
-    api = FunctionApp(__name__)          # its route comes from wiring.ROUTES
+    api = FunctionApp(route_for_module(__name__))    # its route, from wiring.ROUTES
 
     @api.endpoint(status_code=201)
     def register(body: RegisterRequest) -> UserOut:
@@ -10,12 +10,14 @@ A handler module does three things::
 
     handler = api.handler
 
-The path and method come from the wiring declaration, so they are written once. The adapter
-owns the cross-cutting parts: the request id (taken from ``X-Request-ID`` when the caller sent
-a sane one, else API Gateway's), the correlation id on every log line, CORS and security
-headers, the caller's identity from the authorizer context, and the problem+json error
-contract. An unexpected exception becomes a 500 problem; its type and location are logged,
-never its message or stack trace (either may carry user data or secrets).
+The path and method come from the wiring declaration, so they are written once; the adapter
+takes the route as an `HttpRoute` (which `wiring.Route` is) and never imports the wiring:
+the shared layer knows nothing of the application. The adapter owns the cross-cutting
+parts: the request id (taken from ``X-Request-ID`` when the caller sent a sane one, else
+API Gateway's), the correlation id on every log line, CORS and security headers, the
+caller's identity from the authorizer context, and the problem+json error contract. An
+unexpected exception becomes a 500 problem; its type and location are logged, never its
+message or stack trace (either may carry user data or secrets).
 
 A path with a trailing slash is served as the path without it (API Gateway routes both to
 the same resource; nothing redirects). A query value with a NUL character is a 422 naming
@@ -30,7 +32,7 @@ import re
 import typing
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, Protocol
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -38,22 +40,38 @@ from mangum import Mangum
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-import wiring
 from inkwell.errors import (
     PROBLEM_CONTENT_TYPE,
     FieldProblem,
     Problem,
     internal_error,
+    service_unavailable,
     unauthorized,
 )
+from inkwell.failures import DatabaseUnavailable, InvalidValue
 from inkwell.identity import ROLES, Principal
 from inkwell.observability import flush_metrics, logger, set_correlation_id
 from inkwell.settings import settings
+from inkwell.web import API_PREFIX, CORS_EXPOSE_HEADERS, NO_STORE, SECURITY_HEADERS
 
 LambdaEvent = dict[str, Any]
 LambdaResponse = dict[str, Any]
 
 _SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+
+
+def problem_for(exc: BaseException) -> Problem | None:
+    """The problem+json answer to an exception, None for an unexpected one (a 500).
+
+    The one place where the failures of the layers below (inkwell.failures) become HTTP.
+    """
+    if isinstance(exc, Problem):
+        return exc
+    if isinstance(exc, DatabaseUnavailable):
+        return service_unavailable(str(exc))
+    if isinstance(exc, InvalidValue):
+        return Problem(422, "A value in the request is not valid.")
+    return None
 
 
 def problem_response(problem: Problem) -> Response:
@@ -137,7 +155,7 @@ def log_unexpected(exc: BaseException) -> None:
 # What the authorizer passes for a genuine token it refused, and what to tell the caller.
 TOKEN_ERRORS = {
     "expired": "The access token has expired: get a new one with POST "
-               f"{wiring.API_PREFIX}/users/refresh, or sign in again.",
+               f"{API_PREFIX}/users/refresh, or sign in again.",
 }
 
 
@@ -222,7 +240,7 @@ def _cors_headers(event: LambdaEvent) -> dict[str, str]:
         return {}
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     origin = headers.get("origin")
-    expose = {"Access-Control-Expose-Headers": ",".join(wiring.CORS_EXPOSE_HEADERS)}
+    expose = {"Access-Control-Expose-Headers": ",".join(CORS_EXPOSE_HEADERS)}
     if "*" in origins:
         return {"Access-Control-Allow-Origin": "*", **expose}
     if origin in origins:
@@ -230,11 +248,26 @@ def _cors_headers(event: LambdaEvent) -> dict[str, str]:
     return {}
 
 
-class FunctionApp:
-    """The FastAPI app of one Lambda function, bound to its route in the wiring."""
+class HttpRoute(Protocol):
+    """The one operation a function serves, as the wiring declares it (`wiring.Route`)."""
 
-    def __init__(self, module: str) -> None:
-        self.route = wiring.route_for_module(module)
+    @property
+    def name(self) -> str: ...
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def tags(self) -> tuple[str, ...]: ...
+
+
+class FunctionApp:
+    """The FastAPI app of one Lambda function, bound to its route."""
+
+    def __init__(self, route: HttpRoute) -> None:
+        self.route = route
         self.no_store = False
         self.api = FastAPI(
             title=self.route.name,
@@ -273,8 +306,11 @@ class FunctionApp:
                 except Problem:
                     raise
                 except Exception as exc:
-                    log_unexpected(exc)
-                    raise internal_error() from None
+                    problem = problem_for(exc)
+                    if problem is None:
+                        log_unexpected(exc)
+                        raise internal_error() from None
+                    raise problem from exc
                 if result is None and status_code == 204:
                     return Response(status_code=204)
                 if isinstance(result, BaseModel):
@@ -344,9 +380,9 @@ class FunctionApp:
         headers = response.setdefault("headers", {})
         headers["x-request-id"] = rid
         headers.update(_cors_headers(event))
-        headers.update({name.lower(): value for name, value in wiring.SECURITY_HEADERS.items()})
+        headers.update({name.lower(): value for name, value in SECURITY_HEADERS.items()})
         if self.no_store:
-            headers["cache-control"] = wiring.NO_STORE
+            headers["cache-control"] = NO_STORE
         if head:
             response["body"] = ""
         flush_metrics()

@@ -16,13 +16,15 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "inkwell"))
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Inkwell"))
+from inkwell import env
+
+logger = Logger(service=os.environ.get(env.POWERTOOLS_SERVICE_NAME, "inkwell"))
+metrics = Metrics(namespace=os.environ.get(env.POWERTOOLS_METRICS_NAMESPACE, "Inkwell"))
 
 
 @cache
 def tracer() -> Any | None:
-    if os.environ.get("INKWELL_XRAY_SDK", "").lower() != "true":
+    if os.environ.get(env.XRAY_SDK, "").lower() != "true":
         return None
     from aws_lambda_powertools import Tracer
 

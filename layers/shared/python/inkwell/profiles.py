@@ -23,6 +23,7 @@ from __future__ import annotations
 from inkwell import errors
 from inkwell.consumers import Consumer, ReceivedEvent
 from inkwell.db import Session
+from inkwell.event_models import UserDeactivated, UserRegistered, UserRoleChanged, UserUpdated
 from inkwell.identity import Principal
 
 # The users events a profile read model follows.
@@ -121,27 +122,25 @@ def acting(s: Session, table: str, principal: Principal) -> Principal:
 def follow_users(consumer: Consumer, table: str) -> None:
     """Register `consumer`'s effects of PROFILE_EVENTS on the read model `table`."""
 
-    def profile(s: Session, event: ReceivedEvent) -> None:
+    def profile(s: Session, event: ReceivedEvent[UserRegistered | UserUpdated]) -> None:
         data = event.data
-        version = data["createdAt"] if event.detail_type == "user.registered" else (
-            data["updatedAt"])
-        upsert(s, table, user_id=data["id"], username=data["username"],
-               first_name=data.get("firstName"), last_name=data.get("lastName"),
-               version=version)
-        if event.detail_type == "user.registered":
-            set_role(s, table, user_id=data["id"], username=data["username"],
-                     role=data["role"], version=version)
+        version = data.created_at if isinstance(data, UserRegistered) else data.updated_at
+        upsert(s, table, user_id=data.id, username=data.username,
+               first_name=data.first_name, last_name=data.last_name, version=version)
+        if isinstance(data, UserRegistered):
+            set_role(s, table, user_id=data.id, username=data.username, role=data.role,
+                     version=version)
 
-    def role_changed(s: Session, event: ReceivedEvent) -> None:
+    def role_changed(s: Session, event: ReceivedEvent[UserRoleChanged]) -> None:
         data = event.data
-        set_role(s, table, user_id=data["id"], username=data["username"], role=data["role"],
-                 version=data["updatedAt"])
+        set_role(s, table, user_id=data.id, username=data.username, role=data.role,
+                 version=data.updated_at)
 
-    def deactivated(s: Session, event: ReceivedEvent) -> None:
+    def deactivated(s: Session, event: ReceivedEvent[UserDeactivated]) -> None:
         data = event.data
-        deactivate(s, table, user_id=data["id"], username=data["username"],
-                   version=data["updatedAt"])
+        deactivate(s, table, user_id=data.id, username=data.username,
+                   version=data.updated_at)
 
-    consumer.on("user.registered", "user.updated")(profile)
-    consumer.on("user.role_changed")(role_changed)
-    consumer.on("user.deactivated")(deactivated)
+    consumer.on(UserRegistered, UserUpdated)(profile)
+    consumer.on(UserRoleChanged)(role_changed)
+    consumer.on(UserDeactivated)(deactivated)

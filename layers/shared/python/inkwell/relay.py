@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from inkwell import events
+from inkwell import env, events
 from inkwell.db import Database, database
 from inkwell.observability import logger, metrics
 
@@ -36,11 +36,11 @@ class RelayResult:
 
 
 def _grace_s() -> int:
-    return int(os.environ.get("INKWELL_OUTBOX_GRACE_SECONDS", "10"))
+    return int(os.environ.get(env.OUTBOX_GRACE_SECONDS, "10"))
 
 
 def _retention_s() -> int:
-    return int(os.environ.get("INKWELL_OUTBOX_RETENTION_SECONDS", str(7 * 86400)))
+    return int(os.environ.get(env.OUTBOX_RETENTION_SECONDS, str(7 * 86400)))
 
 
 def relay_once(db: Database, *, grace_s: int | None = None, batch: int = BATCH) -> RelayResult:
@@ -115,7 +115,7 @@ def report_backlog(db: Database) -> float:
     from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
     age = oldest_unpublished_age_s(db)
-    if os.environ.get("POWERTOOLS_METRICS_DISABLED", "").lower() == "true":
+    if os.environ.get(env.POWERTOOLS_METRICS_DISABLED, "").lower() == "true":
         return age  # single_metric does not honour the switch by itself
     # A metric of its own (one EMF record), so its Domain dimension never mixes with the
     # invocation's other metrics; `service` is added as on every Powertools metric.

@@ -47,17 +47,17 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        origins = os.environ.get("INKWELL_CORS_ORIGINS", "")
+        origins = os.environ.get(env.CORS_ORIGINS, "")
         return cls(
-            stage=os.environ.get("INKWELL_STAGE", "local"),
-            jwt_issuer=os.environ.get("INKWELL_JWT_ISSUER", "inkwell"),
-            jwt_audience=os.environ.get("INKWELL_JWT_AUDIENCE", "inkwell-api"),
-            access_token_ttl_s=_int("INKWELL_ACCESS_TOKEN_TTL", 900, 60, 3600),
-            refresh_token_ttl_s=_int("INKWELL_REFRESH_TOKEN_TTL", 14 * 86400, 3600, 90 * 86400),
-            bcrypt_rounds=_int("INKWELL_BCRYPT_ROUNDS", 12, 4, 16),
+            stage=os.environ.get(env.STAGE, "local"),
+            jwt_issuer=os.environ.get(env.JWT_ISSUER, "inkwell"),
+            jwt_audience=os.environ.get(env.JWT_AUDIENCE, "inkwell-api"),
+            access_token_ttl_s=_int(env.ACCESS_TOKEN_TTL, 900, 60, 3600),
+            refresh_token_ttl_s=_int(env.REFRESH_TOKEN_TTL, 14 * 86400, 3600, 90 * 86400),
+            bcrypt_rounds=_int(env.BCRYPT_ROUNDS, 12, 4, 16),
             cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
-            login_max_failures=_int("INKWELL_LOGIN_MAX_FAILURES", 5, 1, 100),
-            login_failure_window_s=_int("INKWELL_LOGIN_FAILURE_WINDOW", 900, 10, 86400),
+            login_max_failures=_int(env.LOGIN_MAX_FAILURES, 5, 1, 100),
+            login_failure_window_s=_int(env.LOGIN_FAILURE_WINDOW, 900, 10, 86400),
             password_reset_ttl_s=_int(env.PASSWORD_RESET_TTL, 1800, 60, 86400),
             password_reset_url=os.environ.get(env.PASSWORD_RESET_URL, "").strip() or None,
         )
@@ -83,22 +83,22 @@ class EmailSettings:
 
     @classmethod
     def from_env(cls) -> EmailSettings:
-        raw = os.environ.get("INKWELL_EMAIL_TRANSPORT", "")
+        raw = os.environ.get(env.EMAIL_TRANSPORT, "")
         transport = next((t for t in EMAIL_TRANSPORTS if t == (raw.strip().lower() or "log")),
                          None)
         if transport is None:
             raise ConfigurationError(
-                f"INKWELL_EMAIL_TRANSPORT must be one of {', '.join(EMAIL_TRANSPORTS)},"
+                f"{env.EMAIL_TRANSPORT} must be one of {', '.join(EMAIL_TRANSPORTS)},"
                 f" got {raw!r}"
             )
-        sender = os.environ.get("INKWELL_EMAIL_SENDER", "").strip() or None
+        sender = os.environ.get(env.EMAIL_SENDER, "").strip() or None
         if sender is not None:
             # A bare address, or a display name with the address in angle brackets.
             address = sender[sender.rfind("<") + 1 : -1] if sender.endswith(">") else sender
             local, at, domain = address.rpartition("@")
             if not (local and at and "." in domain) or any(c.isspace() for c in address):
                 raise ConfigurationError(
-                    f"INKWELL_EMAIL_SENDER must be an email address, got {sender!r}"
+                    f"{env.EMAIL_SENDER} must be an email address, got {sender!r}"
                 )
         if transport == "ses" and sender is None:
             raise ConfigurationError(

@@ -1,0 +1,1 @@
+"""The comments event consumers: one module per wiring.CONSUMERS entry."""

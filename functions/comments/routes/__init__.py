@@ -1,0 +1,1 @@
+"""The comments HTTP routes: one module per route, serving its wiring.ROUTES entry."""

@@ -1,0 +1,1 @@
+"""The content event consumers: one module per wiring.CONSUMERS entry."""

@@ -1,0 +1,1 @@
+"""The users event consumers: one module per wiring.CONSUMERS entry."""

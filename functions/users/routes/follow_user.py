@@ -1,0 +1,16 @@
+"""POST /api/v1/users/{id}/follow"""
+
+from inkwell.http import FunctionApp
+from inkwell.identity import Principal
+from users import service
+from wiring import route_for_module
+
+api = FunctionApp(route_for_module(__name__))
+
+
+@api.endpoint(status_code=204)
+def follow_user(id: str, principal: Principal) -> None:
+    service.follow_user(id, principal)
+
+
+handler = api.handler
