@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from inkwell.db import Session, database
-from inkwell.observability import logger, set_correlation_id
+from inkwell.observability import ExecutionEnvironment, logger, set_correlation_id
 
 Effect = Callable[[Session, "ReceivedEvent"], None]
 
@@ -52,6 +52,7 @@ class Consumer:
         self.name = name
         self.db = database(domain)
         self.effects: dict[str, Effect] = {}
+        self.environment = ExecutionEnvironment()
 
     def on(self, *detail_types: str) -> Callable[[Effect], Effect]:
         def register(effect: Effect) -> Effect:
@@ -62,6 +63,7 @@ class Consumer:
         return register
 
     def handler(self, event: dict[str, Any], context: Any) -> dict[str, str]:
+        self.environment.start(context)
         received = ReceivedEvent.from_eventbridge(event)
         set_correlation_id(received.correlation_id)
         effect = self.effects.get(received.detail_type)

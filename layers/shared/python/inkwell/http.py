@@ -47,7 +47,12 @@ from inkwell.errors import (
     unauthorized,
 )
 from inkwell.identity import ROLES, Principal
-from inkwell.observability import flush_metrics, logger, set_correlation_id
+from inkwell.observability import (
+    ExecutionEnvironment,
+    flush_metrics,
+    logger,
+    set_correlation_id,
+)
 from inkwell.settings import settings
 
 LambdaEvent = dict[str, Any]
@@ -236,6 +241,7 @@ class FunctionApp:
     def __init__(self, module: str) -> None:
         self.route = wiring.route_for_module(module)
         self.no_store = False
+        self.environment = ExecutionEnvironment()
         self.api = FastAPI(
             title=self.route.name,
             openapi_url=None,
@@ -325,6 +331,7 @@ class FunctionApp:
 
     def handler(self, event: LambdaEvent, context: Any) -> LambdaResponse:
         """The Lambda entry point."""
+        self.environment.start(context)
         rid = _request_id_of(event, context)
         path = str(event.get("path") or "/")
         if len(path) > 1 and path.endswith("/"):
