@@ -103,6 +103,10 @@ def test_only_the_first_invocation_of_an_environment_is_a_cold_start(logs: Logs)
     for _ in range(2):
         environment.start(context_for(route))
         logger.info("probe")
-    first, second = (line for line in logs.json_lines() if line["message"] == "probe")
-    assert (first["cold_start"], second["cold_start"]) == (True, False)
+    environment.start(None)  # as the tests call handlers: nothing left of the last context
+    logger.info("probe")
+    first, second, third = (line for line in logs.json_lines() if line["message"] == "probe")
+    assert (first["cold_start"], second["cold_start"], third["cold_start"]) == (
+        True, False, False)
     assert first["function_request_id"] != second["function_request_id"]
+    assert not set(CONTEXT_FIELDS[1:]) & set(third)

@@ -21,7 +21,10 @@ from functools import cache, wraps
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.logging.lambda_context import build_lambda_context_model
+from aws_lambda_powertools.logging.lambda_context import (
+    LambdaContextModel,
+    build_lambda_context_model,
+)
 
 logger = Logger(service=os.environ.get("POWERTOOLS_SERVICE_NAME", "inkwell"))
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "Inkwell"))
@@ -62,6 +65,10 @@ def correlation_id() -> str | None:
     return str(value) if value else None
 
 
+# What Powertools' LambdaContextModel holds (function_name, function_memory_size, ...).
+_CONTEXT_KEYS = tuple(vars(LambdaContextModel()))
+
+
 class ExecutionEnvironment:
     """One function's execution environment: its first invocation is the cold start."""
 
@@ -75,10 +82,13 @@ class ExecutionEnvironment:
             os.environ.get("AWS_LAMBDA_INITIALIZATION_TYPE") != "provisioned-concurrency"
         )
         self.invoked = True
-        keys: dict[str, Any] = {"cold_start": cold}
         if context is not None and hasattr(context, "aws_request_id"):
-            keys.update(vars(build_lambda_context_model(context)))
-        logger.thread_safe_append_keys(**keys)
+            logger.thread_safe_append_keys(
+                cold_start=cold, **vars(build_lambda_context_model(context))
+            )
+        else:  # called without a context (a test): no other invocation's fields linger
+            logger.thread_safe_remove_keys(list(_CONTEXT_KEYS))
+            logger.thread_safe_append_keys(cold_start=cold)
 
 
 Handler = TypeVar("Handler", bound=Callable[[Any, Any], Any])
