@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import CfnElement
 
 import wiring
+from infra.cdk.inkwell_infra.events import OUTBOX_AGE_METRIC
 from tests.infra.conftest import Synthesized
 
 PREFIX = "inkwell-dev"
@@ -174,3 +175,53 @@ def domain_databases(synth: Synthesized) -> dict[str, DomainDb]:
             ),
         )
     return found
+
+
+# The runtime is the Python that builds (and compiles) the layer.
+EXPECTED_RUNTIME = "python3.13"
+
+
+def jwt_secret_ids(synth: Synthesized) -> set[str]:
+    """The JWT private-key secret: the one secret that is no database's."""
+    secrets = set(synth.of_type("AWS::SecretsManager::Secret")) - db_secret_ids(synth)
+    assert len(secrets) == 1
+    return secrets
+
+
+def db_secret_ids(synth: Synthesized) -> set[str]:
+    """Every domain's database secret and its attachment (whose Ref is the same ARN)."""
+    ids: set[str] = set()
+    for attachment_id, attachment in synth.of_type(
+        "AWS::SecretsManager::SecretTargetAttachment"
+    ).items():
+        assert attachment["Properties"]["TargetType"] == "AWS::RDS::DBInstance"
+        ids |= {attachment_id, *refs_in(attachment["Properties"]["SecretId"])}
+    assert ids
+    return ids
+
+
+def dlq_id(synth: Synthesized, consumer: wiring.Consumer) -> str:
+    logical_id, _ = only(
+        {
+            k: v
+            for k, v in synth.of_type("AWS::SQS::Queue").items()
+            if v["Properties"].get("QueueName") == f"{PREFIX}-{consumer.name}-dlq"
+        }
+    )
+    return logical_id
+
+
+def alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
+    return {k: v["Properties"] for k, v in synth.of_type("AWS::CloudWatch::Alarm").items()}
+
+
+def outbox_alarm(synth: Synthesized, domain: str) -> dict[str, Any]:
+    _, props = only(
+        {
+            k: v
+            for k, v in alarms(synth).items()
+            if v.get("MetricName") == OUTBOX_AGE_METRIC
+            and {"Name": "Domain", "Value": domain} in v["Dimensions"]
+        }
+    )
+    return props

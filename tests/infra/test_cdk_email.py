@@ -3,7 +3,7 @@
 The dev synth leaves ``emailSender`` unset (email goes to the log: no SES permission, no
 endpoint); the prod synth sets it (``conftest.PROD_CONTEXT``): SES, as that sender only,
 through a closed interface endpoint for the in-VPC senders. The exact IAM grants of every
-role, SES included, are checked by ``test_cdk_stack.test_each_role_grants_exactly_what_its_
+role, SES included, are checked by ``test_cdk_iam.test_each_role_grants_exactly_what_its_
 functions_declare``.
 """
 

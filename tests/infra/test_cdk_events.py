@@ -1,15 +1,12 @@
 """CDK assertions on the event backbone (bus, archive, rules, DLQs, retries, the schedules
-of the scheduled functions, PutEvents grants, the EventBridge endpoint, alarms), checked
-against ``wiring``.
+of the scheduled functions, PutEvents grants, the EventBridge endpoint, the outputs),
+checked against ``wiring``; the alarms are in ``test_cdk_alarms``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import subprocess
-import sys
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -18,21 +15,21 @@ import pytest
 import wiring
 from infra.cdk.inkwell_infra.events import (
     DELIVERY_RETRY_ATTEMPTS,
-    OUTBOX_AGE_METRIC,
     event_pattern,
     validate_consumer,
     validate_relays,
     validate_scheduled,
 )
-from infra.cdk.inkwell_infra.paths import FUNCTIONS_DIR, LAYER_PYTHON_DIR
 from inkwell.env import EVENT_BUS_NAME as EVENT_BUS_ENV
 from tests.infra.conftest import Synthesized
 from tests.infra.helpers import (
     PREFIX,
     as_list,
+    dlq_id,
     function_id,
     function_props,
     only,
+    outbox_alarm,
     ref,
     refs_in,
     role_id,
@@ -41,10 +38,10 @@ from tests.infra.helpers import (
 
 pytestmark = pytest.mark.xdist_group("cdk")
 
+
 DLQ_RETENTION_S = 14 * 24 * 3600
 
 
-# --- helpers ---------------------------------------------------------------------------
 
 
 def bus_id(synth: Synthesized) -> str:
@@ -54,17 +51,6 @@ def bus_id(synth: Synthesized) -> str:
 
 def bus_arn(synth: Synthesized) -> dict[str, Any]:
     return {"Fn::GetAtt": [bus_id(synth), "Arn"]}
-
-
-def dlq_id(synth: Synthesized, consumer: wiring.Consumer) -> str:
-    logical_id, _ = only(
-        {
-            k: v
-            for k, v in synth.of_type("AWS::SQS::Queue").items()
-            if v["Properties"].get("QueueName") == f"{PREFIX}-{consumer.name}-dlq"
-        }
-    )
-    return logical_id
 
 
 def rules_targeting(synth: Synthesized, fn_logical_id: str) -> dict[str, dict[str, Any]]:
@@ -87,18 +73,6 @@ def invoke_config(synth: Synthesized, name: str) -> dict[str, Any]:
     return props
 
 
-def alarms(synth: Synthesized) -> dict[str, dict[str, Any]]:
-    return {k: v["Properties"] for k, v in synth.of_type("AWS::CloudWatch::Alarm").items()}
-
-
-def fires_on_any(props: dict[str, Any]) -> bool:
-    """The alarm fires as soon as the metric is above zero (``> 0`` or ``>= 1``)."""
-    return (props["ComparisonOperator"], props["Threshold"]) in {
-        ("GreaterThanThreshold", 0),
-        ("GreaterThanOrEqualToThreshold", 1),
-    }
-
-
 def grants_put_events(statement: dict[str, Any]) -> bool:
     """Whether any action of the statement (wildcards included) covers PutEvents."""
     return any(
@@ -107,24 +81,6 @@ def grants_put_events(statement: dict[str, Any]) -> bool:
     )
 
 
-def relay_of(domain: str) -> wiring.Scheduled:
-    (relay,) = [r for r in wiring.RELAYS if r.domain == domain]
-    return relay
-
-
-def outbox_alarm(synth: Synthesized, domain: str) -> dict[str, Any]:
-    _, props = only(
-        {
-            k: v
-            for k, v in alarms(synth).items()
-            if v.get("MetricName") == OUTBOX_AGE_METRIC
-            and {"Name": "Domain", "Value": domain} in v["Dimensions"]
-        }
-    )
-    return props
-
-
-# --- bus and archive -------------------------------------------------------------------
 
 
 def test_one_custom_bus_with_an_archive_of_every_inkwell_event(synth: Synthesized) -> None:
@@ -148,7 +104,6 @@ def test_archive_retention_comes_from_context(prod_synth: Synthesized) -> None:
     assert prod_synth.resources[bus]["Properties"]["Name"] == "inkwell-prod"
 
 
-# --- consumers -------------------------------------------------------------------------
 
 
 def test_exactly_one_rule_per_consumer_matching_its_pattern(synth: Synthesized) -> None:
@@ -292,7 +247,6 @@ def test_consumer_declarations_aws_would_reject_fail_the_synth() -> None:
         event_pattern({"source": ["inkwell.users"], "detail_type": ["user.registered"]})
 
 
-# --- scheduled functions and relays ------------------------------------------------------
 
 
 def test_each_scheduled_function_runs_on_its_schedule(synth: Synthesized) -> None:
@@ -354,7 +308,6 @@ def test_scheduled_declarations_aws_would_reject_fail_the_synth() -> None:
         validate_relays((*wiring.RELAYS, twin), (*wiring.SCHEDULED, twin))
 
 
-# --- who may publish -------------------------------------------------------------------
 
 
 def test_put_events_only_for_events_access_and_only_on_the_bus(synth: Synthesized) -> None:
@@ -431,142 +384,6 @@ def test_in_vpc_publishers_reach_eventbridge_through_a_closed_endpoint(
     assert egress_to_endpoint == publisher_groups
 
 
-# --- alarms ----------------------------------------------------------------------------
-
-
-def test_consumer_errors_alarm(synth: Synthesized) -> None:
-    for consumer in wiring.CONSUMERS:
-        fn = function_id(synth, consumer.name)
-        _, props = only(
-            {
-                k: v
-                for k, v in alarms(synth).items()
-                if v.get("Namespace") == "AWS/Lambda"
-                and v.get("MetricName") == "Errors"
-                and v["Dimensions"] == [{"Name": "FunctionName", "Value": ref(fn)}]
-            }
-        )
-        assert props["Statistic"] == "Sum"
-        assert props["Period"] == 300
-        assert props["EvaluationPeriods"] == 1
-        assert fires_on_any(props)
-        assert props["TreatMissingData"] == "notBreaching"
-
-
-def test_dead_letter_queue_depth_alarm(synth: Synthesized) -> None:
-    depth = {
-        k: v
-        for k, v in alarms(synth).items()
-        if v.get("Namespace") == "AWS/SQS"
-        and v.get("MetricName") == "ApproximateNumberOfMessagesVisible"
-    }
-    assert len(depth) == len(wiring.CONSUMERS)
-    for consumer in wiring.CONSUMERS:
-        queue = dlq_id(synth, consumer)
-        _, props = only(
-            {
-                k: v
-                for k, v in depth.items()
-                if v["Dimensions"]
-                == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}]
-            }
-        )
-        assert props["Statistic"] == "Maximum"
-        assert fires_on_any(props)
-
-
-def test_outbox_age_alarm_per_relay_domain(synth: Synthesized) -> None:
-    outbox_alarms = [
-        v for v in alarms(synth).values() if v.get("MetricName") == OUTBOX_AGE_METRIC
-    ]
-    # one per relay (i.e. per domain outbox); other scheduled functions have none
-    assert len(outbox_alarms) == len(wiring.RELAYS)
-    for relay in wiring.RELAYS:
-        props = outbox_alarm(synth, relay.domain)
-        assert props["Namespace"] == "Inkwell"
-        assert props["Statistic"] == "Maximum"
-        # one period per relay run (every minute by default)
-        assert props["Period"] == 60 * relay_of(relay.domain).schedule_minutes
-        assert props["ComparisonOperator"] == "GreaterThanThreshold"
-        assert props["Threshold"] == 300
-        assert props["EvaluationPeriods"] == 2
-        assert props["DatapointsToAlarm"] == 2
-        # no data = the relay is not running: that must alarm too
-        assert props["TreatMissingData"] == "breaching"
-
-
-def test_outbox_age_alarm_watches_the_metric_the_relay_emits(synth: Synthesized) -> None:
-    """Run the real ``inkwell.relay.report_backlog`` with the relay's deployed environment
-    and compare the EMF record it prints with the alarm's metric: CloudWatch matches the
-    full dimension set, so a dimension the alarm does not name means it sees no data."""
-    script = (
-        "import sys\n"
-        "import inkwell.relay as relay\n"
-        "relay.oldest_unpublished_age_s = lambda db: 42.0\n"
-        "class Db:\n"
-        "    domain = sys.argv[1]\n"
-        "relay.report_backlog(Db())\n"
-    )
-    for relay in wiring.RELAYS:
-        deployed = function_props(synth, relay.name)["Environment"]["Variables"]
-        env = {k: v for k, v in deployed.items() if isinstance(v, str)}
-        env |= {
-            "PATH": os.environ.get("PATH", ""),
-            "PYTHONPATH": os.pathsep.join([str(FUNCTIONS_DIR), str(LAYER_PYTHON_DIR)]),
-            "AWS_LAMBDA_FUNCTION_NAME": f"{PREFIX}-{relay.name}",
-        }
-        done = subprocess.run(
-            [sys.executable, "-c", script, relay.domain],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=True,
-        )
-        records = [
-            json.loads(line)
-            for line in done.stdout.splitlines()
-            if line.startswith("{") and '"_aws"' in line
-        ]
-        (record,) = [r for r in records if OUTBOX_AGE_METRIC in r]
-        (directive,) = record["_aws"]["CloudWatchMetrics"]
-        (dimension_names,) = directive["Dimensions"]
-        emitted = {name: record[name] for name in dimension_names}
-
-        props = outbox_alarm(synth, relay.domain)
-        assert props["Namespace"] == directive["Namespace"]
-        assert props["MetricName"] in {m["Name"] for m in directive["Metrics"]}
-        assert {d["Name"]: d["Value"] for d in props["Dimensions"]} == emitted
-        assert emitted["Domain"] == relay.domain
-
-
-def test_alarms_always_notify_the_topic(synth: Synthesized) -> None:
-    """Without alarmEmail (dev) there is still the topic, and every alarm notifies it;
-    nobody is subscribed until someone is."""
-    topic, _ = only(synth.of_type("AWS::SNS::Topic"))
-    assert not synth.of_type("AWS::SNS::Subscription")
-    for props in alarms(synth).values():
-        assert props["AlarmActions"] == [ref(topic)]
-        assert props["OKActions"] == [ref(topic)]
-
-
-def test_alarm_email_notifies_on_every_alarm(prod_synth: Synthesized) -> None:
-    topic, _ = only(prod_synth.of_type("AWS::SNS::Topic"))
-    _, subscription = only(prod_synth.of_type("AWS::SNS::Subscription"))
-    assert subscription["Properties"]["Protocol"] == "email"
-    assert subscription["Properties"]["Endpoint"] == "oncall@inkwell.example"
-    assert subscription["Properties"]["TopicArn"] == ref(topic)
-    every_alarm = alarms(prod_synth)
-    assert len(every_alarm) >= len(wiring.all_functions()) + len(wiring.CONSUMERS) + len(
-        wiring.RELAYS
-    )
-    for props in every_alarm.values():
-        assert props["AlarmActions"] == [ref(topic)]
-        assert props["OKActions"] == [ref(topic)]
-    assert prod_synth.outputs["AlarmTopicArn"]["Value"] == ref(topic)
-
-
-# --- outputs ---------------------------------------------------------------------------
 
 
 def test_event_outputs(synth: Synthesized) -> None:

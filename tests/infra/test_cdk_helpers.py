@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -14,9 +13,7 @@ from infra.cdk.inkwell_infra.functions import code_excludes
 from infra.cdk.inkwell_infra.layer import (
     PipLayerBundling,
     layer_asset_hash,
-    project_dependencies,
 )
-from infra.cdk.inkwell_infra.paths import PYPROJECT
 from infra.cdk.inkwell_infra.runtime import (
     BUILD_PYTHON_ENV,
     LambdaPlatform,
@@ -64,13 +61,6 @@ def test_code_excludes_keep_only_wiring_and_the_domain(tmp_path: Path) -> None:
         "users/routes/login.py",
         "users/migrations/0001_users.sql",
     }
-
-
-def test_layer_dependencies_come_from_pyproject() -> None:
-    with PYPROJECT.open("rb") as fh:
-        declared = tomllib.load(fh)["project"]["dependencies"]
-    assert project_dependencies() == declared
-    assert declared, "the layer would ship no dependencies"
 
 
 def test_layer_hash_tracks_dependencies_and_sources(tmp_path: Path) -> None:

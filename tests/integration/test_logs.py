@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from inkwell.observability import logger
+import wiring
+from inkwell.observability import ExecutionEnvironment, logger
+from local.dispatch import context_for
 from tests.conftest import Api
 from tests.integration.conftest import Logs
 from tests.integration.support import USERS
+from tests.integration.test_consumers import bus_event
+from users.consumers import audit
 
 SECRET = "Sup3r-Secret-Passw0rd"
 NEW_SECRET = "An0ther-Secret-Passw0rd"
@@ -61,3 +65,48 @@ def test_an_unexpected_error_is_logged_without_message_or_trace(api: Api, logs: 
     text = logs.text
     assert "unexpected error" in text and "RuntimeError" in text
     assert SECRET not in text and "Traceback" not in text
+
+
+CONTEXT_FIELDS = ("cold_start", "function_name", "function_memory_size", "function_arn",
+                  "function_request_id")
+
+
+def assert_context_of(line: dict[str, object], function: wiring.Function) -> None:
+    assert set(CONTEXT_FIELDS) <= set(line), line
+    assert isinstance(line["cold_start"], bool)
+    assert line["function_name"] == function.name
+    assert line["function_memory_size"] == function.memory_mb
+    assert str(line["function_arn"]).endswith(f":function:{function.name}")
+    assert line["function_request_id"] not in (None, "", "UNDEFINED")
+
+
+def test_lines_of_a_route_and_a_consumer_carry_the_lambda_context(
+    api: Api, logs: Logs, clean_databases: dict[str, str]
+) -> None:
+    api.register("carol", SECRET)
+    consumer = next(c for c in wiring.CONSUMERS if c.name == "users-audit")
+    event = bus_event("user.registered")
+    audit.handler(event, context_for(consumer))
+    lines = logs.json_lines()
+    (registered,) = [line for line in lines if line["message"] == "user registered"]
+    assert_context_of(registered, next(r for r in wiring.ROUTES if r.name == "users-register"))
+    (processed,) = [line for line in lines if line["message"] == "event processed"
+                    and line["eventId"] == event["detail"]["eventId"]]
+    assert_context_of(processed, consumer)
+    assert processed["correlation_id"] == event["detail"]["correlationId"]
+    assert processed["function_request_id"] != registered["function_request_id"]
+
+
+def test_only_the_first_invocation_of_an_environment_is_a_cold_start(logs: Logs) -> None:
+    environment = ExecutionEnvironment()
+    route = next(r for r in wiring.ROUTES if r.name == "users-register")
+    for _ in range(2):
+        environment.start(context_for(route))
+        logger.info("probe")
+    environment.start(None)  # as the tests call handlers: nothing left of the last context
+    logger.info("probe")
+    first, second, third = (line for line in logs.json_lines() if line["message"] == "probe")
+    assert (first["cold_start"], second["cold_start"], third["cold_start"]) == (
+        True, False, False)
+    assert first["function_request_id"] != second["function_request_id"]
+    assert not set(CONTEXT_FIELDS[1:]) & set(third)

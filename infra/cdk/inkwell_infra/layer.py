@@ -1,14 +1,16 @@
 """The shared Lambda layer: ``layers/shared/python`` plus the runtime dependencies, and the
 Amazon RDS CA bundle (``rds_ca``: ``/opt/certs/rds-ca-bundle.pem`` on Lambda).
 
-The dependency list is read from ``[project].dependencies`` in ``pyproject.toml`` (the one
-source of truth) and installed with pip for the Lambda platform (Linux, the configured
-architecture and runtime's CPython version, binary wheels only), then compiled to bytecode
-by an interpreter of exactly the runtime's version (``runtime.build_interpreter``), so
-bundling runs locally: no Docker, ever. The asset hash is
-computed up front from the dependency list, the pip target platform and the contents of
-``layers/shared/python``, so a re-synth with nothing changed reuses the staged asset in
-``cdk.out`` instead of running pip again.
+The dependencies are the runtime closure ``uv.lock`` pins for the configured runtime and
+architecture (``lockfile.layer_packages``: ``[project].dependencies`` of ``pyproject.toml``
+and what they pull in, each version and file hash fixed), installed with pip for the Lambda
+platform (Linux, the configured architecture and runtime's CPython version, binary wheels
+only, ``--no-deps --require-hashes``: pip resolves nothing), then compiled to bytecode by an
+interpreter of exactly the runtime's version (``runtime.build_interpreter``), so bundling
+runs locally: no Docker, ever. The asset hash is computed up front from the pinned
+requirements, the pip target platform and the contents of ``layers/shared/python``, so a
+re-synth with nothing changed reuses the staged asset in ``cdk.out`` instead of running pip
+again.
 
 With ``aws:cdk:bundling-stacks`` set to ``[]`` (the infra tests) CDK skips bundling and
 the layer asset is a placeholder.
@@ -21,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,9 +31,11 @@ import jsii
 from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
+from packaging.specifiers import SpecifierSet
 
 from infra.cdk.inkwell_infra import rds_ca
-from infra.cdk.inkwell_infra.paths import LAYER_DIR, LAYER_PYTHON_DIR, PYPROJECT
+from infra.cdk.inkwell_infra.lockfile import LockedPackage, layer_packages
+from infra.cdk.inkwell_infra.paths import LAYER_DIR, LAYER_PYTHON_DIR
 from infra.cdk.inkwell_infra.runtime import LambdaPlatform, build_interpreter
 
 # Where the layer is mounted on Lambda: the path compiled into the bytecode's tracebacks.
@@ -41,19 +44,28 @@ LAYER_MOUNT = "/opt/python"
 # The layer is on sys.path before the runtime's own boto3/botocore (/var/runtime), so a
 # transitive dependency we ship shadows the runtime's copy. Keep those within what the
 # runtime's botocore accepts (pg8000 pulls in python-dateutil; botocore needs <3).
-RUNTIME_CONSTRAINTS: tuple[str, ...] = ("python-dateutil<3",)
+RUNTIME_CONSTRAINTS: dict[str, SpecifierSet] = {"python-dateutil": SpecifierSet("<3")}
 
 _IGNORED_NAMES = ("__pycache__", "*.pyc", "*.pyo", ".mypy_cache", ".pytest_cache")
 
 
-def project_dependencies(pyproject: Path = PYPROJECT) -> list[str]:
-    """``[project].dependencies`` of ``pyproject.toml``: what the layer ships."""
-    with pyproject.open("rb") as fh:
-        data = tomllib.load(fh)
-    deps = data.get("project", {}).get("dependencies", [])
-    if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
-        raise ValueError(f"{pyproject}: [project].dependencies must be a list of strings")
-    return list(deps)
+def layer_requirements(platform: LambdaPlatform) -> list[str]:
+    """The pip requirement lines of the layer: what ``uv.lock`` pins for ``platform``,
+    checked against the runtime's constraints."""
+    packages = layer_packages(platform.python_version, platform.architecture_name)
+    check_runtime_constraints(packages)
+    return [package.requirement for package in packages]
+
+
+def check_runtime_constraints(packages: Iterable[LockedPackage]) -> None:
+    for package in packages:
+        allowed = RUNTIME_CONSTRAINTS.get(package.name)
+        if allowed is not None and package.version not in allowed:
+            raise ValueError(
+                f"uv.lock pins {package.name} {package.version}, but the Lambda runtime's"
+                f" botocore needs {package.name}{allowed}: constrain it in pyproject.toml"
+                " and run `uv lock` again"
+            )
 
 
 def _source_files(root: Path) -> Iterable[Path]:
@@ -72,7 +84,7 @@ def layer_asset_hash(
 ) -> str:
     """Hash of everything that determines the bundled layer's content."""
     digest = hashlib.sha256()
-    for part in (*platform.pip_args, *RUNTIME_CONSTRAINTS, *dependencies, "bytecode"):
+    for part in (*platform.pip_args, *dependencies, "bytecode"):
         digest.update(b"pip\0" + part.encode() + b"\0")
     digest.update(b"rds-ca\0" + rds_ca.locked_version().encode() + b"\0")
     if source_dir.is_dir():
@@ -136,8 +148,8 @@ class PipLayerBundling:
 
     def _pip_install(self, target: Path) -> None:
         with tempfile.TemporaryDirectory() as tmp:
-            constraints = Path(tmp) / "constraints.txt"
-            constraints.write_text("".join(f"{c}\n" for c in RUNTIME_CONSTRAINTS))
+            requirements = Path(tmp) / "requirements.txt"
+            requirements.write_text("".join(f"{r}\n" for r in self.dependencies))
             command = [
                 sys.executable,
                 "-m",
@@ -150,9 +162,11 @@ class PipLayerBundling:
                 str(target),
                 *self.platform.pip_args,
                 "--upgrade",
-                "--constraint",
-                str(constraints),
-                *self.dependencies,
+                # The lock already holds the whole closure: pip installs it as listed.
+                "--no-deps",
+                "--require-hashes",
+                "--requirement",
+                str(requirements),
             ]
             subprocess.run(command, check=True)  # noqa: S603 - fixed argv, no shell
 
@@ -169,13 +183,13 @@ class DependencyLayer(Construct):
         platform: LambdaPlatform,
     ) -> None:
         super().__init__(scope, construct_id)
-        dependencies = project_dependencies()
+        dependencies = layer_requirements(platform)
         self.dependencies = dependencies
         self.layer = lambda_.LayerVersion(
             self,
             "Layer",
             layer_version_name=f"{name_prefix}-shared",
-            description="Inkwell shared code and runtime dependencies (pyproject.toml)",
+            description="Inkwell shared code and runtime dependencies (uv.lock)",
             code=lambda_.Code.from_asset(
                 str(LAYER_DIR),
                 asset_hash_type=AssetHashType.CUSTOM,

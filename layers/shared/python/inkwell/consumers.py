@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from inkwell.db import Session, database
 from inkwell.event_models import MODELS, EventData
-from inkwell.observability import logger, set_correlation_id
+from inkwell.observability import ExecutionEnvironment, logger, set_correlation_id
 
 D = TypeVar("D", bound=EventData)
 Effect = Callable[[Session, "ReceivedEvent[Any]"], None]
@@ -74,6 +74,7 @@ class Consumer:
         self.name = name
         self.db = database(domain)
         self.effects: dict[str, Effect] = {}
+        self.environment = ExecutionEnvironment()
 
     def on(self, *models: type[EventData]) -> Callable[[Effect], Effect]:
         """Register the effect of the event types of `models`; it receives their data
@@ -87,6 +88,7 @@ class Consumer:
         return register
 
     def handler(self, event: dict[str, Any], context: Any) -> dict[str, str]:
+        self.environment.start(context)
         detail_type = str(event.get("detail-type"))
         effect = self.effects.get(detail_type)
         if effect is None:

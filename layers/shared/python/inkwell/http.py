@@ -50,7 +50,12 @@ from inkwell.errors import (
 )
 from inkwell.failures import DatabaseUnavailable, InvalidValue
 from inkwell.identity import ROLES, Principal
-from inkwell.observability import flush_metrics, logger, set_correlation_id
+from inkwell.observability import (
+    ExecutionEnvironment,
+    flush_metrics,
+    logger,
+    set_correlation_id,
+)
 from inkwell.settings import settings
 from inkwell.web import API_PREFIX, CORS_EXPOSE_HEADERS, NO_STORE, SECURITY_HEADERS
 
@@ -269,6 +274,7 @@ class FunctionApp:
     def __init__(self, route: HttpRoute) -> None:
         self.route = route
         self.no_store = False
+        self.environment = ExecutionEnvironment()
         self.api = FastAPI(
             title=self.route.name,
             openapi_url=None,
@@ -361,6 +367,7 @@ class FunctionApp:
 
     def handler(self, event: LambdaEvent, context: Any) -> LambdaResponse:
         """The Lambda entry point."""
+        self.environment.start(context)
         rid = _request_id_of(event, context)
         path = str(event.get("path") or "/")
         if len(path) > 1 and path.endswith("/"):

@@ -30,7 +30,7 @@ from pg8000.exceptions import DatabaseError, InterfaceError
 
 from inkwell import db_users, env
 from inkwell.db import ConnectionParams, query
-from inkwell.observability import logger
+from inkwell.observability import logger, with_lambda_context
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _LOCK_KEY = 0x1A4E_3E11  # arbitrary, fixed: "inkwell migrations"
@@ -205,6 +205,7 @@ def handler_for(
     """
     extra = dict(actions or {})
 
+    @with_lambda_context
     def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         action = (event or {}).get("action", "migrate")
         if action == "migrate":

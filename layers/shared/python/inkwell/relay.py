@@ -19,7 +19,7 @@ from typing import Any
 
 from inkwell import env, events
 from inkwell.db import Database, database
-from inkwell.observability import logger, metrics
+from inkwell.observability import logger, metrics, with_lambda_context
 
 BATCH = 100
 MAX_ATTEMPTS = 10
@@ -147,6 +147,7 @@ def run(db: Database, *, budget_s: float = 50, grace_s: int | None = None) -> Re
 def handler_for(domain: str) -> Any:
     """The scheduled Lambda handler of a domain's relay."""
 
+    @with_lambda_context
     def handler(event: dict[str, Any], context: Any) -> dict[str, float]:
         db = database(domain)
         remaining = context.get_remaining_time_in_millis() / 1000 if context else 60
