@@ -39,21 +39,42 @@ DATABASE_PREFIX = "inkwell_bench"
 
 
 def options(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS),
-                        metavar="SECTION", help=f"sections to run: {', '.join(SECTIONS)}")
-    parser.add_argument("--functions", nargs="+", metavar="NAME",
-                        help="only these functions (cold, aws, warm); the hello world always")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SECTIONS,
+        default=list(SECTIONS),
+        metavar="SECTION",
+        help=f"sections to run: {', '.join(SECTIONS)}",
+    )
+    parser.add_argument(
+        "--functions",
+        nargs="+",
+        metavar="NAME",
+        help="only these functions (cold, aws, warm); the hello world always",
+    )
     parser.add_argument("--moto-port", type=int, default=9250, help="moto's server port")
     parser.add_argument("--cold-runs", type=int, default=7, help="timed cold starts each")
     parser.add_argument("--cold-warmup", type=int, default=1, help="untimed cold rounds first")
     parser.add_argument("--warm-calls", type=int, default=200, help="timed warm calls each")
-    parser.add_argument("--bcrypt-calls", type=int, default=15,
-                        help="timed warm calls of the functions that run bcrypt")
+    parser.add_argument(
+        "--bcrypt-calls",
+        type=int,
+        default=15,
+        help="timed warm calls of the functions that run bcrypt",
+    )
     parser.add_argument("--warmup", type=int, default=20, help="untimed warm calls first")
-    parser.add_argument("--count-calls", type=int, default=3,
-                        help="calls whose round trips are counted, per function")
+    parser.add_argument(
+        "--count-calls",
+        type=int,
+        default=3,
+        help="calls whose round trips are counted, per function",
+    )
     parser.add_argument("--scale-posts", type=int, default=100_000)
     parser.add_argument("--scale-comments", type=int, default=10_000)
     parser.add_argument("--scale-calls", type=int, default=100, help="timed calls per read")
@@ -96,8 +117,11 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if report.failures else 0
 
 
-def with_platform(opts: argparse.Namespace, say: Callable[[str], None],
-                  body: Callable[[dict[str, str], dict[str, str]], None]) -> None:
+def with_platform(
+    opts: argparse.Namespace,
+    say: Callable[[str], None],
+    body: Callable[[dict[str, str], dict[str, str]], None],
+) -> None:
     """Start PostgreSQL and the databases, export the functions' environment, run `body`."""
     from local import platform
 

@@ -27,6 +27,8 @@ from inkwell import env
 REGION = "us-east-1"
 BUS = "inkwell-bench"
 LAYER = Path(__file__).resolve().parents[1] / "layers" / "shared" / "python" / "inkwell"
+
+
 class MotoServer:
     """moto's server in a thread of this process, on `port` (loopback)."""
 
@@ -43,18 +45,24 @@ class MotoServer:
         self._server.start()
         # moto's state is per process, not per server: start from none.
         reset = f"{self.endpoint}/moto-api/reset"  # http on loopback
-        urllib.request.urlopen(urllib.request.Request(reset, method="POST"),  # noqa: S310
-                               timeout=10).close()
+        request = urllib.request.Request(reset, method="POST")  # noqa: S310
+        urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
 
     def client(self, service: str) -> Any:
         import boto3
 
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=REGION,
-                            aws_access_key_id="bench", aws_secret_access_key="bench")
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id="bench",
+            aws_secret_access_key="bench",
+        )
 
     def secret(self, name: str, value: str) -> str:
-        return str(self.client("secretsmanager").create_secret(Name=name,
-                                                               SecretString=value)["ARN"])
+        return str(
+            self.client("secretsmanager").create_secret(Name=name, SecretString=value)["ARN"]
+        )
 
     def stop(self) -> None:
         self._server.stop()
@@ -62,10 +70,15 @@ class MotoServer:
 
 def _aws_common(moto: MotoServer) -> dict[str, str]:
     moto.client("events").create_event_bus(Name=BUS)
-    return {"AWS_ENDPOINT_URL": moto.endpoint, "AWS_REGION": REGION,
-            "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "bench",
-            "AWS_SECRET_ACCESS_KEY": "bench", env.EVENT_BUS_NAME: BUS,
-            env.DB_TLS: "disable"}
+    return {
+        "AWS_ENDPOINT_URL": moto.endpoint,
+        "AWS_REGION": REGION,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        env.EVENT_BUS_NAME: BUS,
+        env.DB_TLS: "disable",
+    }
 
 
 def _without(base: dict[str, str], *prefixes: str) -> dict[str, str]:
@@ -85,8 +98,9 @@ def es256_keys() -> tuple[str, str]:
     return json.dumps({"keys": [public]}), json.dumps({"current": private, "previous": None})
 
 
-def aws_environment(base: dict[str, str], urls: dict[str, str], moto: MotoServer,
-                    app_users: dict[str, str]) -> dict[str, str]:
+def aws_environment(
+    base: dict[str, str], urls: dict[str, str], moto: MotoServer, app_users: dict[str, str]
+) -> dict[str, str]:
     """`base` must sign with the key set in ``INKWELL_JWT_PRIVATE_KEYS`` (see `es256_keys`)."""
     found = _without(base, "AWS_ENDPOINT_URL", env.JWT_PRIVATE_KEYS)
     found.update(_aws_common(moto))
@@ -94,13 +108,17 @@ def aws_environment(base: dict[str, str], urls: dict[str, str], moto: MotoServer
     for domain, url in urls.items():
         parts = urlsplit(url)
         del found[env.db_url(domain)]
-        found.update({env.db_host(domain): parts.hostname or "127.0.0.1",
-                      env.db_port(domain): str(parts.port or 5432),
-                      env.db_name(domain): parts.path.strip("/"),
-                      env.db_user(domain): app_users.get(domain) or unquote(parts.username
-                                                                            or "postgres")})
-    found[env.JWT_PRIVATE_KEYS_SECRET_ARN] = moto.secret("bench/jwt-private",
-                                                         base[env.JWT_PRIVATE_KEYS])
+        found.update(
+            {
+                env.db_host(domain): parts.hostname or "127.0.0.1",
+                env.db_port(domain): str(parts.port or 5432),
+                env.db_name(domain): parts.path.strip("/"),
+                env.db_user(domain): app_users.get(domain) or unquote(parts.username or "postgres"),
+            }
+        )
+    found[env.JWT_PRIVATE_KEYS_SECRET_ARN] = moto.secret(
+        "bench/jwt-private", base[env.JWT_PRIVATE_KEYS]
+    )
     return found
 
 

@@ -44,7 +44,8 @@ class _Context:
         self.function_version = "$LATEST"
         self.aws_request_id = str(uuid.uuid4())
         self.invoked_function_arn = (
-            f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}")
+            f"arn:aws:lambda:us-east-1:123456789012:function:{function_name}"
+        )
         self._deadline = time.monotonic() + 30
 
     def get_remaining_time_in_millis(self) -> int:
@@ -69,8 +70,18 @@ def main(argv: list[str]) -> int:
         error = f"{type(exc).__name__}: {exc}"
     t2, c2 = time.perf_counter(), time.process_time()
     with open(result_path, "w", encoding="utf-8") as f:
-        json.dump({"import_s": t1 - t0, "total_s": t2 - t0, "cpu_s": c2 - c0, "error": error,
-                   "result": result, "modules": len(sys.modules)}, f, default=str)
+        json.dump(
+            {
+                "import_s": t1 - t0,
+                "total_s": t2 - t0,
+                "cpu_s": c2 - c0,
+                "error": error,
+                "result": result,
+                "modules": len(sys.modules),
+            },
+            f,
+            default=str,
+        )
     return 0
 
 

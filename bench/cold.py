@@ -31,16 +31,20 @@ LAMBDA_RUNTIME = {"boto3", "botocore", "s3transfer", "jmespath", "dateutil", "si
 
 
 def _dist_name(requirement: str) -> str:
-    return re.sub(r"[-_.]+", "-", re.split(r"[\[<>=!~;( ]", requirement.strip(), maxsplit=1)[0]
-                  ).lower()
+    return re.sub(
+        r"[-_.]+", "-", re.split(r"[\[<>=!~;( ]", requirement.strip(), maxsplit=1)[0]
+    ).lower()
 
 
 def _top_levels(dist: metadata.Distribution) -> set[str]:
     listed = dist.read_text("top_level.txt")
     if listed:
         return set(listed.split())
-    return {str(f).split("/", 1)[0].split(".", 1)[0] for f in dist.files or ()
-            if not str(f).split("/", 1)[0].endswith((".dist-info", ".data"))}
+    return {
+        str(f).split("/", 1)[0].split(".", 1)[0]
+        for f in dist.files or ()
+        if not str(f).split("/", 1)[0].endswith((".dist-info", ".data"))
+    }
 
 
 def absent_packages() -> list[str]:
@@ -62,8 +66,11 @@ def absent_packages() -> list[str]:
         allowed |= _top_levels(dist)
         wanted.extend(_dist_name(r) for r in dist.requires or () if "extra ==" not in r)
     installed = set().union(*(_top_levels(d) for d in metadata.distributions()))
-    return sorted(n for n in installed - allowed - set(sys.stdlib_module_names)
-                  if n.isidentifier() and n not in ("bench", "_distutils_hack"))
+    return sorted(
+        n
+        for n in installed - allowed - set(sys.stdlib_module_names)
+        if n.isidentifier() and n not in ("bench", "_distutils_hack")
+    )
 
 
 def _median_ms(values: list[float]) -> float:
@@ -79,16 +86,33 @@ class ColdOutcome:
     failure: str | None = None
 
 
-def run_once(target: Target, event: dict[str, object], env: dict[str, str],
-             scratch: Path) -> tuple[dict[str, object] | None, str | None]:
+def run_once(
+    target: Target, event: dict[str, object], env: dict[str, str], scratch: Path
+) -> tuple[dict[str, object] | None, str | None]:
     event_file, result_file = scratch / "event.json", scratch / "result.json"
     event_file.write_text(json.dumps(event))
     result_file.unlink(missing_ok=True)
     module, _, attribute = target.function.handler.rpartition(".")
-    command = [sys.executable, str(CHILD), module, attribute, str(event_file), str(result_file),
-               target.name, str(target.function.memory_mb)]
-    done = subprocess.run(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    command = [
+        sys.executable,
+        str(CHILD),
+        module,
+        attribute,
+        str(event_file),
+        str(result_file),
+        target.name,
+        str(target.function.memory_mb),
+    ]
+    done = subprocess.run(
+        command,
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     if done.returncode != 0 or not result_file.exists():
         tail = done.stderr.strip().splitlines()[-1:] or [f"exit {done.returncode}"]
         return None, f"child failed: {tail[0]}"
@@ -100,12 +124,23 @@ def run_once(target: Target, event: dict[str, object], env: dict[str, str],
     return report, None
 
 
-def measure(targets: Sequence[Target], world: World, env: dict[str, str], results: Results, *,
-            label: str, runs: int, warmup: int,
-            say: Callable[[str], None]) -> dict[str, ColdOutcome]:
+def measure(
+    targets: Sequence[Target],
+    world: World,
+    env: dict[str, str],
+    results: Results,
+    *,
+    label: str,
+    runs: int,
+    warmup: int,
+    say: Callable[[str], None],
+) -> dict[str, ColdOutcome]:
     """`warmup` untimed rounds, then `runs` timed ones, each over every target."""
-    env = dict(env, PYTHONPYCACHEPREFIX=str(BUILD / "bench" / "pycache"),
-               INKWELL_BENCH_ABSENT=",".join(absent_packages()))
+    env = dict(
+        env,
+        PYTHONPYCACHEPREFIX=str(BUILD / "bench" / "pycache"),
+        INKWELL_BENCH_ABSENT=",".join(absent_packages()),
+    )
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     scratch = BUILD / "bench" / "scratch"
     scratch.mkdir(parents=True, exist_ok=True)
@@ -113,8 +148,10 @@ def measure(targets: Sequence[Target], world: World, env: dict[str, str], result
     order = list(targets)
     shuffle = random.Random(20240601).shuffle
     for round_ in range(warmup + runs):
-        say(f"{label}: round {round_ + 1}/{warmup + runs}"
-            + (" (warm-up, not counted)" if round_ < warmup else ""))
+        say(
+            f"{label}: round {round_ + 1}/{warmup + runs}"
+            + (" (warm-up, not counted)" if round_ < warmup else "")
+        )
         shuffle(order)
         for target in order:
             outcome = outcomes[target.name]
@@ -132,7 +169,12 @@ def measure(targets: Sequence[Target], world: World, env: dict[str, str], result
     for target in targets:
         outcome = outcomes[target.name]
         if outcome.totals and not outcome.failure:
-            results.add(f"{label}/{target.name}", outcome.totals, kind=target.kind,
-                        modules=outcome.modules, import_ms=_median_ms(outcome.imports),
-                        cpu_ms=_median_ms(outcome.cpus))
+            results.add(
+                f"{label}/{target.name}",
+                outcome.totals,
+                kind=target.kind,
+                modules=outcome.modules,
+                import_ms=_median_ms(outcome.imports),
+                cpu_ms=_median_ms(outcome.cpus),
+            )
     return outcomes

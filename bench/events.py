@@ -34,9 +34,16 @@ def _bus(endpoint: str | None) -> None:
     for name in (env.EVENT_BUS_NAME, "AWS_ENDPOINT_URL_EVENTS", "INKWELL_OUTBOX_GRACE_SECONDS"):
         os.environ.pop(name, None)
     if endpoint:
-        os.environ.update({env.EVENT_BUS_NAME: aws.BUS, "AWS_ENDPOINT_URL_EVENTS": endpoint,
-                           "INKWELL_OUTBOX_GRACE_SECONDS": "0", "AWS_REGION": aws.REGION,
-                           "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"})
+        os.environ.update(
+            {
+                env.EVENT_BUS_NAME: aws.BUS,
+                "AWS_ENDPOINT_URL_EVENTS": endpoint,
+                "INKWELL_OUTBOX_GRACE_SECONDS": "0",
+                "AWS_REGION": aws.REGION,
+                "AWS_ACCESS_KEY_ID": "bench",
+                "AWS_SECRET_ACCESS_KEY": "bench",
+            }
+        )
     client.cache_clear()
 
 
@@ -68,8 +75,9 @@ def _consume(consumer: wiring.Consumer, events: list[dict[str, Any]]) -> float:
     return time.perf_counter() - start
 
 
-def run(w: World, results: Results, opts: argparse.Namespace, out: Out, say: Say,
-        moto_port: int) -> list[str]:
+def run(
+    w: World, results: Results, opts: argparse.Namespace, out: Out, say: Say, moto_port: int
+) -> list[str]:
     environment = ExecutionEnvironment("bench-events")
     moto = aws.MotoServer(moto_port)
     rows: list[str] = []
@@ -81,8 +89,11 @@ def run(w: World, results: Results, opts: argparse.Namespace, out: Out, say: Say
         results.add("events/update-user, published to moto", _update_user(w, 100, environment))
         _bus(None)
         results.add("events/update-user, left in the outbox", _update_user(w, 100, environment))
-        rows += [f"| users-update-user, {label} | {results.ms(f'events/update-user, {label}'):.2f}"
-                 " ms p50 |" for label in ("left in the outbox", "published to moto")]
+        rows += [
+            f"| users-update-user, {label} | {results.ms(f'events/update-user, {label}'):.2f}"
+            " ms p50 |"
+            for label in ("left in the outbox", "published to moto")
+        ]
 
         say(f"events: {opts.relay_events} outbox rows for the relay")
         _update_user(w, opts.relay_events, environment)
@@ -95,8 +106,10 @@ def run(w: World, results: Results, opts: argparse.Namespace, out: Out, say: Say
         if published < opts.relay_events or outcome["failed"]:
             raise RuntimeError(f"relay: {outcome}, {opts.relay_events} rows waiting")
         results.add("events/users-outbox-relay", [seconds], published=published)
-        rows.append(f"| users-outbox-relay to moto's server | {published / seconds:.0f} events/s"
-                    f" ({published} events) |")
+        rows.append(
+            f"| users-outbox-relay to moto's server | {published / seconds:.0f} events/s"
+            f" ({published} events) |"
+        )
         _bus(None)
 
         for consumer in wiring.CONSUMERS:
@@ -105,8 +118,10 @@ def run(w: World, results: Results, opts: argparse.Namespace, out: Out, say: Say
             environment.run(partial(_consume, consumer, events[:20]))
             total = environment.run(partial(_consume, consumer, events[20:]))
             results.add(f"events/{consumer.name}", [total / opts.consumer_events])
-            rows.append(f"| {consumer.name}, {events[0]['detail-type']} samples | "
-                        f"{opts.consumer_events / total:.0f} events/s |")
+            rows.append(
+                f"| {consumer.name}, {events[0]['detail-type']} samples | "
+                f"{opts.consumer_events / total:.0f} events/s |"
+            )
     except Exception as exc:
         return [f"events: {type(exc).__name__}: {exc}"]
     finally:

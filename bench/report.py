@@ -73,34 +73,53 @@ class Report:
 
                 for section in ("content", "comments"):
                     if section in only:
-                        self.failures += scale.run(section, world, self.results, self.opts,
-                                                   self.out, self.say)
+                        self.failures += scale.run(
+                            section, world, self.results, self.opts, self.out, self.say
+                        )
             if "events" in only:
                 from bench import events
 
-                self.failures += events.run(world, self.results, self.opts, self.out, self.say,
-                                            self.opts.moto_port + 1)
+                self.failures += events.run(
+                    world, self.results, self.opts, self.out, self.say, self.opts.moto_port + 1
+                )
         finally:
             world.close()
 
-    def cold_section(self, targets: Sequence[Target], world: World, env: dict[str, str],
-                     label: str, title: str | None = None) -> None:
+    def cold_section(
+        self,
+        targets: Sequence[Target],
+        world: World,
+        env: dict[str, str],
+        label: str,
+        title: str | None = None,
+    ) -> None:
         """Benchmarks named ``<label>/<function>``: ``aws/...`` whatever the AWS path (the
         suite's file and metadata say which), so pyperf compare_to pairs the two paths."""
-        outcomes = cold.measure(targets, world, env, self.results, label=label,
-                                runs=self.opts.cold_runs, warmup=self.opts.cold_warmup,
-                                say=self.say)
+        outcomes = cold.measure(
+            targets,
+            world,
+            env,
+            self.results,
+            label=label,
+            runs=self.opts.cold_runs,
+            warmup=self.opts.cold_warmup,
+            say=self.say,
+        )
         hello = self.results.ms(f"{label}/{HELLO}")
         hello_bench = self.results.get(f"{label}/{HELLO}")
         hello_cpu = hello_bench.get_metadata()["cpu_ms"] if hello_bench else None
         budgeted = label != "cold"
         if budgeted:  # the bcrypt work subtracted below, measured under the same load
             self.facts["bcrypt_hash_ms"] = bcrypt_ms()
-        self.out("", f"### Cold starts ({title or label}): median of {self.opts.cold_runs} fresh "
-                 f"interpreters, hello world {_ms(hello)} ms ({_ms(hello_cpu)} ms CPU)", "",
-                 "| function | cold ms | x hello | CPU ms | CPU x hello | import ms | modules |"
-                 + (" budget |" if budgeted else ""),
-                 "|---|---|---|---|---|---|---|" + ("---|" if budgeted else ""))
+        self.out(
+            "",
+            f"### Cold starts ({title or label}): median of {self.opts.cold_runs} fresh "
+            f"interpreters, hello world {_ms(hello)} ms ({_ms(hello_cpu)} ms CPU)",
+            "",
+            "| function | cold ms | x hello | CPU ms | CPU x hello | import ms | modules |"
+            + (" budget |" if budgeted else ""),
+            "|---|---|---|---|---|---|---|" + ("---|" if budgeted else ""),
+        )
         for target in targets:
             self.failed(label, target.name, outcomes[target.name].failure)
             bench = self.results.get(f"{label}/{target.name}")
@@ -109,9 +128,11 @@ class Report:
                 continue
             ms = bench.median() * 1000
             meta = bench.get_metadata()
-            row = (f"| {target.name} | {_ms(ms)} | {ms / hello:.2f}x | {_ms(meta['cpu_ms'])} | "
-                   f"{meta['cpu_ms'] / hello_cpu:.2f}x | {meta['import_ms']} | "
-                   f"{meta['modules']} |")
+            row = (
+                f"| {target.name} | {_ms(ms)} | {ms / hello:.2f}x | {_ms(meta['cpu_ms'])} | "
+                f"{meta['cpu_ms'] / hello_cpu:.2f}x | {meta['import_ms']} | "
+                f"{meta['modules']} |"
+            )
             if budgeted:
                 row += f" {self.budget_cell(target, ms, hello)} |"
             self.out(row)
@@ -131,8 +152,9 @@ class Report:
             self.over_budget.append(target.name)
         return cell
 
-    def aws_section(self, targets: Sequence[Target], world: World, urls: dict[str, str],
-                    base: dict[str, str]) -> None:
+    def aws_section(
+        self, targets: Sequence[Target], world: World, urls: dict[str, str], base: dict[str, str]
+    ) -> None:
         moto = aws.MotoServer(self.opts.moto_port)
         try:
             env = aws.aws_environment(base, urls, moto, aws.app_users(urls))
@@ -142,24 +164,39 @@ class Report:
 
     def warm_section(self, targets: Sequence[Target], world: World) -> None:
         o = self.opts
-        outcomes = warm.measure(targets, world, self.results, calls=o.warm_calls,
-                                bcrypt_calls=o.bcrypt_calls, warmup=o.warmup,
-                                count=o.count_calls, say=self.say)
-        self.out("", f"### Warm latency in process ({o.warm_calls} calls, {o.bcrypt_calls} "
-                 "with bcrypt) and SQL round trips per request", "",
-                 "| function | p50 ms | p99 ms | round trips |", "|---|---|---|---|")
+        outcomes = warm.measure(
+            targets,
+            world,
+            self.results,
+            calls=o.warm_calls,
+            bcrypt_calls=o.bcrypt_calls,
+            warmup=o.warmup,
+            count=o.count_calls,
+            say=self.say,
+        )
+        self.out(
+            "",
+            f"### Warm latency in process ({o.warm_calls} calls, {o.bcrypt_calls} "
+            "with bcrypt) and SQL round trips per request",
+            "",
+            "| function | p50 ms | p99 ms | round trips |",
+            "|---|---|---|---|",
+        )
         for target in targets:
             outcome = outcomes[target.name]
             self.failed("warm", target.name, outcome.failure)
             name = f"warm/{target.name}"
             self.facts.setdefault("round_trips", {})[target.name] = outcome.round_trips
-            self.out(f"| {target.name} | {_ms(self.results.ms(name))} | "
-                     f"{_ms(self.results.ms(name, 99))} | {outcome.round_trips_text()} |")
+            self.out(
+                f"| {target.name} | {_ms(self.results.ms(name))} | "
+                f"{_ms(self.results.ms(name, 99))} | {outcome.round_trips_text()} |"
+            )
 
     def finish(self) -> str:
         load = os.getloadavg()
-        self.facts.update(failures=self.failures, over_budget=self.over_budget,
-                          load_average_1_5_15=list(load))
+        self.facts.update(
+            failures=self.failures, over_budget=self.over_budget, load_average_1_5_15=list(load)
+        )
         path = self.results.write()
         summary: list[Any] = [
             f"\nrevision {self.facts['revision']}, {self.facts['cpus']} CPUs, load average "
@@ -168,6 +205,7 @@ class Report:
         ]
         if self.over_budget:
             summary.append("over budget: " + ", ".join(self.over_budget))
-        summary.append("FAILED:\n  " + "\n  ".join(self.failures) if self.failures
-                       else "every call succeeded")
+        summary.append(
+            "FAILED:\n  " + "\n  ".join(self.failures) if self.failures else "every call succeeded"
+        )
         return "\n".join(summary)

@@ -24,8 +24,13 @@ BUILD = ROOT / "build"
 
 
 def git_revision() -> str:
-    done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
-                          capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     return done.stdout.strip() or "unknown"
 
 
@@ -35,13 +40,21 @@ class Results:
     def __init__(self, label: str) -> None:
         self.label = label
         self.benchmarks: dict[str, pyperf.Benchmark] = {}
-        self.facts: dict[str, Any] = {"revision": git_revision(), "cpus": os.cpu_count(),
-                                      "load_average_start": os.getloadavg()[0]}
+        self.facts: dict[str, Any] = {
+            "revision": git_revision(),
+            "cpus": os.cpu_count(),
+            "load_average_start": os.getloadavg()[0],
+        }
 
     def add(self, name: str, seconds: Sequence[float], **metadata: Any) -> pyperf.Benchmark:
         values = [max(v, 1e-9) for v in seconds]  # pyperf wants positive values
-        meta = {"name": name, "loops": 1, "unit": "second",
-                "load_avg_1min": round(os.getloadavg()[0], 2), **metadata}
+        meta = {
+            "name": name,
+            "loops": 1,
+            "unit": "second",
+            "load_avg_1min": round(os.getloadavg()[0], 2),
+            **metadata,
+        }
         bench = pyperf.Benchmark([pyperf.Run(values, metadata=meta, collect_metadata=False)])
         self.benchmarks[name] = bench
         return bench
@@ -58,17 +71,26 @@ class Results:
         (BUILD / "bench").mkdir(exist_ok=True)
         suite_path = BUILD / "bench" / f"{self.label}.json"
         if self.benchmarks:
-            pyperf.BenchmarkSuite(list(self.benchmarks.values())).dump(str(suite_path),
-                                                                       replace=True)
+            pyperf.BenchmarkSuite(list(self.benchmarks.values())).dump(
+                str(suite_path), replace=True
+            )
         self.facts["load_average_end"] = os.getloadavg()[0]
         summary = {
             "facts": self.facts,
             "pyperf_suite": str(suite_path.relative_to(ROOT)),
-            "timings": {name: {"n": b.get_nvalue(), "p50_ms": b.percentile(50) * 1000,
-                               "p99_ms": b.percentile(99) * 1000,
-                               **{k: v for k, v in b.get_metadata().items()
-                                  if k not in ("name", "loops", "unit")}}
-                        for name, b in self.benchmarks.items()},
+            "timings": {
+                name: {
+                    "n": b.get_nvalue(),
+                    "p50_ms": b.percentile(50) * 1000,
+                    "p99_ms": b.percentile(99) * 1000,
+                    **{
+                        k: v
+                        for k, v in b.get_metadata().items()
+                        if k not in ("name", "loops", "unit")
+                    },
+                }
+                for name, b in self.benchmarks.items()
+            },
         }
         path = BUILD / "bench.json"
         path.write_text(json.dumps(summary, indent=2, default=str) + "\n")

@@ -33,8 +33,18 @@ from local.dispatch import ExecutionEnvironment, context_for, load_handler
 
 Say = Callable[[str], None]
 Out = Callable[..., None]  # lines of the report
-TAGS = ["serverless", "python", "aws", "postgres", "lambda", "devops", "testing", "design",
-        "career", "security"] + [f"topic-{i:03d}" for i in range(190)]
+TAGS = [
+    "serverless",
+    "python",
+    "aws",
+    "postgres",
+    "lambda",
+    "devops",
+    "testing",
+    "design",
+    "career",
+    "security",
+] + [f"topic-{i:03d}" for i in range(190)]
 _VOCABULARY = (
     "function cold start warm request response latency memory runtime handler import "
     "module package layer bundle deploy stack region account role policy permission "
@@ -119,28 +129,40 @@ class Read:
 def _q(route: str, caller: str | None = None, **query: str) -> Callable[..., Event]:
     def event(c: dict[str, Any], cursor: str | None) -> Event:
         user: User | None = c.get(caller) if caller else None
-        return http_event(wiring.route_by_name(route), caller=user,
-                          token=World.token(user) if user else None, target=c.get("target"),
-                          query={**query, **({"cursor": cursor} if cursor else {})} or None)
+        return http_event(
+            wiring.route_by_name(route),
+            caller=user,
+            token=World.token(user) if user else None,
+            target=c.get("target"),
+            query={**query, **({"cursor": cursor} if cursor else {})} or None,
+        )
 
     return event
 
 
 CONTENT_READS = [
     Read("list, page 1", "content-list-posts", _q("content-list-posts")),
-    Read("list, page 1000 (by cursor)", "content-list-posts", _q("content-list-posts"),
-         page=1000),
+    Read("list, page 1000 (by cursor)", "content-list-posts", _q("content-list-posts"), page=1000),
     Read("tag, page 1", "content-list-posts", _q("content-list-posts", tag="serverless")),
-    Read("tag, page 400", "content-list-posts", _q("content-list-posts", tag="serverless"),
-         page=400),
-    Read("author, page 1", "content-list-posts",
-         _q("content-list-posts", author="scale-author-0001")),
+    Read(
+        "tag, page 400", "content-list-posts", _q("content-list-posts", tag="serverless"), page=400
+    ),
+    Read(
+        "author, page 1", "content-list-posts", _q("content-list-posts", author="scale-author-0001")
+    ),
     Read("search, common word", "content-list-posts", _q("content-list-posts", q=COMMON_WORD)),
     Read("search, rare word", "content-list-posts", _q("content-list-posts", q=RARE_WORD)),
-    Read("search, a word only in the oldest 1%", "content-list-posts",
-         _q("content-list-posts", q=OLD_WORD), every=10),
-    Read("get by slug", "content-get-post",
-         lambda c, _: http_event(wiring.route_by_name("content-get-post"), target="scale-5")),
+    Read(
+        "search, a word only in the oldest 1%",
+        "content-list-posts",
+        _q("content-list-posts", q=OLD_WORD),
+        every=10,
+    ),
+    Read(
+        "get by slug",
+        "content-get-post",
+        lambda c, _: http_event(wiring.route_by_name("content-get-post"), target="scale-5"),
+    ),
     Read("feed (50 followed authors)", "content-get-feed", _q("content-get-feed", "reader")),
     Read("tags list", "content-list-tags", _q("content-list-tags")),
 ]
@@ -148,9 +170,13 @@ CONTENT_READS = [
 
 def _comment(who: str) -> Callable[..., Event]:
     def event(c: dict[str, Any], _: str | None) -> Event:
-        return http_event(wiring.route_by_name("comments-create-comment"), target=c["post"],
-                          caller=c[who], token=World.token(c[who]),
-                          body={"body": f"At scale, {uuid.uuid4().hex[:10]}"})
+        return http_event(
+            wiring.route_by_name("comments-create-comment"),
+            target=c["post"],
+            caller=c[who],
+            token=World.token(c[who]),
+            body={"body": f"At scale, {uuid.uuid4().hex[:10]}"},
+        )
 
     return event
 
@@ -164,59 +190,104 @@ def _on_post(route: str, caller: str | None = None) -> Callable[..., Event]:
 
 COMMENTS_READS = [
     Read("list, page 1", "comments-list-comments", _on_post("comments-list-comments")),
-    Read("list, page 100 (by cursor)", "comments-list-comments",
-         _on_post("comments-list-comments"), page=100),
-    Read("list, page 469 (by cursor)", "comments-list-comments",
-         _on_post("comments-list-comments"), page=469),
+    Read(
+        "list, page 100 (by cursor)",
+        "comments-list-comments",
+        _on_post("comments-list-comments"),
+        page=100,
+    ),
+    Read(
+        "list, page 469 (by cursor)",
+        "comments-list-comments",
+        _on_post("comments-list-comments"),
+        page=469,
+    ),
     Read("create, approved", "comments-create-comment", _comment("regular"), status=201),
-    Read("create, held for moderation", "comments-create-comment", _comment("newbie"),
-         status=201),
-    Read("moderation queue, moderator", "comments-moderation-queue",
-         _q("comments-moderation-queue", "moderator")),
-    Read("moderation queue, post author", "comments-moderation-queue",
-         _q("comments-moderation-queue", "author")),
-    Read("notifications (300 unread)", "comments-list-notifications",
-         _q("comments-list-notifications", "author")),
+    Read("create, held for moderation", "comments-create-comment", _comment("newbie"), status=201),
+    Read(
+        "moderation queue, moderator",
+        "comments-moderation-queue",
+        _q("comments-moderation-queue", "moderator"),
+    ),
+    Read(
+        "moderation queue, post author",
+        "comments-moderation-queue",
+        _q("comments-moderation-queue", "author"),
+    ),
+    Read(
+        "notifications (300 unread)",
+        "comments-list-notifications",
+        _q("comments-list-notifications", "author"),
+    ),
 ]
 
 
 def seed_content(w: World, opts: argparse.Namespace, say: Say) -> dict[str, Any]:
     authors = w.users("scale-author", 1000)
-    w.sql("content", "UPDATE authors SET username = 'scale-author-' || lpad(CAST(n AS text),"
-          " 4, '0') FROM (SELECT user_id AS u, CAST(row_number() OVER (ORDER BY username)"
-          " AS integer) AS n FROM authors WHERE username LIKE :p) AS t WHERE user_id = t.u",
-          p=f"b{w.tag}-scale-author-%")
+    w.sql(
+        "content",
+        "UPDATE authors SET username = 'scale-author-' || lpad(CAST(n AS text),"
+        " 4, '0') FROM (SELECT user_id AS u, CAST(row_number() OVER (ORDER BY username)"
+        " AS integer) AS n FROM authors WHERE username LIKE :p) AS t WHERE user_id = t.u",
+        p=f"b{w.tag}-scale-author-%",
+    )
     say(f"content: seeding {opts.scale_posts} posts")
-    w.sql("content", SEED_POSTS, words=WORDS, tags=TAGS, n=opts.scale_posts,
-          authors=len(authors), old_from=opts.scale_posts - opts.scale_posts // 100)
-    w.sql("content", "INSERT INTO published_tags (tag, published_at, post_id, author_id)"
-          " SELECT tag, p.published_at, p.id, p.author_id FROM posts p, unnest(p.tags) AS tag"
-          " WHERE p.status = 'published' AND p.slug LIKE 'scale-%'")
+    w.sql(
+        "content",
+        SEED_POSTS,
+        words=WORDS,
+        tags=TAGS,
+        n=opts.scale_posts,
+        authors=len(authors),
+        old_from=opts.scale_posts - opts.scale_posts // 100,
+    )
+    w.sql(
+        "content",
+        "INSERT INTO published_tags (tag, published_at, post_id, author_id)"
+        " SELECT tag, p.published_at, p.id, p.author_id FROM posts p, unnest(p.tags) AS tag"
+        " WHERE p.status = 'published' AND p.slug LIKE 'scale-%'",
+    )
     reader = w.actor("scale-reader")
-    w.sql("content", "INSERT INTO follows (follower_id, author_id, following, changed_at)"
-          " SELECT CAST(:r AS uuid), a, true, now() FROM unnest(CAST(:a AS uuid[])) AS a",
-          r=reader.id, a=[a.id for a in authors[::20]])
+    w.sql(
+        "content",
+        "INSERT INTO follows (follower_id, author_id, following, changed_at)"
+        " SELECT CAST(:r AS uuid), a, true, now() FROM unnest(CAST(:a AS uuid[])) AS a",
+        r=reader.id,
+        a=[a.id for a in authors[::20]],
+    )
     w.sql("content", "VACUUM ANALYZE")
     return {"reader": reader}
 
 
 def seed_comments(w: World, opts: argparse.Namespace, say: Say) -> dict[str, Any]:
     w.users("scale-commenter", 500)
-    w.sql("comments", "UPDATE commenters SET username = 'scale-commenter-' || user_id"
-          " WHERE username LIKE :p", p=f"b{w.tag}-scale-commenter-%")
+    w.sql(
+        "comments",
+        "UPDATE commenters SET username = 'scale-commenter-' || user_id WHERE username LIKE :p",
+        p=f"b{w.tag}-scale-commenter-%",
+    )
     author, regular = w.actor("scale-post-author"), w.actor("scale-regular")
     newbie, moderator = w.actor("scale-newbie"), w.actor("scale-moderator", "moderator")
     post = str(uuid.uuid4())
-    w.sql("comments", "INSERT INTO posts (post_id, author_id, title, slug, is_open, version)"
-          " VALUES (CAST(:p AS uuid), CAST(:a AS uuid), 'At scale', :s, true, now())",
-          p=post, a=author.id, s=f"scale-{post}")
+    w.sql(
+        "comments",
+        "INSERT INTO posts (post_id, author_id, title, slug, is_open, version)"
+        " VALUES (CAST(:p AS uuid), CAST(:a AS uuid), 'At scale', :s, true, now())",
+        p=post,
+        a=author.id,
+        s=f"scale-{post}",
+    )
     say(f"comments: seeding {opts.scale_comments} comments on one post")
-    w.sql("comments", SEED_COMMENTS, top=opts.scale_comments * 2 // 5, post=post,
-          author=author.id)
-    w.sql("comments", "INSERT INTO comments (post_id, post_author_id, author_id, body, status,"
-          " thread_at, thread_id, created_at) SELECT CAST(:p AS uuid), CAST(:a AS uuid),"
-          " CAST(:r AS uuid), 'An approved one.', 'approved', now(), gen_random_uuid(), now()",
-          p=post, a=author.id, r=regular.id)  # the regular's comments are approved at once
+    w.sql("comments", SEED_COMMENTS, top=opts.scale_comments * 2 // 5, post=post, author=author.id)
+    w.sql(
+        "comments",
+        "INSERT INTO comments (post_id, post_author_id, author_id, body, status,"
+        " thread_at, thread_id, created_at) SELECT CAST(:p AS uuid), CAST(:a AS uuid),"
+        " CAST(:r AS uuid), 'An approved one.', 'approved', now(), gen_random_uuid(), now()",
+        p=post,
+        a=author.id,
+        r=regular.id,
+    )  # the regular's comments are approved at once
     w.sql("comments", SEED_NOTIFICATIONS, post=post)
     w.sql("comments", "VACUUM ANALYZE")
     users = {"author": author, "regular": regular, "newbie": newbie, "moderator": moderator}
@@ -240,8 +311,15 @@ def _cursor(read: Read, c: dict[str, Any]) -> str | None:
     return cursor
 
 
-def measure(section: str, reads: list[Read], c: dict[str, Any], w: World, results: Results,
-            calls: int, environment: ExecutionEnvironment) -> dict[str, Any]:
+def measure(
+    section: str,
+    reads: list[Read],
+    c: dict[str, Any],
+    w: World,
+    results: Results,
+    calls: int,
+    environment: ExecutionEnvironment,
+) -> dict[str, Any]:
     cursors = {r.label: environment.run(partial(_cursor, r, c)) for r in reads}
     trips: dict[str, int] = {}
     with relayed(w, environment) as relays:
@@ -262,8 +340,9 @@ def measure(section: str, reads: list[Read], c: dict[str, Any], w: World, result
                     seconds.append(time.perf_counter() - start)
             return seconds
 
-        results.add(f"{section}/{r.label}", environment.run(timed), round_trips=trips[r.label],
-                    page=r.page)
+        results.add(
+            f"{section}/{r.label}", environment.run(timed), round_trips=trips[r.label], page=r.page
+        )
     return trips
 
 
@@ -271,40 +350,66 @@ def _envelope(detail_type: str, data: dict[str, Any]) -> Event:
     event: Event = json.loads((BUS_SAMPLES / f"{detail_type}.json").read_text())
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     event["id"] = str(uuid.uuid4())
-    event["detail"].update(eventId=str(uuid.uuid4()), occurredAt=now,
-                           correlationId=str(uuid.uuid4()),
-                           data={**event["detail"]["data"], **data})
+    event["detail"].update(
+        eventId=str(uuid.uuid4()),
+        occurredAt=now,
+        correlationId=str(uuid.uuid4()),
+        data={**event["detail"]["data"], **data},
+    )
     return event
 
 
-def consumers(w: World, c: dict[str, Any], results: Results, n: int,
-              environment: ExecutionEnvironment) -> list[str]:
+def consumers(
+    w: World, c: dict[str, Any], results: Results, n: int, environment: ExecutionEnvironment
+) -> list[str]:
     """comments-notify over comment.created of the post's comments (top-level, replies),
     then comments-posts deleting the post with all its comments (post.deleted)."""
     lines = []
     for replies in (False, True):
-        rows = w.sql("comments", "SELECT CAST(id AS text), CAST(author_id AS text),"
-                     " CAST(parent_id AS text), created_at FROM comments"
-                     " WHERE post_id = CAST(:p AS uuid) AND status = 'approved'"
-                     " AND (parent_id IS NOT NULL) = :replies ORDER BY created_at DESC"
-                     " LIMIT :n", p=c["post"], replies=replies, n=n)
-        w.sql("comments", "DELETE FROM notifications WHERE comment_id = ANY(CAST(:ids AS"
-              " uuid[]))", ids=[r[0] for r in rows])  # each event is news
-        events = [_envelope("comment.created", {
-            "id": r[0], "postId": c["post"], "postAuthorId": c["author"].id, "parentId": r[2],
-            "authorId": r[1], "status": "approved",
-            "createdAt": r[3].strftime("%Y-%m-%dT%H:%M:%S.%fZ")}) for r in rows]
+        rows = w.sql(
+            "comments",
+            "SELECT CAST(id AS text), CAST(author_id AS text),"
+            " CAST(parent_id AS text), created_at FROM comments"
+            " WHERE post_id = CAST(:p AS uuid) AND status = 'approved'"
+            " AND (parent_id IS NOT NULL) = :replies ORDER BY created_at DESC"
+            " LIMIT :n",
+            p=c["post"],
+            replies=replies,
+            n=n,
+        )
+        w.sql(
+            "comments",
+            "DELETE FROM notifications WHERE comment_id = ANY(CAST(:ids AS uuid[]))",
+            ids=[r[0] for r in rows],
+        )  # each event is news
+        events = [
+            _envelope(
+                "comment.created",
+                {
+                    "id": r[0],
+                    "postId": c["post"],
+                    "postAuthorId": c["author"].id,
+                    "parentId": r[2],
+                    "authorId": r[1],
+                    "status": "approved",
+                    "createdAt": r[3].strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                },
+            )
+            for r in rows
+        ]
         label = "comments-notify, " + ("replies" if replies else "top-level comments")
         seconds = environment.run(partial(_consume, "comments-notify", events))
         results.add(f"comments-consumers/{label}", seconds)
         lines.append(f"| {label} | {len(seconds) / sum(seconds):.0f} events/s |")
-    count = w.sql("comments", "SELECT count(*) FROM comments WHERE post_id = CAST(:p AS uuid)",
-                  p=c["post"])[0][0]
+    count = w.sql(
+        "comments", "SELECT count(*) FROM comments WHERE post_id = CAST(:p AS uuid)", p=c["post"]
+    )[0][0]
     deleted = _envelope("post.deleted", {"id": c["post"], "authorId": c["author"].id})
     seconds = environment.run(lambda: _consume("comments-posts", [deleted]))
     results.add("comments-consumers/post.deleted", seconds, comments=count)
-    lines.append(f"| comments-posts, post.deleted with {count} comments | "
-                 f"{seconds[0] * 1000:.0f} ms |")
+    lines.append(
+        f"| comments-posts, post.deleted with {count} comments | {seconds[0] * 1000:.0f} ms |"
+    )
     return lines
 
 
@@ -320,8 +425,9 @@ def _consume(name: str, events: list[Event]) -> list[float]:
     return seconds
 
 
-def run(section: str, w: World, results: Results, opts: argparse.Namespace,
-        out: Out, say: Say) -> list[str]:
+def run(
+    section: str, w: World, results: Results, opts: argparse.Namespace, out: Out, say: Say
+) -> list[str]:
     environment = ExecutionEnvironment(f"bench-{section}")
     try:
         start = time.perf_counter()
@@ -330,16 +436,27 @@ def run(section: str, w: World, results: Results, opts: argparse.Namespace,
         reads = CONTENT_READS if section == "content" else COMMENTS_READS
         say(f"{section}: timing {len(reads)} requests")
         trips = measure(f"scale-{section}", reads, c, w, results, opts.scale_calls, environment)
-        out("", f"### {section.capitalize()} at scale (seeded in {seeded:.0f} s; "
-            f"{opts.scale_calls} calls each)", "",
-            "| request | p50 ms | p99 ms | round trips |", "|---|---|---|---|")
+        out(
+            "",
+            f"### {section.capitalize()} at scale (seeded in {seeded:.0f} s; "
+            f"{opts.scale_calls} calls each)",
+            "",
+            "| request | p50 ms | p99 ms | round trips |",
+            "|---|---|---|---|",
+        )
         for r in reads:
             name = f"scale-{section}/{r.label}"
-            out(f"| {r.label} | {results.ms(name):.2f} | {results.ms(name, 99):.2f} | "
-                f"{trips[r.label]} |")
+            out(
+                f"| {r.label} | {results.ms(name):.2f} | {results.ms(name, 99):.2f} | "
+                f"{trips[r.label]} |"
+            )
         if section == "comments":
-            out("", "| consumer | throughput |", "|---|---|",
-                *consumers(w, c, results, opts.consumer_events, environment))
+            out(
+                "",
+                "| consumer | throughput |",
+                "|---|---|",
+                *consumers(w, c, results, opts.consumer_events, environment),
+            )
     except Exception as exc:
         return [f"{section}: {type(exc).__name__}: {exc}"]
     finally:

@@ -71,15 +71,21 @@ def relayed(world: World, environment: ExecutionEnvironment) -> Iterator[list[Ro
         yield relays
 
 
-def count_round_trips(targets: Sequence[Target], world: World, environment: ExecutionEnvironment,
-                      count: int, outcomes: dict[str, Outcome]) -> None:
+def count_round_trips(
+    targets: Sequence[Target],
+    world: World,
+    environment: ExecutionEnvironment,
+    count: int,
+    outcomes: dict[str, Outcome],
+) -> None:
     with relayed(world, environment) as relays:
         for target in targets:
             outcome = outcomes.setdefault(target.name, Outcome())
             events = target.events(world, 2 + count)
 
-            def run(events: list[Event] = events, target: Target = target,
-                    outcome: Outcome = outcome) -> None:
+            def run(
+                events: list[Event] = events, target: Target = target, outcome: Outcome = outcome
+            ) -> None:
                 for i, event in enumerate(events):
                     before = sum(r.round_trips for r in relays)
                     problem = _call(target, event)
@@ -109,9 +115,17 @@ def time_calls(target: Target, events: list[Event], warmup: int) -> tuple[list[f
     return seconds, None
 
 
-def measure(targets: Sequence[Target], world: World, results: Results, *, calls: int,
-            bcrypt_calls: int, warmup: int, count: int,
-            say: Callable[[str], None]) -> dict[str, Outcome]:
+def measure(
+    targets: Sequence[Target],
+    world: World,
+    results: Results,
+    *,
+    calls: int,
+    bcrypt_calls: int,
+    warmup: int,
+    count: int,
+    say: Callable[[str], None],
+) -> dict[str, Outcome]:
     outcomes: dict[str, Outcome] = {}
     environment = ExecutionEnvironment("inkwell-bench")
     try:
@@ -122,16 +136,21 @@ def measure(targets: Sequence[Target], world: World, results: Results, *, calls:
             say(f"warm: {target.name} ({n} calls)")
             events = target.events(world, w + n)
 
-            def run(target: Target = target, events: list[Event] = events,
-                    w: int = w) -> tuple[list[float], str | None]:
+            def run(
+                target: Target = target, events: list[Event] = events, w: int = w
+            ) -> tuple[list[float], str | None]:
                 return time_calls(target, events, w)
 
             seconds, problem = environment.run(run)
             outcome = outcomes[target.name]
             outcome.failure = outcome.failure or problem
             if problem is None:
-                results.add(f"warm/{target.name}", seconds, kind=target.kind,
-                            round_trips=outcome.round_trips_text())
+                results.add(
+                    f"warm/{target.name}",
+                    seconds,
+                    kind=target.kind,
+                    round_trips=outcome.round_trips_text(),
+                )
     finally:
         environment.close()
     return outcomes

@@ -41,8 +41,12 @@ class User:
 
     def identity(self) -> dict[str, str]:
         """The authorizer context API Gateway passes to a function for this caller."""
-        return {"principalId": self.id, "userId": self.id, "username": self.username,
-                "role": self.role}
+        return {
+            "principalId": self.id,
+            "userId": self.id,
+            "username": self.username,
+            "role": self.role,
+        }
 
     def principal(self) -> Principal:
         return Principal(self.id, self.username, self.role)
@@ -64,8 +68,13 @@ class World:
             p = ConnectionParams.from_url(self.urls[domain])
             # Not the functions' connect(): seeding at scale outlasts their timeouts.
             conn = self._conns[domain] = pg8000.native.Connection(
-                p.user, password=p.password, host=p.host, port=p.port, database=p.database,
-                application_name="inkwell-bench-seed")
+                p.user,
+                password=p.password,
+                host=p.host,
+                port=p.port,
+                database=p.database,
+                application_name="inkwell-bench-seed",
+            )
         return query(conn, statement, **params)  # one round trip, pooler-safe
 
     def once(self, key: str, make: Callable[[], T]) -> T:
@@ -100,7 +109,9 @@ class World:
             " SELECT u, u || '@bench.example.com', :hash, 'Bench', 'User', :role"
             " FROM unnest(CAST(:names AS text[])) WITH ORDINALITY AS t(u, n) ORDER BY n"
             " RETURNING id, username, role",
-            hash=self.password_hash, role=role, names=self.names(kind, n),
+            hash=self.password_hash,
+            role=role,
+            names=self.names(kind, n),
         )
         users = [User(str(r[0]), str(r[1]), str(r[2])) for r in rows]
         self._read_models(users)
@@ -123,7 +134,8 @@ class World:
             "INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at)"
             " SELECT h, CAST(:id AS uuid), gen_random_uuid(), now() + interval '14 days'"
             " FROM unnest(CAST(:hashes AS text[])) AS h",
-            id=user.id, hashes=[hash_refresh_token(t) for t in tokens],
+            id=user.id,
+            hashes=[hash_refresh_token(t) for t in tokens],
         )
         return tokens
 
@@ -139,15 +151,23 @@ class World:
                     " SELECT u, n, 'Bench', 'User', true, now(), r, now() FROM unnest("
                     "  CAST(:ids AS uuid[]), CAST(:names AS text[]), CAST(:roles AS text[]))"
                     " AS t(u, n, r) ON CONFLICT (user_id) DO NOTHING",
-                    ids=[u.id for u in users], names=[u.username for u in users],
+                    ids=[u.id for u in users],
+                    names=[u.username for u in users],
                     roles=[u.role for u in users],
                 )
 
 
 # --- events ------------------------------------------------------------------------------
-def http_event(route: wiring.Route, *, target: str | None = None, body: Any = None,
-               caller: User | None = None, token: str | None = None,
-               query: Mapping[str, str] | None = None, source_ip: str = "127.0.0.1") -> Event:
+def http_event(
+    route: wiring.Route,
+    *,
+    target: str | None = None,
+    body: Any = None,
+    caller: User | None = None,
+    token: str | None = None,
+    query: Mapping[str, str] | None = None,
+    source_ip: str = "127.0.0.1",
+) -> Event:
     """The API Gateway proxy event of a call of `route` (`target` fills ``{id}``)."""
     headers = {"content-type": ["application/json"], "user-agent": ["inkwell-bench"]}
     if token is not None:
@@ -156,10 +176,13 @@ def http_event(route: wiring.Route, *, target: str | None = None, body: Any = No
     if route.auth != "none":
         authorizer = caller.identity() if caller else {"principalId": "anonymous"}
     return apigw.request_event(
-        route, route.path.replace("{id}", target or ""), headers=headers,
+        route,
+        route.path.replace("{id}", target or ""),
+        headers=headers,
         body=None if body is None else json.dumps(body).encode(),
         path_parameters={"id": target} if target else None,
-        query={k: [v] for k, v in query.items()} if query else None, authorizer=authorizer,
+        query={k: [v] for k, v in query.items()} if query else None,
+        authorizer=authorizer,
         source_ip=source_ip,
     )
 

@@ -56,7 +56,6 @@ class Throttle:
     burst: int
 
 
-
 DEFAULT_THROTTLE = Throttle(rate=50, burst=100)
 # Routes that take credentials: per-route throttling here, per-client limits in WAF.
 CREDENTIALS_THROTTLE = Throttle(rate=10, burst=20)
@@ -174,8 +173,9 @@ def _route(
     )
 
 
-def _users(name: str, method: Method, path: str, auth: Auth, description: str,
-           **options: Any) -> Route:
+def _users(
+    name: str, method: Method, path: str, auth: Auth, description: str, **options: Any
+) -> Route:
     return _route("users", name, method, f"/users{path}", auth, description, **options)
 
 
@@ -183,74 +183,174 @@ def _users(name: str, method: Method, path: str, auth: Auth, description: str,
 _BCRYPT_MEMORY = 1024
 
 
-def _content(name: str, method: Method, path: str, auth: Auth, description: str,
-             **options: Any) -> Route:
+def _content(
+    name: str, method: Method, path: str, auth: Auth, description: str, **options: Any
+) -> Route:
     return _route("content", name, method, path, auth, description, **options)
 
 
 # API Gateway needs one name for sibling path variables: {id} is a post's id everywhere,
 # and on GET /posts/{id} an id or a slug.
 CONTENT_ROUTES: tuple[Route, ...] = (
-    _content("create_post", "POST", "/posts", "required", "Write a new draft post.",
-             access=DB_AND_EVENTS),
-    _content("list_posts", "GET", "/posts", "optional",
-             "Published posts, newest first; filter by tag, author (username) or search q."),
-    _content("get_post", "GET", "/posts/{id}", "optional",
-             "A post by id or slug (drafts only to their author and admins)."),
-    _content("update_post", "PATCH", "/posts/{id}", "required",
-             "Edit a post's title, summary, body or tags (author or admin).",
-             access=DB_AND_EVENTS),
-    _content("delete_post", "DELETE", "/posts/{id}", "required",
-             "Delete a post (author or admin).", access=DB_AND_EVENTS),
-    _content("publish_post", "POST", "/posts/{id}/publish", "required",
-             "Publish a post now, or schedule it with publishAt (author or admin).",
-             access=DB_AND_EVENTS),
-    _content("unpublish_post", "POST", "/posts/{id}/unpublish", "required",
-             "Take a post back to draft (author or admin).", access=DB_AND_EVENTS),
-    _content("favorite_post", "POST", "/posts/{id}/favorite", "required",
-             "Favorite a published post."),
-    _content("unfavorite_post", "DELETE", "/posts/{id}/favorite", "required",
-             "Remove a post from the caller's favorites."),
-    _content("list_my_posts", "GET", "/users/me/posts", "required",
-             "The caller's own posts in every status; filter by status."),
-    _content("list_tags", "GET", "/tags", "optional",
-             "Tags of published posts with how many use each, most used first."),
-    _content("get_feed", "GET", "/feed", "required",
-             "Published posts of the authors the caller follows, newest first."),
+    _content(
+        "create_post", "POST", "/posts", "required", "Write a new draft post.", access=DB_AND_EVENTS
+    ),
+    _content(
+        "list_posts",
+        "GET",
+        "/posts",
+        "optional",
+        "Published posts, newest first; filter by tag, author (username) or search q.",
+    ),
+    _content(
+        "get_post",
+        "GET",
+        "/posts/{id}",
+        "optional",
+        "A post by id or slug (drafts only to their author and admins).",
+    ),
+    _content(
+        "update_post",
+        "PATCH",
+        "/posts/{id}",
+        "required",
+        "Edit a post's title, summary, body or tags (author or admin).",
+        access=DB_AND_EVENTS,
+    ),
+    _content(
+        "delete_post",
+        "DELETE",
+        "/posts/{id}",
+        "required",
+        "Delete a post (author or admin).",
+        access=DB_AND_EVENTS,
+    ),
+    _content(
+        "publish_post",
+        "POST",
+        "/posts/{id}/publish",
+        "required",
+        "Publish a post now, or schedule it with publishAt (author or admin).",
+        access=DB_AND_EVENTS,
+    ),
+    _content(
+        "unpublish_post",
+        "POST",
+        "/posts/{id}/unpublish",
+        "required",
+        "Take a post back to draft (author or admin).",
+        access=DB_AND_EVENTS,
+    ),
+    _content(
+        "favorite_post", "POST", "/posts/{id}/favorite", "required", "Favorite a published post."
+    ),
+    _content(
+        "unfavorite_post",
+        "DELETE",
+        "/posts/{id}/favorite",
+        "required",
+        "Remove a post from the caller's favorites.",
+    ),
+    _content(
+        "list_my_posts",
+        "GET",
+        "/users/me/posts",
+        "required",
+        "The caller's own posts in every status; filter by status.",
+    ),
+    _content(
+        "list_tags",
+        "GET",
+        "/tags",
+        "optional",
+        "Tags of published posts with how many use each, most used first.",
+    ),
+    _content(
+        "get_feed",
+        "GET",
+        "/feed",
+        "required",
+        "Published posts of the authors the caller follows, newest first.",
+    ),
 )
 
 
-def _comments(name: str, method: Method, path: str, auth: Auth, description: str,
-              **options: Any) -> Route:
+def _comments(
+    name: str, method: Method, path: str, auth: Auth, description: str, **options: Any
+) -> Route:
     return _route("comments", name, method, path, auth, description, **options)
 
 
 # Comments of a post live under the post's path, where API Gateway names the variable {id}.
 COMMENTS_ROUTES: tuple[Route, ...] = (
-    _comments("create_comment", "POST", "/posts/{id}/comments", "required",
-              "Comment on a published post, or reply to a comment with parentId.",
-              access=DB_AND_EVENTS),
-    _comments("list_comments", "GET", "/posts/{id}/comments", "optional",
-              "A published post's visible comments, oldest first, replies under their "
-              "parent."),
-    _comments("update_comment", "PATCH", "/comments/{id}", "required",
-              "Edit one's own comment within 15 minutes of posting it."),
-    _comments("delete_comment", "DELETE", "/comments/{id}", "required",
-              "Delete a comment (its author, the post's author, a moderator or an admin).",
-              access=DB_AND_EVENTS),
-    _comments("moderation_queue", "GET", "/comments/moderation", "required",
-              "Comments waiting for a decision: all of them for moderators, those on "
-              "one's own posts for authors."),
-    _comments("moderate_comment", "POST", "/comments/{id}/moderate", "required",
-              "Approve, reject or mark as spam a comment (moderator, admin, post author).",
-              access=DB_AND_EVENTS),
-    _comments("report_comment", "POST", "/comments/{id}/report", "required",
-              "Flag a comment; enough reports send it back to the moderation queue.",
-              access=DB_AND_EVENTS),
-    _comments("list_notifications", "GET", "/notifications", "required",
-              "The caller's notifications, newest first, with the unread count."),
-    _comments("mark_notifications_read", "POST", "/notifications/read", "required",
-              "Mark some (ids) or all of the caller's notifications as read."),
+    _comments(
+        "create_comment",
+        "POST",
+        "/posts/{id}/comments",
+        "required",
+        "Comment on a published post, or reply to a comment with parentId.",
+        access=DB_AND_EVENTS,
+    ),
+    _comments(
+        "list_comments",
+        "GET",
+        "/posts/{id}/comments",
+        "optional",
+        "A published post's visible comments, oldest first, replies under their parent.",
+    ),
+    _comments(
+        "update_comment",
+        "PATCH",
+        "/comments/{id}",
+        "required",
+        "Edit one's own comment within 15 minutes of posting it.",
+    ),
+    _comments(
+        "delete_comment",
+        "DELETE",
+        "/comments/{id}",
+        "required",
+        "Delete a comment (its author, the post's author, a moderator or an admin).",
+        access=DB_AND_EVENTS,
+    ),
+    _comments(
+        "moderation_queue",
+        "GET",
+        "/comments/moderation",
+        "required",
+        "Comments waiting for a decision: all of them for moderators, those on "
+        "one's own posts for authors.",
+    ),
+    _comments(
+        "moderate_comment",
+        "POST",
+        "/comments/{id}/moderate",
+        "required",
+        "Approve, reject or mark as spam a comment (moderator, admin, post author).",
+        access=DB_AND_EVENTS,
+    ),
+    _comments(
+        "report_comment",
+        "POST",
+        "/comments/{id}/report",
+        "required",
+        "Flag a comment; enough reports send it back to the moderation queue.",
+        access=DB_AND_EVENTS,
+    ),
+    _comments(
+        "list_notifications",
+        "GET",
+        "/notifications",
+        "required",
+        "The caller's notifications, newest first, with the unread count.",
+    ),
+    _comments(
+        "mark_notifications_read",
+        "POST",
+        "/notifications/read",
+        "required",
+        "Mark some (ids) or all of the caller's notifications as read.",
+    ),
 )
 
 ROUTES: tuple[Route, ...] = (
@@ -264,36 +364,108 @@ ROUTES: tuple[Route, ...] = (
         memory_mb=256,
         tags=("platform",),
     ),
-    _users("register", "POST", "/register", "optional", "Register a new user.",
-           access=DB_AND_EVENTS, throttle=CREDENTIALS_THROTTLE, memory_mb=_BCRYPT_MEMORY),
-    _users("login", "POST", "/login", "optional", "Exchange credentials for tokens.",
-           access=DB_AND_KEY, throttle=CREDENTIALS_THROTTLE, memory_mb=_BCRYPT_MEMORY),
-    _users("refresh", "POST", "/refresh", "optional", "Rotate a refresh token for new tokens.",
-           access=DB_AND_KEY, throttle=CREDENTIALS_THROTTLE),
-    _users("logout", "POST", "/logout", "optional", "Revoke a refresh token.",
-           throttle=CREDENTIALS_THROTTLE),
-    _users("request_password_reset", "POST", "/password-reset", "optional",
-           "Email a single-use password reset token to an account (by username or email); "
-           "the same answer whether or not it exists.",
-           access=frozenset({Access.DATABASE, Access.EMAIL}), throttle=CREDENTIALS_THROTTLE),
-    _users("confirm_password_reset", "POST", "/password-reset/confirm", "optional",
-           "Set a new password with a reset token; revokes every refresh token.",
-           throttle=CREDENTIALS_THROTTLE, memory_mb=_BCRYPT_MEMORY),
+    _users(
+        "register",
+        "POST",
+        "/register",
+        "optional",
+        "Register a new user.",
+        access=DB_AND_EVENTS,
+        throttle=CREDENTIALS_THROTTLE,
+        memory_mb=_BCRYPT_MEMORY,
+    ),
+    _users(
+        "login",
+        "POST",
+        "/login",
+        "optional",
+        "Exchange credentials for tokens.",
+        access=DB_AND_KEY,
+        throttle=CREDENTIALS_THROTTLE,
+        memory_mb=_BCRYPT_MEMORY,
+    ),
+    _users(
+        "refresh",
+        "POST",
+        "/refresh",
+        "optional",
+        "Rotate a refresh token for new tokens.",
+        access=DB_AND_KEY,
+        throttle=CREDENTIALS_THROTTLE,
+    ),
+    _users(
+        "logout",
+        "POST",
+        "/logout",
+        "optional",
+        "Revoke a refresh token.",
+        throttle=CREDENTIALS_THROTTLE,
+    ),
+    _users(
+        "request_password_reset",
+        "POST",
+        "/password-reset",
+        "optional",
+        "Email a single-use password reset token to an account (by username or email); "
+        "the same answer whether or not it exists.",
+        access=frozenset({Access.DATABASE, Access.EMAIL}),
+        throttle=CREDENTIALS_THROTTLE,
+    ),
+    _users(
+        "confirm_password_reset",
+        "POST",
+        "/password-reset/confirm",
+        "optional",
+        "Set a new password with a reset token; revokes every refresh token.",
+        throttle=CREDENTIALS_THROTTLE,
+        memory_mb=_BCRYPT_MEMORY,
+    ),
     _users("get_me", "GET", "/me", "required", "The caller's own user, with email."),
     _users("list_users", "GET", "", "required", "All users (admin)."),
     _users("get_user", "GET", "/{id}", "optional", "A user's public profile."),
-    _users("update_user", "PATCH", "/{id}", "required", "Update a profile (self or admin).",
-           access=DB_AND_EVENTS),
-    _users("change_password", "PUT", "/{id}/password", "required",
-           "Change the caller's password; revokes refresh tokens.", memory_mb=_BCRYPT_MEMORY),
-    _users("change_role", "PUT", "/{id}/role", "required", "Set a user's role (admin).",
-           access=DB_AND_EVENTS),
-    _users("deactivate_user", "DELETE", "/{id}", "required",
-           "Deactivate an account (self or admin).", access=DB_AND_EVENTS),
-    _users("follow_user", "POST", "/{id}/follow", "required", "Follow a user.",
-           access=DB_AND_EVENTS),
-    _users("unfollow_user", "DELETE", "/{id}/follow", "required", "Stop following a user.",
-           access=DB_AND_EVENTS),
+    _users(
+        "update_user",
+        "PATCH",
+        "/{id}",
+        "required",
+        "Update a profile (self or admin).",
+        access=DB_AND_EVENTS,
+    ),
+    _users(
+        "change_password",
+        "PUT",
+        "/{id}/password",
+        "required",
+        "Change the caller's password; revokes refresh tokens.",
+        memory_mb=_BCRYPT_MEMORY,
+    ),
+    _users(
+        "change_role",
+        "PUT",
+        "/{id}/role",
+        "required",
+        "Set a user's role (admin).",
+        access=DB_AND_EVENTS,
+    ),
+    _users(
+        "deactivate_user",
+        "DELETE",
+        "/{id}",
+        "required",
+        "Deactivate an account (self or admin).",
+        access=DB_AND_EVENTS,
+    ),
+    _users(
+        "follow_user", "POST", "/{id}/follow", "required", "Follow a user.", access=DB_AND_EVENTS
+    ),
+    _users(
+        "unfollow_user",
+        "DELETE",
+        "/{id}/follow",
+        "required",
+        "Stop following a user.",
+        access=DB_AND_EVENTS,
+    ),
     *CONTENT_ROUTES,
     *COMMENTS_ROUTES,
 )
@@ -356,18 +528,23 @@ CONSUMERS: tuple[Consumer, ...] = (
         name="content-users",
         handler="content.consumers.users_events.handler",
         access=DB,
-        events=("user.registered", "user.updated", "user.role_changed", "user.deactivated",
-                "user.followed", "user.unfollowed"),
+        events=(
+            "user.registered",
+            "user.updated",
+            "user.role_changed",
+            "user.deactivated",
+            "user.followed",
+            "user.unfollowed",
+        ),
         description="Keeps content's read models of authors (names, role, active) and "
-                    "follows from the users events.",
+        "follows from the users events.",
     ),
     Consumer(
         name="comments-posts",
         handler="comments.consumers.posts_events.handler",
         access=DB,
         events=("post.published", "post.updated", "post.unpublished", "post.deleted"),
-        description="Keeps which posts are open for comments; deletes a deleted post's "
-                    "comments.",
+        description="Keeps which posts are open for comments; deletes a deleted post's comments.",
     ),
     Consumer(
         name="comments-users",
@@ -382,15 +559,14 @@ CONSUMERS: tuple[Consumer, ...] = (
         access=DB_AND_EVENTS,
         events=("comment.created", "comment.approved", "comment.rejected"),
         description="Notifies post authors of comments, commenters of replies and of "
-                    "moderation decisions.",
+        "moderation decisions.",
     ),
     Consumer(
         name="users-email",
         handler="users.consumers.email.handler",
         access=frozenset({Access.DATABASE, Access.EMAIL}),
         events=("notification.created",),
-        description="Emails notifications to their recipients (SES when enabled, else the "
-                    "log).",
+        description="Emails notifications to their recipients (SES when enabled, else the log).",
     ),
 )
 

@@ -34,8 +34,10 @@ GIVE_UP_S = 30.0
 
 def _ok(response: httpx.Response, status: int = 200) -> dict[str, object]:
     if response.status_code != status:
-        raise SystemExit(f"error: {response.request.method} {response.request.url.path}"
-                         f" answered {response.status_code}: {response.text}")
+        raise SystemExit(
+            f"error: {response.request.method} {response.request.url.path}"
+            f" answered {response.status_code}: {response.text}"
+        )
     return dict(response.json()) if response.content else {}
 
 
@@ -52,14 +54,22 @@ def _user(client: httpx.Client, prefix: str) -> tuple[str, str, str]:
     """A new user: (id, username, password)."""
     name = f"{prefix}{uuid.uuid4().hex[:10]}"
     password = uuid.uuid4().hex
-    user = _ok(client.post(f"{API}/users/register", json={
-        "username": name, "email": f"{name}@example.com", "password": password}), 201)
+    user = _ok(
+        client.post(
+            f"{API}/users/register",
+            json={"username": name, "email": f"{name}@example.com", "password": password},
+        ),
+        201,
+    )
     return str(user["id"]), name, password
 
 
 def _login(client: httpx.Client, name: str, password: str) -> str:
-    return str(_ok(client.post(f"{API}/users/login",
-                               json={"username": name, "password": password}))["token"])
+    return str(
+        _ok(client.post(f"{API}/users/login", json={"username": name, "password": password}))[
+            "token"
+        ]
+    )
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -71,52 +81,74 @@ def one_round(client: httpx.Client, admin: str) -> tuple[float, float, float]:
     probe_id, probe_name, probe_password = _user(client, "probe")
     _, writer_name, writer_password = _user(client, "writer")
     writer = _login(client, writer_name, writer_password)
-    draft = _ok(client.post(f"{API}/posts", json={"title": "A draft"},
-                            headers=_bearer(writer)), 201)
+    draft = _ok(
+        client.post(f"{API}/posts", json={"title": "A draft"}, headers=_bearer(writer)), 201
+    )
     draft_path = f"{API}/posts/{draft['id']}"
-    _ok(client.put(f"{API}/users/{probe_id}/role", json={"role": "admin"},
-                   headers=_bearer(admin)))
+    _ok(client.put(f"{API}/users/{probe_id}/role", json={"role": "admin"}, headers=_bearer(admin)))
     # A token issued while admin; wait until content knows the promotion too.
     probe_token = _login(client, probe_name, probe_password)
     started = time.monotonic()
-    _until(lambda: client.get(draft_path, headers=_bearer(probe_token)).status_code == 200,
-           started)
-    _ok(client.put(f"{API}/users/{probe_id}/role", json={"role": "user"},
-                   headers=_bearer(admin)))
+    _until(lambda: client.get(draft_path, headers=_bearer(probe_token)).status_code == 200, started)
+    _ok(client.put(f"{API}/users/{probe_id}/role", json={"role": "user"}, headers=_bearer(admin)))
     demoted = time.monotonic()
     demotion = _until(
-        lambda: client.get(draft_path, headers=_bearer(probe_token)).status_code == 404, demoted)
+        lambda: client.get(draft_path, headers=_bearer(probe_token)).status_code == 404, demoted
+    )
 
     _ok(client.delete(f"{API}/users/{probe_id}", headers=_bearer(probe_token)), 204)
     gone = time.monotonic()
     nowhere = uuid.uuid4()
-    content = _until(lambda: client.post(f"{API}/posts/{nowhere}/favorite",
-                                         headers=_bearer(probe_token)).status_code == 401, gone)
-    comments = _until(lambda: client.post(f"{API}/comments/{nowhere}/report",
-                                          headers=_bearer(probe_token)).status_code == 401, gone)
+    content = _until(
+        lambda: (
+            client.post(f"{API}/posts/{nowhere}/favorite", headers=_bearer(probe_token)).status_code
+            == 401
+        ),
+        gone,
+    )
+    comments = _until(
+        lambda: (
+            client.post(
+                f"{API}/comments/{nowhere}/report", headers=_bearer(probe_token)
+            ).status_code
+            == 401
+        ),
+        gone,
+    )
     return demotion, content, comments
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make authz-window", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="make authz-window",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args(argv)
     url = os.environ.get(env.URL) or f"http://127.0.0.1:{os.environ.get('PORT', '8000')}"
     username = os.environ.get(env.ADMIN_USERNAME)
     password = os.environ.get(env.ADMIN_PASSWORD)
     if not username or not password:
-        print("error: set INKWELL_ADMIN_USERNAME and INKWELL_ADMIN_PASSWORD (the admin that"
-              " make run was started with)", file=sys.stderr)
+        print(
+            "error: set INKWELL_ADMIN_USERNAME and INKWELL_ADMIN_PASSWORD (the admin that"
+            " make run was started with)",
+            file=sys.stderr,
+        )
         return 2
     with httpx.Client(base_url=url, timeout=10) as client:
         admin = _login(client, username, password)
         rows = [one_round(client, admin) for _ in range(args.rounds)]
     print(f"{args.rounds} rounds against {url}; seconds from the users API's answer until:")
-    for name, values in zip(("demoted admin refused by content",
-                             "deactivated user refused by content",
-                             "deactivated user refused by comments"),
-                            zip(*rows, strict=True), strict=True):
+    for name, values in zip(
+        (
+            "demoted admin refused by content",
+            "deactivated user refused by content",
+            "deactivated user refused by comments",
+        ),
+        zip(*rows, strict=True),
+        strict=True,
+    ):
         ms = sorted(v * 1000 for v in values)
         print(f"  {name:38} median {statistics.median(ms):7.1f} ms   max {ms[-1]:7.1f} ms")
     return 0

@@ -54,8 +54,11 @@ class BusLog:
         path = self.directory / f"{kind}.jsonl"
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip()]
+        return [
+            json.loads(line)
+            for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        ]
 
 
 @dataclass(order=True)
@@ -172,8 +175,12 @@ class LocalEventBus:
 
     def _deliver(self, delivery: _Delivery) -> None:
         consumer, event = delivery.consumer, delivery.event
-        record = {"eventId": event["id"], "detailType": event["detail-type"],
-                  "consumer": consumer.name, "attempt": delivery.attempt + 1}
+        record = {
+            "eventId": event["id"],
+            "detailType": event["detail-type"],
+            "consumer": consumer.name,
+            "attempt": delivery.attempt + 1,
+        }
         try:
             result = self.environment.invoke(consumer, event)
         except Exception as exc:
@@ -209,13 +216,16 @@ class LocalEventBus:
             self.environment.close()
 
 
-def handle_put_events(bus: LocalEventBus, headers: dict[str, str], body: bytes
-                      ) -> tuple[int, dict[str, Any]]:
+def handle_put_events(
+    bus: LocalEventBus, headers: dict[str, str], body: bytes
+) -> tuple[int, dict[str, Any]]:
     """The HTTP side of PutEvents (AWS JSON 1.1); status and JSON body."""
     target = headers.get("x-amz-target", "")
     if target != PUT_EVENTS_TARGET:
-        return 400, {"__type": "UnknownOperationException",
-                     "message": f"The local bus supports {PUT_EVENTS_TARGET} only."}
+        return 400, {
+            "__type": "UnknownOperationException",
+            "message": f"The local bus supports {PUT_EVENTS_TARGET} only.",
+        }
     try:
         request = json.loads(body or b"{}")
     except ValueError:
@@ -278,8 +288,9 @@ class ScheduleTimer:
         self._thread = threading.Thread(target=self._loop, name="local-relay", daemon=True)
 
     @classmethod
-    def for_scheduled(cls, environment: ExecutionEnvironment, interval_s: float = 5.0
-                   ) -> ScheduleTimer:
+    def for_scheduled(
+        cls, environment: ExecutionEnvironment, interval_s: float = 5.0
+    ) -> ScheduleTimer:
         def run_all() -> None:
             for function in wiring.SCHEDULED:
                 try:

@@ -110,12 +110,17 @@ def gateway_cors_headers() -> dict[str, str]:
     }
 
 
-def gateway_problem(status: int, title: str, detail: str, request_id: str,
-                     extra: Mapping[str, str] | None = None) -> Response:
+def gateway_problem(
+    status: int, title: str, detail: str, request_id: str, extra: Mapping[str, str] | None = None
+) -> Response:
     """API Gateway's own answer (a gateway response), written as the functions write theirs."""
     body = Problem(status, detail, title=title).to_json()
-    headers = {"content-type": PROBLEM_CONTENT_TYPE, "x-request-id": request_id,
-               **gateway_cors_headers(), **(extra or {})}
+    headers = {
+        "content-type": PROBLEM_CONTENT_TYPE,
+        "x-request-id": request_id,
+        **gateway_cors_headers(),
+        **(extra or {}),
+    }
     return Response(status, headers, body)
 
 
@@ -201,22 +206,33 @@ class Dispatcher:
         except apigw.NoRoute as exc:
             if exc.status == 405:
                 return gateway_problem(
-                    405, "Method Not Allowed", f"{method} is not supported on {path}.",
-                    request_id, {"allow": ", ".join(exc.allowed)},
+                    405,
+                    "Method Not Allowed",
+                    f"{method} is not supported on {path}.",
+                    request_id,
+                    {"allow": ", ".join(exc.allowed)},
                 )
-            return gateway_problem(404, "Not Found", f"No route for {method} {path}.",
-                                    request_id)
+            return gateway_problem(404, "Not Found", f"No route for {method} {path}.", request_id)
         route = found.route
         if self.throttling:
             wait = self.buckets[route.name].take()
             if wait:
                 return gateway_problem(
-                    429, "Too Many Requests", "The API is receiving too many requests; slow down.",
-                    request_id, {"retry-after": str(max(1, math.ceil(wait)))},
+                    429,
+                    "Too Many Requests",
+                    "The API is receiving too many requests; slow down.",
+                    request_id,
+                    {"retry-after": str(max(1, math.ceil(wait)))},
                 )
         event = apigw.request_event(
-            route, path, headers=headers, query=query, body=body,
-            path_parameters=found.path_parameters, request_id=request_id, source_ip=source_ip,
+            route,
+            path,
+            headers=headers,
+            query=query,
+            body=body,
+            path_parameters=found.path_parameters,
+            request_id=request_id,
+            source_ip=source_ip,
         )
         if route.auth != "none":
             denied = self._authorize(route, event, request_id)
@@ -224,11 +240,15 @@ class Dispatcher:
                 return denied
         return _lambda_response(self.environment.invoke(route, event))
 
-    def _authorize(self, route: wiring.Route, event: dict[str, Any],
-                   request_id: str) -> Response | None:
+    def _authorize(
+        self, route: wiring.Route, event: dict[str, Any], request_id: str
+    ) -> Response | None:
         """Run the real authorizer; on success put its context into `event`."""
         unauthorized = gateway_problem(
-            401, "Unauthorized", "Missing or invalid bearer token.", request_id,
+            401,
+            "Unauthorized",
+            "Missing or invalid bearer token.",
+            request_id,
             {"www-authenticate": 'Bearer realm="inkwell"'},
         )
         auth_event = apigw.authorizer_event(route, event)
@@ -239,7 +259,8 @@ class Dispatcher:
         except Exception as exc:
             if str(exc) == "Unauthorized":
                 return unauthorized
-            return gateway_problem(500, "Internal Server Error",
-                                    "The authorizer failed.", request_id)
+            return gateway_problem(
+                500, "Internal Server Error", "The authorizer failed.", request_id
+            )
         event["requestContext"]["authorizer"] = apigw.authorizer_context(result)
         return None

@@ -117,8 +117,15 @@ class EmbeddedPostgres:
         _hand_over(self.data_dir, user)
         if not (self.data_dir / "PG_VERSION").exists():
             self._checked(
-                "initdb", "-D", str(self.data_dir), "-U", SUPERUSER, "--auth=trust",
-                "--encoding=UTF8", "--locale=C", "--no-sync",
+                "initdb",
+                "-D",
+                str(self.data_dir),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C",
+                "--no-sync",
             )
         self.stop_stale()
         self.port = self.port or _free_port()
@@ -128,8 +135,17 @@ class EmbeddedPostgres:
         )
         try:
             self._checked(
-                "pg_ctl", "-D", str(self.data_dir), "-w", "-t", "60", "-o", options,
-                "-l", str(self.data_dir / "server.log"), "start",
+                "pg_ctl",
+                "-D",
+                str(self.data_dir),
+                "-w",
+                "-t",
+                "60",
+                "-o",
+                options,
+                "-l",
+                str(self.data_dir / "server.log"),
+                "start",
             )
         except RuntimeError:
             raise
@@ -153,8 +169,9 @@ class EmbeddedPostgres:
     def wait_ready(self, timeout_s: float = 30) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=1
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1),
             ):
                 return
             time.sleep(0.1)

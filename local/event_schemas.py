@@ -99,21 +99,27 @@ def data_schema(model: type[EventData]) -> dict[str, Any]:
 def generate() -> dict[str, str]:
     """Every generated schema file's name and exact content."""
     if set(MODELS) != set(wiring.EVENT_TYPES):
-        raise KeyError("inkwell.event_models.MODELS and wiring.EVENT_TYPES name different "
-                       f"event types: {sorted(set(MODELS) ^ set(wiring.EVENT_TYPES))}")
+        raise KeyError(
+            "inkwell.event_models.MODELS and wiring.EVENT_TYPES name different "
+            f"event types: {sorted(set(MODELS) ^ set(wiring.EVENT_TYPES))}"
+        )
     return {f"{t}.json": json.dumps(data_schema(m), indent=2) + "\n" for t, m in MODELS.items()}
 
 
 def stale() -> list[str]:
     """The schema files that are missing or differ from what `generate` produces."""
-    return sorted(name for name, text in generate().items()
-                  if not (SCHEMAS_DIR / name).exists()
-                  or (SCHEMAS_DIR / name).read_text() != text)
+    return sorted(
+        name
+        for name, text in generate().items()
+        if not (SCHEMAS_DIR / name).exists() or (SCHEMAS_DIR / name).read_text() != text
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.event_schemas",
-                                     description="Generate events/schemas/ from the models.")
+    parser = argparse.ArgumentParser(
+        prog="python -m local.event_schemas",
+        description="Generate events/schemas/ from the models.",
+    )
     parser.add_argument("--check", action="store_true", help="only report stale schemas")
     args = parser.parse_args(argv)
     names = stale()

@@ -28,33 +28,41 @@ def summary(log: BusLog, limit: int) -> list[dict[str, Any]]:
     rows = []
     for record in log.read("events")[-limit:]:
         event = record["event"]
-        rows.append({
-            "at": record["at"],
-            "id": event["id"],
-            "detailType": event["detail-type"],
-            "source": event["source"],
-            "correlationId": (event.get("detail") or {}).get("correlationId"),
-            "deliveries": [
-                {k: d[k] for k in ("consumer", "attempt", "status") if k in d}
-                for d in deliveries.get(event["id"], [])
-            ],
-            "deadLettered": event["id"] in dead,
-        })
+        rows.append(
+            {
+                "at": record["at"],
+                "id": event["id"],
+                "detailType": event["detail-type"],
+                "source": event["source"],
+                "correlationId": (event.get("detail") or {}).get("correlationId"),
+                "deliveries": [
+                    {k: d[k] for k in ("consumer", "attempt", "status") if k in d}
+                    for d in deliveries.get(event["id"], [])
+                ],
+                "deadLettered": event["id"] in dead,
+            }
+        )
     return rows
 
 
 def _line(row: dict[str, Any]) -> str:
-    outcome = ", ".join(
-        f"{d['consumer']}#{d['attempt']} {d['status']}" for d in row["deliveries"]
-    ) or "no subscriber"
+    outcome = (
+        ", ".join(f"{d['consumer']}#{d['attempt']} {d['status']}" for d in row["deliveries"])
+        or "no subscriber"
+    )
     flag = "  [DEAD-LETTERED]" if row["deadLettered"] else ""
-    return (f"{row['at']}  {row['detailType']:<20} {row['id']}  "
-            f"corr={row['correlationId']}  -> {outcome}{flag}")
+    return (
+        f"{row['at']}  {row['detailType']:<20} {row['id']}  "
+        f"corr={row['correlationId']}  -> {outcome}{flag}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make events", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="make events",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--limit", type=int, default=20, help="how many recent events")
     parser.add_argument("--dead", action="store_true", help="show the dead-letter store")
     parser.add_argument("--json", action="store_true", help="print JSON")
@@ -64,14 +72,16 @@ def main(argv: list[str] | None = None) -> int:
     if not args.json:
         print(f"events of {data_dir} ({why})")
     if args.dead:
-        letters = log.read("dead-letters")[-args.limit:]
+        letters = log.read("dead-letters")[-args.limit :]
         if args.json:
             print(json.dumps(letters, indent=2))
         else:
             for letter in letters:
-                print(f"{letter['at']}  {letter['consumer']}  {letter['detailType']}"
-                      f"  {letter['eventId']}  after {letter['attempt']} attempts:"
-                      f" {letter['error']}")
+                print(
+                    f"{letter['at']}  {letter['consumer']}  {letter['detailType']}"
+                    f"  {letter['eventId']}  after {letter['attempt']} attempts:"
+                    f" {letter['error']}"
+                )
             print(f"{len(letters)} dead letter(s)")
         return 0
     rows = summary(log, args.limit)

@@ -41,8 +41,10 @@ OPENAPI_PATH = "/openapi.json"
 DOCS_PATH = "/docs"
 DOCS_ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
 # The docs page runs Swagger UI: its own scripts and styles, and the inline start-up script.
-DOCS_CSP = ("default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' "
-            "'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'")
+DOCS_CSP = (
+    "default-src 'none'; script-src 'self' 'unsafe-inline'; style-src 'self' "
+    "'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'"
+)
 EVENTS_PATH = "/_aws/events"  # the local bus's PutEvents endpoint
 
 
@@ -168,8 +170,7 @@ class GatewayHandler(BaseHTTPRequestHandler):
     def do_CONNECT(self) -> None:
         self._serve()
 
-    def send_error(self, code: int, message: str | None = None,
-                   explain: str | None = None) -> None:
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """What the server itself refuses (a method it has no do_* for, a malformed request
         line, headers too long): problem+json like every other answer, never HTML."""
         try:
@@ -180,8 +181,9 @@ class GatewayHandler(BaseHTTPRequestHandler):
             code, phrase = 405, "Method Not Allowed"
             message = f"{self.command} is not supported."
         self.close_connection = True
-        response = gateway_problem(code, phrase, message or phrase, _new_id(),
-                                   {"connection": "close"})
+        response = gateway_problem(
+            code, phrase, message or phrase, _new_id(), {"connection": "close"}
+        )
         if getattr(self, "command", None) is None:
             # The request line was unreadable: answer with headers (not as HTTP/0.9).
             self.command, self.request_version = "", "HTTP/1.0"
@@ -196,9 +198,13 @@ class GatewayHandler(BaseHTTPRequestHandler):
         except RequestTooLarge:
             # The unread body is still on the socket: answer, then drop the connection.
             self.close_connection = True
-            response = gateway_problem(413, "Content Too Large",
-                               f"The request body is over {MAX_BODY_BYTES} bytes.", _new_id(),
-                               {"connection": "close"})
+            response = gateway_problem(
+                413,
+                "Content Too Large",
+                f"The request body is over {MAX_BODY_BYTES} bytes.",
+                _new_id(),
+                {"connection": "close"},
+            )
         except BadRequest as exc:
             self.close_connection = True
             response = gateway_problem(
@@ -207,8 +213,12 @@ class GatewayHandler(BaseHTTPRequestHandler):
         except Exception as exc:
             # Never a stack trace to the client; the developer's console gets where it broke.
             self._log_error(exc)
-            response = gateway_problem(500, "Internal Server Error",
-                               "The local gateway failed; see its console.", _new_id())
+            response = gateway_problem(
+                500,
+                "Internal Server Error",
+                "The local gateway failed; see its console.",
+                _new_id(),
+            )
         # Logged before the response goes out, so a client that has its answer can rely on
         # the line being there (the tests do); the duration is the gateway's and function's.
         # The path as sent (still %-encoded, so it cannot break the line); never the query,
@@ -226,8 +236,11 @@ class GatewayHandler(BaseHTTPRequestHandler):
         # on this keep-alive connection.
         body = self._read_body()
         if self.command == "GET" and path == OPENAPI_PATH:
-            return Response(200, {"content-type": "application/json",
-                                  "x-request-id": _new_id()}, self.server.openapi_json())
+            return Response(
+                200,
+                {"content-type": "application/json", "x-request-id": _new_id()},
+                self.server.openapi_json(),
+            )
         if self.command in ("GET", "HEAD") and path == DOCS_PATH:
             return _docs_page()
         if self.command in ("GET", "HEAD") and path.startswith(DOCS_PATH + "/"):
@@ -242,15 +255,20 @@ class GatewayHandler(BaseHTTPRequestHandler):
             return self._put_events(self.server.bus, body)
         query = parse_qs(self.raw_query, keep_blank_values=True)
         return self.server.dispatcher.handle(
-            self.command, path, headers=self._headers(), query=query, body=body or None,
+            self.command,
+            path,
+            headers=self._headers(),
+            query=query,
+            body=body or None,
             source_ip=self.client_address[0],
         )
 
     def _put_events(self, bus: LocalEventBus, body: bytes) -> Response:
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, payload = handle_put_events(bus, headers, body)
-        return Response(status, {"content-type": "application/x-amz-json-1.1"},
-                        json.dumps(payload).encode())
+        return Response(
+            status, {"content-type": "application/x-amz-json-1.1"}, json.dumps(payload).encode()
+        )
 
     def _headers(self) -> dict[str, list[str]]:
         # API Gateway passes every value of a repeated header in multiValueHeaders.
@@ -331,14 +349,21 @@ def _docs_page() -> Response:
     from fastapi.openapi.docs import get_swagger_ui_html
 
     html = get_swagger_ui_html(
-        openapi_url=OPENAPI_PATH, title=f"{openapi.TITLE} - Swagger UI",
+        openapi_url=OPENAPI_PATH,
+        title=f"{openapi.TITLE} - Swagger UI",
         swagger_js_url=f"{DOCS_PATH}/swagger-ui-bundle.js",
         swagger_css_url=f"{DOCS_PATH}/swagger-ui.css",
         swagger_favicon_url=f"{DOCS_PATH}/favicon-32x32.png",
     )
-    return Response(200, {"content-type": "text/html; charset=utf-8",
-                          "content-security-policy": DOCS_CSP,
-                          "x-request-id": _new_id()}, bytes(html.body))
+    return Response(
+        200,
+        {
+            "content-type": "text/html; charset=utf-8",
+            "content-security-policy": DOCS_CSP,
+            "x-request-id": _new_id(),
+        },
+        bytes(html.body),
+    )
 
 
 def _docs_asset(name: str) -> Response | None:
@@ -349,8 +374,11 @@ def _docs_asset(name: str) -> Response | None:
 
     data = files("fastapi_swagger.resources").joinpath(name).read_bytes()
     kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return Response(200, {"content-type": kind, "cache-control": "max-age=3600",
-                          "x-request-id": _new_id()}, data)
+    return Response(
+        200,
+        {"content-type": kind, "cache-control": "max-age=3600", "x-request-id": _new_id()},
+        data,
+    )
 
 
 def serve(port: int, dispatcher: Dispatcher) -> GatewayServer:
@@ -361,12 +389,18 @@ def serve(port: int, dispatcher: Dispatcher) -> GatewayServer:
     return GatewayServer(port, dispatcher)
 
 
-def start_in_thread(port: int = 0, dispatcher: Dispatcher | None = None,
-                    ) -> tuple[GatewayServer, threading.Thread]:
+def start_in_thread(
+    port: int = 0,
+    dispatcher: Dispatcher | None = None,
+) -> tuple[GatewayServer, threading.Thread]:
     """Serve in a background thread; stop with `server.shutdown(); server.server_close()`."""
     server = serve(port, dispatcher or Dispatcher())
     # A short poll interval: shutdown() waits up to one interval for the loop to notice.
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              name="inkwell-gateway", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="inkwell-gateway",
+        daemon=True,
+    )
     thread.start()
     return server, thread

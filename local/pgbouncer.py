@@ -51,29 +51,31 @@ class PgBouncer:
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     def _config(self) -> str:
-        return "\n".join([
-            "[databases]",
-            f"* = host={self.server_host} port={self.server_port}",
-            "[pgbouncer]",
-            "listen_addr = 127.0.0.1",
-            f"listen_port = {self.port}",
-            "unix_socket_dir =",
-            "auth_type = trust",
-            f"auth_file = {self.directory / 'userlist.txt'}",
-            "pool_mode = transaction",
-            f"default_pool_size = {self.pool_size}",
-            "min_pool_size = 0",
-            "reserve_pool_size = 0",
-            f"max_db_connections = {self.max_server_connections}",
-            f"max_client_conn = {self.max_clients}",
-            "server_check_delay = 0",
-            "ignore_startup_parameters = extra_float_digits",
-            f"logfile = {self.directory / 'pgbouncer.log'}",
-            "log_connections = 0",
-            "log_disconnections = 0",
-            "admin_users = pgbouncer",
-            "",
-        ])
+        return "\n".join(
+            [
+                "[databases]",
+                f"* = host={self.server_host} port={self.server_port}",
+                "[pgbouncer]",
+                "listen_addr = 127.0.0.1",
+                f"listen_port = {self.port}",
+                "unix_socket_dir =",
+                "auth_type = trust",
+                f"auth_file = {self.directory / 'userlist.txt'}",
+                "pool_mode = transaction",
+                f"default_pool_size = {self.pool_size}",
+                "min_pool_size = 0",
+                "reserve_pool_size = 0",
+                f"max_db_connections = {self.max_server_connections}",
+                f"max_client_conn = {self.max_clients}",
+                "server_check_delay = 0",
+                "ignore_startup_parameters = extra_float_digits",
+                f"logfile = {self.directory / 'pgbouncer.log'}",
+                "log_connections = 0",
+                "log_disconnections = 0",
+                "admin_users = pgbouncer",
+                "",
+            ]
+        )
 
     def start(self, timeout_s: float = 20) -> PgBouncer:
         executable = binary()
@@ -82,7 +84,8 @@ class PgBouncer:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.port = self.port or _free_port()
         (self.directory / "userlist.txt").write_text(
-            "".join(f'"{user}" ""\n' for user in [*self.users, "pgbouncer"]))
+            "".join(f'"{user}" ""\n' for user in [*self.users, "pgbouncer"])
+        )
         config = self.directory / "pgbouncer.ini"
         config.write_text(self._config())
         entry = pwd.getpwnam("nobody") if os.geteuid() == 0 else None
@@ -106,8 +109,9 @@ class PgBouncer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"pgbouncer exited at start:\n{self.log()}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=1
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1),
             ):
                 return self
             time.sleep(0.05)
@@ -122,8 +126,7 @@ class PgBouncer:
         """`url` (a database on the server behind) through the pooler."""
         parts = urlsplit(url)
         credentials, _, _ = parts.netloc.rpartition("@")
-        netloc = f"{credentials}@127.0.0.1:{self.port}" if credentials else \
-            f"127.0.0.1:{self.port}"
+        netloc = f"{credentials}@127.0.0.1:{self.port}" if credentials else f"127.0.0.1:{self.port}"
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
 
     def stop(self) -> None:

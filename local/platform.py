@@ -105,8 +105,10 @@ def signing_keys(path: Path) -> dict[str, Any]:
 
 def token_key_environment(key_set: dict[str, Any]) -> dict[str, str]:
     """The private key set (for login and refresh) and its public half (for verifying)."""
-    return {env.JWT_PRIVATE_KEYS: json.dumps(key_set),
-            env.JWT_PUBLIC_KEYS: jwk.public_key_set(key_set)}
+    return {
+        env.JWT_PRIVATE_KEYS: json.dumps(key_set),
+        env.JWT_PUBLIC_KEYS: jwk.public_key_set(key_set),
+    }
 
 
 LOCAL_BUS_NAME = "inkwell-local"

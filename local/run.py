@@ -107,7 +107,8 @@ def ensure_admin() -> None:
     from users import service
 
     user = service.ensure_admin(
-        values[env.ADMIN_USERNAME], values[env.ADMIN_EMAIL],
+        values[env.ADMIN_USERNAME],
+        values[env.ADMIN_EMAIL],
         values[env.ADMIN_PASSWORD],
     )
     say(f"admin: {user.username} is ready (role {user.role})")
@@ -122,14 +123,16 @@ def database_label() -> str:
 
 
 def banner(server: gateway.GatewayServer, data_dir: str) -> str:
-    return "\n".join((
-        f"Inkwell is running on {server.url}",
-        f"  API docs   {server.url}{gateway.DOCS_PATH}",
-        f"  data       {data_dir} (PostgreSQL: {database_label()})",
-        f"  emails     {os.path.join(data_dir, 'mailbox')} (one file per email sent)",
-        "  events     make events (another terminal)",
-        "  stop       Ctrl-C",
-    ))
+    return "\n".join(
+        (
+            f"Inkwell is running on {server.url}",
+            f"  API docs   {server.url}{gateway.DOCS_PATH}",
+            f"  data       {data_dir} (PostgreSQL: {database_label()})",
+            f"  emails     {os.path.join(data_dir, 'mailbox')} (one file per email sent)",
+            "  events     make events (another terminal)",
+            "  stop       Ctrl-C",
+        )
+    )
 
 
 def main() -> int:

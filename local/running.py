@@ -48,8 +48,7 @@ def _alive(pid: int) -> bool:
 def record(url: str, data_dir: Path) -> None:
     path = record_file()
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(
-        {"pid": os.getpid(), "url": url, "dataDir": str(data_dir)}) + "\n")
+    path.write_text(json.dumps({"pid": os.getpid(), "url": url, "dataDir": str(data_dir)}) + "\n")
 
 
 def clear() -> None:

@@ -90,66 +90,90 @@ class Sample:
 
 
 BODIES: dict[str, Sample] = {
-    "users-register": Sample(body={
-        "username": "alice", "email": "alice@example.com", "password": PASSWORD,
-        "firstName": "Alice", "lastName": "Liddell", "bio": "Writes about rabbit holes.",
-    }),
+    "users-register": Sample(
+        body={
+            "username": "alice",
+            "email": "alice@example.com",
+            "password": PASSWORD,
+            "firstName": "Alice",
+            "lastName": "Liddell",
+            "bio": "Writes about rabbit holes.",
+        }
+    ),
     "users-login": Sample(body={"username": "alice", "password": PASSWORD}),
     "users-refresh": Sample(body={"refreshToken": REFRESH_TOKEN}),
     "users-request-password-reset": Sample(body={"username": "alice@example.com"}),
-    "users-confirm-password-reset": Sample(body={
-        "token": REFRESH_TOKEN, "newPassword": "a longer passphrase, twice as strong",
-    }),
+    "users-confirm-password-reset": Sample(
+        body={
+            "token": REFRESH_TOKEN,
+            "newPassword": "a longer passphrase, twice as strong",
+        }
+    ),
     "users-logout": Sample(body={"refreshToken": REFRESH_TOKEN}),
     "users-update-user": Sample(body={"firstName": "Alice", "bio": "Now through the glass."}),
-    "users-change-password": Sample(body={
-        "currentPassword": PASSWORD, "newPassword": "a longer passphrase, twice as strong",
-    }),
+    "users-change-password": Sample(
+        body={
+            "currentPassword": PASSWORD,
+            "newPassword": "a longer passphrase, twice as strong",
+        }
+    ),
     "users-change-role": Sample(body={"role": "moderator"}, caller=ADMIN),
     "users-list-users": Sample(caller=ADMIN, query={"limit": ["20"]}),
     # Alice follows (unfollows) the admin: no body, and not herself.
     "users-follow-user": Sample(path_parameters={"id": ADMIN_ID}),
     "users-unfollow-user": Sample(path_parameters={"id": ADMIN_ID}),
     # Content: Alice's post; GET /posts/{id} takes an id or a slug.
-    "content-create-post": Sample(body={
-        "title": "Down the Rabbit Hole", "summary": "How it all began.",
-        "body": "Alice was beginning to get very tired of sitting by her sister...",
-        "tags": ["Wonderland", "rabbits"],
-    }),
+    "content-create-post": Sample(
+        body={
+            "title": "Down the Rabbit Hole",
+            "summary": "How it all began.",
+            "body": "Alice was beginning to get very tired of sitting by her sister...",
+            "tags": ["Wonderland", "rabbits"],
+        }
+    ),
     "content-list-posts": Sample(query={"tag": ["wonderland"], "limit": ["20"]}),
     "content-get-post": Sample(path_parameters={"id": POST_SLUG}),
-    "content-update-post": Sample(body={"summary": "How it all began, and why.",
-                                        "tags": ["wonderland", "rabbits", "tea"]},
-                                  path_parameters={"id": POST_ID}),
+    "content-update-post": Sample(
+        body={"summary": "How it all began, and why.", "tags": ["wonderland", "rabbits", "tea"]},
+        path_parameters={"id": POST_ID},
+    ),
     "content-delete-post": Sample(path_parameters={"id": POST_ID}),
-    "content-publish-post": Sample(body={"publishAt": "2099-01-16T08:00:00Z"},
-                                   path_parameters={"id": POST_ID}),
+    "content-publish-post": Sample(
+        body={"publishAt": "2099-01-16T08:00:00Z"}, path_parameters={"id": POST_ID}
+    ),
     "content-unpublish-post": Sample(path_parameters={"id": POST_ID}),
     "content-favorite-post": Sample(path_parameters={"id": POST_ID}),
     "content-unfavorite-post": Sample(path_parameters={"id": POST_ID}),
     "content-list-my-posts": Sample(query={"status": ["draft"]}),
     # Comments: Alice comments on her post, the admin moderates; {id} is the post's id
     # under /posts and the comment's id under /comments.
-    "comments-create-comment": Sample(body={"body": "Curiouser and curiouser!"},
-                                      path_parameters={"id": POST_ID}),
-    "comments-list-comments": Sample(path_parameters={"id": POST_ID},
-                                     query={"limit": ["20"]}),
-    "comments-update-comment": Sample(body={"body": "Curiouser and curiouser, she cried."},
-                                      path_parameters={"id": COMMENT_ID}),
+    "comments-create-comment": Sample(
+        body={"body": "Curiouser and curiouser!"}, path_parameters={"id": POST_ID}
+    ),
+    "comments-list-comments": Sample(path_parameters={"id": POST_ID}, query={"limit": ["20"]}),
+    "comments-update-comment": Sample(
+        body={"body": "Curiouser and curiouser, she cried."}, path_parameters={"id": COMMENT_ID}
+    ),
     "comments-delete-comment": Sample(path_parameters={"id": COMMENT_ID}),
     "comments-moderation-queue": Sample(caller=ADMIN),
-    "comments-moderate-comment": Sample(body={"action": "approve"}, caller=ADMIN,
-                                        path_parameters={"id": COMMENT_ID}),
-    "comments-report-comment": Sample(body={"reason": "Off topic."},
-                                      path_parameters={"id": COMMENT_ID}),
+    "comments-moderate-comment": Sample(
+        body={"action": "approve"}, caller=ADMIN, path_parameters={"id": COMMENT_ID}
+    ),
+    "comments-report-comment": Sample(
+        body={"reason": "Off topic."}, path_parameters={"id": COMMENT_ID}
+    ),
     "comments-mark-notifications-read": Sample(body={"ids": [COMMENT_ID]}),
 }
 
 _BODY_METHODS = ("POST", "PUT", "PATCH")
 # POST/PUT/PATCH routes that take no request body (actions on the resource in the path).
-WITHOUT_BODY: frozenset[str] = frozenset({
-    "users-follow-user", "content-unpublish-post", "content-favorite-post",
-})
+WITHOUT_BODY: frozenset[str] = frozenset(
+    {
+        "users-follow-user",
+        "content-unpublish-post",
+        "content-favorite-post",
+    }
+)
 
 
 def takes_body(route: wiring.Route) -> bool:
@@ -201,9 +225,14 @@ def route_event(route: wiring.Route) -> dict[str, Any]:
         headers["Authorization"] = [f"Bearer {sample_token(caller)}"]
     path, parameters = _path(route, sample.path_parameters)
     event = apigw.request_event(
-        route, path, headers=headers, query=sample.query,
+        route,
+        path,
+        headers=headers,
+        query=sample.query,
         body=json.dumps(sample.body).encode() if sample.body is not None else None,
-        path_parameters=parameters, authorizer=caller, request_id=request_id(route.name),
+        path_parameters=parameters,
+        authorizer=caller,
+        request_id=request_id(route.name),
         source_ip=SOURCE_IP,
     )
     return _fix_time(event)
@@ -233,67 +262,113 @@ def authorizer_request_event() -> dict[str, Any]:
 
 # What every comment.* event says of the comment: the admin's comment on Alice's post.
 _COMMENT: dict[str, Any] = {
-    "id": COMMENT_ID, "postId": POST_ID, "postAuthorId": ALICE_ID, "parentId": None,
-    "authorId": ADMIN_ID, "createdAt": "2025-01-16T08:05:00.000000Z",
+    "id": COMMENT_ID,
+    "postId": POST_ID,
+    "postAuthorId": ALICE_ID,
+    "parentId": None,
+    "authorId": ADMIN_ID,
+    "createdAt": "2025-01-16T08:05:00.000000Z",
 }
 
 # The data of each event type's sample, as the domains' repositories write it.
 EVENT_DATA: dict[str, dict[str, Any]] = {
     "user.registered": {
-        "id": ALICE_ID, "username": "alice", "firstName": "Alice", "lastName": "Liddell",
-        "bio": "Curiouser and curiouser.", "role": "user",
+        "id": ALICE_ID,
+        "username": "alice",
+        "firstName": "Alice",
+        "lastName": "Liddell",
+        "bio": "Curiouser and curiouser.",
+        "role": "user",
         "createdAt": "2025-01-15T09:30:00.000000Z",
     },
     "user.updated": {
-        "id": ALICE_ID, "username": "alice", "firstName": "Alice", "lastName": "Liddell",
-        "bio": "Down the rabbit hole.", "updatedAt": "2025-01-15T09:31:00.000000Z",
+        "id": ALICE_ID,
+        "username": "alice",
+        "firstName": "Alice",
+        "lastName": "Liddell",
+        "bio": "Down the rabbit hole.",
+        "updatedAt": "2025-01-15T09:31:00.000000Z",
     },
     "user.role_changed": {
-        "id": ALICE_ID, "username": "alice", "role": "moderator",
+        "id": ALICE_ID,
+        "username": "alice",
+        "role": "moderator",
         "updatedAt": "2025-01-15T09:32:00.000000Z",
     },
     "user.deactivated": {
-        "id": ALICE_ID, "username": "alice", "updatedAt": "2025-01-15T09:33:00.000000Z",
+        "id": ALICE_ID,
+        "username": "alice",
+        "updatedAt": "2025-01-15T09:33:00.000000Z",
     },
     "user.followed": {"followerId": ALICE_ID, "followeeId": ADMIN_ID},
     "user.unfollowed": {"followerId": ALICE_ID, "followeeId": ADMIN_ID},
     "post.created": {
-        "id": POST_ID, "slug": POST_SLUG, "title": "Down the Rabbit Hole",
-        "authorId": ALICE_ID, "status": "draft", "publishedAt": None,
+        "id": POST_ID,
+        "slug": POST_SLUG,
+        "title": "Down the Rabbit Hole",
+        "authorId": ALICE_ID,
+        "status": "draft",
+        "publishedAt": None,
     },
     "post.updated": {
-        "id": POST_ID, "slug": POST_SLUG, "title": "Down the Rabbit Hole",
-        "authorId": ALICE_ID, "status": "scheduled", "publishedAt": None,
+        "id": POST_ID,
+        "slug": POST_SLUG,
+        "title": "Down the Rabbit Hole",
+        "authorId": ALICE_ID,
+        "status": "scheduled",
+        "publishedAt": None,
     },
     "post.published": {
-        "id": POST_ID, "slug": POST_SLUG, "title": "Down the Rabbit Hole",
-        "authorId": ALICE_ID, "status": "published",
+        "id": POST_ID,
+        "slug": POST_SLUG,
+        "title": "Down the Rabbit Hole",
+        "authorId": ALICE_ID,
+        "status": "published",
         "publishedAt": "2025-01-16T08:00:00.000000Z",
     },
     "post.unpublished": {
-        "id": POST_ID, "slug": POST_SLUG, "title": "Down the Rabbit Hole",
-        "authorId": ALICE_ID, "status": "draft", "publishedAt": None,
+        "id": POST_ID,
+        "slug": POST_SLUG,
+        "title": "Down the Rabbit Hole",
+        "authorId": ALICE_ID,
+        "status": "draft",
+        "publishedAt": None,
     },
     "post.deleted": {
-        "id": POST_ID, "slug": POST_SLUG, "title": "Down the Rabbit Hole",
-        "authorId": ALICE_ID, "status": "published",
+        "id": POST_ID,
+        "slug": POST_SLUG,
+        "title": "Down the Rabbit Hole",
+        "authorId": ALICE_ID,
+        "status": "published",
         "publishedAt": "2025-01-16T08:00:00.000000Z",
     },
     "comment.created": {**_COMMENT, "status": "approved"},
-    "comment.approved": {**_COMMENT, "status": "approved", "action": "approve",
-                         "reason": None, "moderatorId": ADMIN_ID},
-    "comment.rejected": {**_COMMENT, "status": "spam", "action": "spam",
-                         "reason": "Selling rabbit-hole insurance.", "moderatorId": ADMIN_ID},
+    "comment.approved": {
+        **_COMMENT,
+        "status": "approved",
+        "action": "approve",
+        "reason": None,
+        "moderatorId": ADMIN_ID,
+    },
+    "comment.rejected": {
+        **_COMMENT,
+        "status": "spam",
+        "action": "spam",
+        "reason": "Selling rabbit-hole insurance.",
+        "moderatorId": ADMIN_ID,
+    },
     "comment.deleted": {**_COMMENT, "status": "approved", "deletedBy": ALICE_ID},
     "comment.reported": {**_COMMENT, "status": "pending", "reportCount": 3},
     # Alice is told of a comment on her post; users-email looks up her address.
     "notification.created": {
         "id": str(uuid.uuid5(_SAMPLE_NAMESPACE, "notification")),
-        "recipientId": ALICE_ID, "kind": "comment",
+        "recipientId": ALICE_ID,
+        "kind": "comment",
         "subject": 'New comment on "Down the Rabbit Hole"',
         "text": 'admin commented on your post "Down the Rabbit Hole":\n\n'
-                "Curiouser and curiouser! Where does the hole lead?",
-        "postId": POST_ID, "commentId": str(uuid.uuid5(_SAMPLE_NAMESPACE, "comment")),
+        "Curiouser and curiouser! Where does the hole lead?",
+        "postId": POST_ID,
+        "commentId": str(uuid.uuid5(_SAMPLE_NAMESPACE, "comment")),
         "createdAt": "2025-01-16T08:05:00.000000Z",
     },
 }
@@ -338,10 +413,13 @@ def events_for(function: wiring.Function) -> dict[str, dict[str, Any]]:
     if isinstance(function, wiring.Consumer):
         return {f"bus/{detail_type}": bus_event(detail_type) for detail_type in function.events}
     if isinstance(function, wiring.Scheduled):
-        return {function.name: scheduled_event(
-            function, event_id=str(uuid.uuid5(_SAMPLE_NAMESPACE, f"schedule:{function.name}")),
-            at="2025-01-15T09:30:00Z",
-        )}
+        return {
+            function.name: scheduled_event(
+                function,
+                event_id=str(uuid.uuid5(_SAMPLE_NAMESPACE, f"schedule:{function.name}")),
+                at="2025-01-15T09:30:00Z",
+            )
+        }
     raise KeyError(f"no sample event for function {function.name}: add one in {__name__}")
 
 
@@ -400,10 +478,12 @@ def write(directory: Path = EVENTS_DIR) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local.sample_events",
-                                     description="Write the sample events under events/.")
-    parser.add_argument("--check", action="store_true",
-                        help="only report stale samples (exit 1 when there are any)")
+    parser = argparse.ArgumentParser(
+        prog="python -m local.sample_events", description="Write the sample events under events/."
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="only report stale samples (exit 1 when there are any)"
+    )
     args = parser.parse_args(argv)
     if args.check:
         outdated = stale()

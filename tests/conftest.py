@@ -89,14 +89,22 @@ def pooler(pg_server_url: str) -> Iterator[PgBouncer | None]:
         yield None
         return
     if pgbouncer.binary() is None:
-        pytest.fail("INKWELL_TEST_PGBOUNCER=1 but pgbouncer is not installed"
-                    " (apt-get install pgbouncer)")
+        pytest.fail(
+            "INKWELL_TEST_PGBOUNCER=1 but pgbouncer is not installed (apt-get install pgbouncer)"
+        )
     server = urlsplit(pg_server_url)
-    users = [name for domain in wiring.DATABASE_DOMAINS
-             for name in (env.app_user(domain), env.owner_user(domain))]
+    users = [
+        name
+        for domain in wiring.DATABASE_DOMAINS
+        for name in (env.app_user(domain), env.owner_user(domain))
+    ]
     directory = Path(tempfile.mkdtemp(prefix="inkwell-test-pgbouncer-"))
-    bouncer = PgBouncer(directory, server.hostname or "127.0.0.1", server.port or 5432,
-                        [*users, server.username or "postgres"]).start()
+    bouncer = PgBouncer(
+        directory,
+        server.hostname or "127.0.0.1",
+        server.port or 5432,
+        [*users, server.username or "postgres"],
+    ).start()
     try:
         yield bouncer
     finally:
@@ -148,10 +156,13 @@ _cleaners: dict[str, Any] = {}
 
 def _tables_children_first(conn: Any) -> list[str]:
     """The tables of the public schema, each after every table that references it."""
-    tables = {r[0] for r in conn.run(
-        "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
-        " AND tablename <> 'schema_migrations'"
-    )}
+    tables = {
+        r[0]
+        for r in conn.run(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            " AND tablename <> 'schema_migrations'"
+        )
+    }
     references = conn.run(
         "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint"
         " WHERE contype = 'f' AND connamespace = 'public'::regnamespace"
@@ -159,9 +170,11 @@ def _tables_children_first(conn: Any) -> list[str]:
     ordered: list[str] = []
     while tables:
         ready = sorted(
-            t for t in tables
-            if not any(child in tables and child != t and parent == t
-                       for child, parent in references)
+            t
+            for t in tables
+            if not any(
+                child in tables and child != t and parent == t for child, parent in references
+            )
         )
         assert ready, f"cyclic foreign keys among {tables}"
         ordered.extend(ready)
@@ -176,7 +189,8 @@ def empty_databases(urls: dict[str, str]) -> None:
         conn = _cleaners.get(url)
         if conn is None:
             conn = _cleaners[url] = ConnectionParams.from_url(admin_url(url)).connect(
-                "inkwell-test-cleanup")
+                "inkwell-test-cleanup"
+            )
         order = _delete_order.get(url)
         if order is None:
             order = _delete_order[url] = _tables_children_first(conn)
@@ -184,9 +198,7 @@ def empty_databases(urls: dict[str, str]) -> None:
 
 
 @pytest.fixture
-def clean_databases(
-    database_urls: dict[str, str], event_bus: LocalEventBus
-) -> dict[str, str]:
+def clean_databases(database_urls: dict[str, str], event_bus: LocalEventBus) -> dict[str, str]:
     """Every domain database emptied before the test, with no event still in flight."""
     assert event_bus.drain(10), "events of an earlier test are still being delivered"
     empty_databases(database_urls)
@@ -215,8 +227,10 @@ class Api:
             all_headers["authorization"] = [f"Bearer {token}"]
         for name, value in (headers or {}).items():
             all_headers[name.lower()] = [value]
-        data = raw_body if raw_body is not None else (
-            None if body is None else __import__("json").dumps(body).encode()
+        data = (
+            raw_body
+            if raw_body is not None
+            else (None if body is None else __import__("json").dumps(body).encode())
         )
         return self.dispatcher.handle(
             method,
@@ -230,8 +244,12 @@ class Api:
         response = self.call(
             "POST",
             f"{wiring.API_PREFIX}/users/register",
-            {"username": username, "email": f"{username}@example.com", "password": password,
-             **extra},
+            {
+                "username": username,
+                "email": f"{username}@example.com",
+                "password": password,
+                **extra,
+            },
         )
         assert response.status == 201, response.body
         return response.json()
@@ -275,8 +293,12 @@ def email_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     caches forgotten before and after."""
     from inkwell import email
 
-    for name in ("INKWELL_EMAIL_TRANSPORT", "INKWELL_EMAIL_SENDER", "AWS_ENDPOINT_URL",
-                 "AWS_ENDPOINT_URL_SESV2"):
+    for name in (
+        "INKWELL_EMAIL_TRANSPORT",
+        "INKWELL_EMAIL_SENDER",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_SESV2",
+    ):
         monkeypatch.delenv(name, raising=False)
     email.reset()
     yield monkeypatch

@@ -23,7 +23,8 @@ def _name(common_name: str) -> x509.Name:
 
 def _key_pem(key: ec.EllipticCurvePrivateKey) -> str:
     return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
 
@@ -43,10 +44,17 @@ class CertificateAuthority:
             .not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .add_extension(
-                x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                              content_commitment=False, key_encipherment=False,
-                              data_encipherment=False, key_agreement=False,
-                              encipher_only=False, decipher_only=False),
+                x509.KeyUsage(
+                    digital_signature=True,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
                 critical=True,
             )
             .sign(self.key, hashes.SHA256())
@@ -70,8 +78,7 @@ class CertificateAuthority:
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
             .sign(self.key, hashes.SHA256())
         )
-        return Issued(certificate.public_bytes(serialization.Encoding.PEM).decode(),
-                      _key_pem(key))
+        return Issued(certificate.public_bytes(serialization.Encoding.PEM).decode(), _key_pem(key))
 
 
 def as_npm_module(pems: list[str]) -> str:
@@ -80,6 +87,9 @@ def as_npm_module(pems: list[str]) -> str:
     for pem in pems:
         lines = [f"'{line}\\n'" for line in pem.strip().split("\n")]
         items.append("    " + " +\n        ".join(lines))
-    return ('"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n'
-            "exports.defaults = void 0;\n/** CA certificates (test) */\nexports.defaults = [\n"
-            + ",\n".join(items) + "\n];\n")
+    return (
+        '"use strict";\nObject.defineProperty(exports, "__esModule", { value: true });\n'
+        "exports.defaults = void 0;\n/** CA certificates (test) */\nexports.defaults = [\n"
+        + ",\n".join(items)
+        + "\n];\n"
+    )

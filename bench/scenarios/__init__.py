@@ -51,9 +51,11 @@ def _all() -> dict[str, Scenario]:
 ALL: dict[str, Scenario] = _all()
 
 
-def missing(routes: tuple[wiring.Route, ...] = wiring.ROUTES,
-            scenarios: dict[str, Scenario] = ALL) -> list[str]:
+def missing(
+    routes: tuple[wiring.Route, ...] = wiring.ROUTES, scenarios: dict[str, Scenario] = ALL
+) -> list[str]:
     """Routes with no scenario, and scenarios of no route (renamed or removed)."""
     names = {r.name for r in routes}
-    return sorted((names - scenarios.keys()) | {f"{n} (no such route)"
-                                                for n in scenarios.keys() - names})
+    return sorted(
+        (names - scenarios.keys()) | {f"{n} (no such route)" for n in scenarios.keys() - names}
+    )

@@ -24,12 +24,20 @@ BODY = (
 
 def open_post(w: World) -> str:
     """The post every scenario comments on, with its seeded comments."""
+
     def seed() -> str:
         slug = w.names("cpost", 1)[0]
-        post = str(w.sql(
-            "comments", "INSERT INTO posts (post_id, author_id, title, slug, is_open, version)"
-            " VALUES (gen_random_uuid(), CAST(:a AS uuid), :t, :s, true, now())"
-            " RETURNING post_id", a=w.actor("post-author").id, t=f"Post {slug}", s=slug)[0][0])
+        post = str(
+            w.sql(
+                "comments",
+                "INSERT INTO posts (post_id, author_id, title, slug, is_open, version)"
+                " VALUES (gen_random_uuid(), CAST(:a AS uuid), :t, :s, true, now())"
+                " RETURNING post_id",
+                a=w.actor("post-author").id,
+                t=f"Post {slug}",
+                s=slug,
+            )[0][0]
+        )
         comments(w, post, w.actor("commenter"), 15)
         comments(w, post, w.actor("c-reader"), 15)
         comments(w, post, w.actor("newbie"), 25, status="pending")
@@ -53,7 +61,11 @@ def comments(w: World, post: str, author: User, n: int, status: str = "approved"
         "  clock_timestamp() - make_interval(secs => (CAST(:n AS integer) - i) * 0.01)"
         "  AS at FROM generate_series(1, CAST(:n AS integer)) AS i) g"
         " WHERE p.post_id = CAST(:post AS uuid) ORDER BY g.i RETURNING id",
-        post=post, author=author.id, body=BODY, status=status, n=n,
+        post=post,
+        author=author.id,
+        body=BODY,
+        status=status,
+        n=n,
     )
     return [str(r[0]) for r in rows]
 
@@ -68,7 +80,10 @@ def notifications(w: World, recipient: User, actor: User, post: str, n: int) -> 
         "  gen_random_uuid(), CAST(:actor AS uuid), :subject, :text,"
         "  clock_timestamp() - make_interval(secs => (CAST(:n AS integer) - i) * 0.01)"
         " FROM generate_series(1, CAST(:n AS integer)) AS i ORDER BY i RETURNING id",
-        me=recipient.id, actor=actor.id, post=post, n=n,
+        me=recipient.id,
+        actor=actor.id,
+        post=post,
+        n=n,
         subject=f'{actor.username} commented on "Bench post"',
         text=f"{actor.username} wrote:\n\n{BODY}",
     )
@@ -77,23 +92,36 @@ def notifications(w: World, recipient: User, actor: User, post: str, n: int) -> 
 
 def call(name: str, who: str, role: str = "user", body: Any = None) -> Any:
     """Calls of `name` by `who`, on the post when the route takes an id."""
+
     def events(w: World, n: int) -> list[Event]:
         post, caller = open_post(w), w.actor(who, role)
         target = post if "{id}" in route(name).path else None
-        return [http_event(route(name), target=target, caller=caller, token=w.token(caller),
-                           body=body() if callable(body) else body) for _ in range(n)]
+        return [
+            http_event(
+                route(name),
+                target=target,
+                caller=caller,
+                token=w.token(caller),
+                body=body() if callable(body) else body,
+            )
+            for _ in range(n)
+        ]
 
     return events
 
 
-def on_own_comment(name: str, who: str, status: str = "approved", role: str = "user",
-                   body: Any = None) -> Any:
+def on_own_comment(
+    name: str, who: str, status: str = "approved", role: str = "user", body: Any = None
+) -> Any:
     """Each call on a comment of its own (the commenter's, or the newbie's when pending)."""
+
     def events(w: World, n: int) -> list[Event]:
         post, caller = open_post(w), w.actor(who, role)
         author = w.actor("newbie" if status == "pending" else "commenter")
-        return [http_event(route(name), target=c, caller=caller, token=w.token(caller),
-                           body=body) for c in comments(w, post, author, n, status)]
+        return [
+            http_event(route(name), target=c, caller=caller, token=w.token(caller), body=body)
+            for c in comments(w, post, author, n, status)
+        ]
 
     return events
 
@@ -101,8 +129,15 @@ def on_own_comment(name: str, who: str, status: str = "approved", role: str = "u
 def mark_read(w: World, n: int) -> list[Event]:
     marker = w.actor("marker")
     found = notifications(w, marker, w.actor("commenter"), open_post(w), n)
-    return [http_event(route("comments-mark-notifications-read"), caller=marker,
-                       token=w.token(marker), body={"ids": [i]}) for i in found]
+    return [
+        http_event(
+            route("comments-mark-notifications-read"),
+            caller=marker,
+            token=w.token(marker),
+            body={"ids": [i]},
+        )
+        for i in found
+    ]
 
 
 def new_body() -> dict[str, str]:
@@ -111,24 +146,39 @@ def new_body() -> dict[str, str]:
 
 SCENARIOS: dict[str, Scenario] = {
     "comments-create-comment": Scenario(
-        call("comments-create-comment", "commenter", body=new_body), 201, 5,
-        lambda b: b["status"] == "approved"),
-    "comments-list-comments": Scenario(call("comments-list-comments", "c-reader"), 200, 1,
-                                       full_page),
+        call("comments-create-comment", "commenter", body=new_body),
+        201,
+        5,
+        lambda b: b["status"] == "approved",
+    ),
+    "comments-list-comments": Scenario(
+        call("comments-list-comments", "c-reader"), 200, 1, full_page
+    ),
     "comments-update-comment": Scenario(
         on_own_comment("comments-update-comment", "commenter", body={"body": f"Edited {BODY}"}),
-        200, 5, lambda b: bool(b["editedAt"])),
-    "comments-delete-comment": Scenario(on_own_comment("comments-delete-comment", "commenter"),
-                                        204, 5),
+        200,
+        5,
+        lambda b: bool(b["editedAt"]),
+    ),
+    "comments-delete-comment": Scenario(
+        on_own_comment("comments-delete-comment", "commenter"), 204, 5
+    ),
     "comments-moderation-queue": Scenario(
-        call("comments-moderation-queue", "moderator", "moderator"), 200, 2, full_page),
+        call("comments-moderation-queue", "moderator", "moderator"), 200, 2, full_page
+    ),
     "comments-moderate-comment": Scenario(
-        on_own_comment("comments-moderate-comment", "moderator", "pending", "moderator",
-                       {"action": "approve"}), 200, 5, lambda b: b["status"] == "approved"),
+        on_own_comment(
+            "comments-moderate-comment", "moderator", "pending", "moderator", {"action": "approve"}
+        ),
+        200,
+        5,
+        lambda b: b["status"] == "approved",
+    ),
     "comments-report-comment": Scenario(
-        on_own_comment("comments-report-comment", "c-reader", body={"reason": "Off topic."}),
-        204, 5),
-    "comments-list-notifications": Scenario(call("comments-list-notifications", "notified"),
-                                            200, 1, full_page),
+        on_own_comment("comments-report-comment", "c-reader", body={"reason": "Off topic."}), 204, 5
+    ),
+    "comments-list-notifications": Scenario(
+        call("comments-list-notifications", "notified"), 200, 1, full_page
+    ),
     "comments-mark-notifications-read": Scenario(mark_read, 204, 2),
 }

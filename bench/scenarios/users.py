@@ -20,9 +20,19 @@ def health(w: World, n: int) -> list[Event]:
 
 
 def register(w: World, n: int) -> list[Event]:
-    return [http_event(route("users-register"), body={
-        "username": name, "email": f"{name}@bench.example.com", "password": PASSWORD,
-        "firstName": "Bench", "lastName": "User"}) for name in w.names("reg", n)]
+    return [
+        http_event(
+            route("users-register"),
+            body={
+                "username": name,
+                "email": f"{name}@bench.example.com",
+                "password": PASSWORD,
+                "firstName": "Bench",
+                "lastName": "User",
+            },
+        )
+        for name in w.names("reg", n)
+    ]
 
 
 def login(w: World, n: int) -> list[Event]:
@@ -32,18 +42,28 @@ def login(w: World, n: int) -> list[Event]:
 
 def with_refresh_token(name: str) -> Scenario:
     def events(w: World, n: int) -> list[Event]:
-        return [http_event(route(name), body={"refreshToken": token})
-                for token in w.refresh_tokens(w.actor("refresher"), n)]
+        return [
+            http_event(route(name), body={"refreshToken": token})
+            for token in w.refresh_tokens(w.actor("refresher"), n)
+        ]
 
     return Scenario(events, 200 if name == "users-refresh" else 204, 1)
 
 
 def by_member(name: str, target: bool = False) -> Scenario:
     """The member calls `name` (on itself when `target`)."""
+
     def events(w: World, n: int) -> list[Event]:
         member = w.actor("member")
-        return [http_event(route(name), caller=member, token=w.token(member),
-                           target=member.id if target else None) for _ in range(n)]
+        return [
+            http_event(
+                route(name),
+                caller=member,
+                token=w.token(member),
+                target=member.id if target else None,
+            )
+            for _ in range(n)
+        ]
 
     return Scenario(events, 200, 1)
 
@@ -51,8 +71,9 @@ def by_member(name: str, target: bool = False) -> Scenario:
 def list_users(w: World, n: int) -> list[Event]:
     admin = w.actor("admin", "admin")
     w.once("crowd", lambda: w.users("crowd", 25))  # a full page and a next cursor
-    return [http_event(route("users-list-users"), caller=admin, token=w.token(admin))
-            for _ in range(n)]
+    return [
+        http_event(route("users-list-users"), caller=admin, token=w.token(admin)) for _ in range(n)
+    ]
 
 
 def get_user(w: World, n: int) -> list[Event]:  # anonymous: the public profile
@@ -61,60 +82,104 @@ def get_user(w: World, n: int) -> list[Event]:  # anonymous: the public profile
 
 def update_user(w: World, n: int) -> list[Event]:
     member = w.actor("member")
-    return [http_event(route("users-update-user"), target=member.id, caller=member,
-                       token=w.token(member), body={"bio": f"bio {secrets.token_hex(4)}"})
-            for _ in range(n)]
+    return [
+        http_event(
+            route("users-update-user"),
+            target=member.id,
+            caller=member,
+            token=w.token(member),
+            body={"bio": f"bio {secrets.token_hex(4)}"},
+        )
+        for _ in range(n)
+    ]
 
 
 def change_password(w: World, n: int) -> list[Event]:
-    return [http_event(route("users-change-password"), target=u.id, caller=u, token=w.token(u),
-                       body={"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD})
-            for u in w.users("pw", n)]
+    return [
+        http_event(
+            route("users-change-password"),
+            target=u.id,
+            caller=u,
+            token=w.token(u),
+            body={"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD},
+        )
+        for u in w.users("pw", n)
+    ]
 
 
 def change_role(w: World, n: int) -> list[Event]:
     admin, target = w.actor("admin", "admin"), w.actor("role-target")
-    return [http_event(route("users-change-role"), target=target.id, caller=admin,
-                       token=w.token(admin), body={"role": ("moderator", "user")[i % 2]})
-            for i in range(n)]
+    return [
+        http_event(
+            route("users-change-role"),
+            target=target.id,
+            caller=admin,
+            token=w.token(admin),
+            body={"role": ("moderator", "user")[i % 2]},
+        )
+        for i in range(n)
+    ]
 
 
 def deactivate_user(w: World, n: int) -> list[Event]:
-    return [http_event(route("users-deactivate-user"), target=u.id, caller=u, token=w.token(u))
-            for u in w.users("gone", n)]
+    return [
+        http_event(route("users-deactivate-user"), target=u.id, caller=u, token=w.token(u))
+        for u in w.users("gone", n)
+    ]
 
 
 def follow(w: World, n: int) -> list[Event]:
     me = w.actor("follower")
-    return [http_event(route("users-follow-user"), target=u.id, caller=me, token=w.token(me))
-            for u in w.users("followee", n)]
+    return [
+        http_event(route("users-follow-user"), target=u.id, caller=me, token=w.token(me))
+        for u in w.users("followee", n)
+    ]
 
 
 def unfollow(w: World, n: int) -> list[Event]:
     me, followees = w.actor("follower"), w.users("unfollowee", n)
-    w.sql("users", "INSERT INTO follows (follower_id, followee_id)"
-          " SELECT CAST(:me AS uuid), f FROM unnest(CAST(:ids AS uuid[])) AS f",
-          me=me.id, ids=[u.id for u in followees])
-    return [http_event(route("users-unfollow-user"), target=u.id, caller=me, token=w.token(me))
-            for u in followees]
+    w.sql(
+        "users",
+        "INSERT INTO follows (follower_id, followee_id)"
+        " SELECT CAST(:me AS uuid), f FROM unnest(CAST(:ids AS uuid[])) AS f",
+        me=me.id,
+        ids=[u.id for u in followees],
+    )
+    return [
+        http_event(route("users-unfollow-user"), target=u.id, caller=me, token=w.token(me))
+        for u in followees
+    ]
 
 
 def request_reset(w: World, n: int) -> list[Event]:
     """A user of its own, from an address of its own (both are throttled per window)."""
-    return [http_event(route("users-request-password-reset"), body={"username": u.username},
-                       source_ip=f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}")
-            for i, u in zip(w.serials(n), w.users("reset", n), strict=True)]
+    return [
+        http_event(
+            route("users-request-password-reset"),
+            body={"username": u.username},
+            source_ip=f"10.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}",
+        )
+        for i, u in zip(w.serials(n), w.users("reset", n), strict=True)
+    ]
 
 
 def confirm_reset(w: World, n: int) -> list[Event]:
     """A reset token of its own (as request-password-reset stores it), a new password."""
     tokens = [new_refresh_token() for _ in range(n)]
-    w.sql("users", "INSERT INTO password_resets (token_hash, user_id, expires_at)"
-          " SELECT h, u, now() + interval '30 minutes'"
-          " FROM unnest(CAST(:h AS text[]), CAST(:u AS uuid[])) AS t(h, u)",
-          h=[hash_refresh_token(t) for t in tokens], u=[u.id for u in w.users("resetter", n)])
-    return [http_event(route("users-confirm-password-reset"),
-                       body={"token": t, "newPassword": NEW_PASSWORD}) for t in tokens]
+    w.sql(
+        "users",
+        "INSERT INTO password_resets (token_hash, user_id, expires_at)"
+        " SELECT h, u, now() + interval '30 minutes'"
+        " FROM unnest(CAST(:h AS text[]), CAST(:u AS uuid[])) AS t(h, u)",
+        h=[hash_refresh_token(t) for t in tokens],
+        u=[u.id for u in w.users("resetter", n)],
+    )
+    return [
+        http_event(
+            route("users-confirm-password-reset"), body={"token": t, "newPassword": NEW_PASSWORD}
+        )
+        for t in tokens
+    ]
 
 
 SCENARIOS: dict[str, Scenario] = {

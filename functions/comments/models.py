@@ -52,7 +52,8 @@ class ReportRequest(RequestModel):
 
 class MarkReadRequest(RequestModel):
     ids: list[UUID] | None = Field(
-        default=None, max_length=MAX_IDS,
+        default=None,
+        max_length=MAX_IDS,
         description=f"Up to {MAX_IDS} notification ids; absent: all of the caller's.",
     )
 

@@ -12,11 +12,11 @@ from inkwell.pagination import decode_time_key, encode_cursor
 db = database("comments")
 
 
-def list_notifications(principal: Principal, limit: int, cursor: str | None
-                       ) -> NotificationPage:
+def list_notifications(principal: Principal, limit: int, cursor: str | None) -> NotificationPage:
     with db.reader() as s:
-        rows = repository.list_notifications(s, principal.user_id, limit=limit + 1,
-                                             after=decode_time_key(cursor))
+        rows = repository.list_notifications(
+            s, principal.user_id, limit=limit + 1, after=decode_time_key(cursor)
+        )
     unread = int(rows[0]["unread_count"])
     found = [r for r in rows if r["id"] is not None]
     last = found[limit - 1] if len(found) > limit else None
@@ -32,9 +32,15 @@ def _notification(row: Row) -> Notification:
     if row["actor_id"] is not None and row["actor_username"] is not None:
         actor = Actor(id=row["actor_id"], username=row["actor_username"])
     return Notification(
-        id=row["id"], kind=row["kind"], subject=row["subject"], text=row["text"],
-        post_id=row["post_id"], comment_id=row["comment_id"], actor=actor,
-        read=row["read_at"] is not None, created_at=row["created_at"],
+        id=row["id"],
+        kind=row["kind"],
+        subject=row["subject"],
+        text=row["text"],
+        post_id=row["post_id"],
+        comment_id=row["comment_id"],
+        actor=actor,
+        read=row["read_at"] is not None,
+        created_at=row["created_at"],
     )
 
 

@@ -13,9 +13,16 @@ from datetime import timedelta
 # Comments with more links than this wait for a moderator.
 MAX_LINKS = 2
 # Words (whole, any case) that send a comment to the queue.
-BLOCKED_WORDS: frozenset[str] = frozenset({
-    "casino", "viagra", "cialis", "payday", "crypto-giveaway", "xxx",
-})
+BLOCKED_WORDS: frozenset[str] = frozenset(
+    {
+        "casino",
+        "viagra",
+        "cialis",
+        "payday",
+        "crypto-giveaway",
+        "xxx",
+    }
+)
 # Distinct readers' reports that send an approved comment back to the queue.
 REPORT_THRESHOLD = 3
 # How long after posting its author may edit a comment.

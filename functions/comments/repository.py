@@ -54,8 +54,19 @@ def _view(author: str = _AUTHOR) -> str:
 _VIEW = _view()
 
 _COLUMNS = (
-    "id", "post_id", "post_author_id", "parent_id", "author_id", "body", "status",
-    "report_count", "created_at", "edited_at", "queued_at", "deleted_at", "thread_at",
+    "id",
+    "post_id",
+    "post_author_id",
+    "parent_id",
+    "author_id",
+    "body",
+    "status",
+    "report_count",
+    "created_at",
+    "edited_at",
+    "queued_at",
+    "deleted_at",
+    "thread_at",
     "thread_id",
 )
 # What a write returns of the comment it changed; qualified, for UPDATE ... FROM.
@@ -75,8 +86,9 @@ def _event(detail_type: str) -> dict[str, Any]:
     return events.announce("comments", detail_type)
 
 
-def _changing(change: str, *, before: str = "", extra_data: str = "", also: str = "",
-              author: str = _AUTHOR) -> str:
+def _changing(
+    change: str, *, before: str = "", extra_data: str = "", also: str = "", author: str = _AUTHOR
+) -> str:
     """`change` (an INSERT/UPDATE of one comment, without RETURNING), its event (data
     `_EVENT_DATA` merged with `extra_data`), CTEs `also` run with it (", name AS (...)"),
     and the comment as the API shows it."""
@@ -85,17 +97,14 @@ def _changing(change: str, *, before: str = "", extra_data: str = "", also: str 
         f"WITH {before}changed AS ({change} RETURNING {_RETURNING}){also}"
         + events.emit("changed", data)
         + f" SELECT {_view(author)}{events.JOIN}"
-        " FROM changed c LEFT JOIN commenters cm ON cm.user_id = c.author_id"
-        + events.FROM_OUTBOX
+        " FROM changed c LEFT JOIN commenters cm ON cm.user_id = c.author_id" + events.FROM_OUTBOX
     )
 
 
 # --- reads -----------------------------------------------------------------------------
 
 
-def comment_context(
-    s: Session, *, post_id: str, parent_id: str | None, author_id: str
-) -> Row:
+def comment_context(s: Session, *, post_id: str, parent_id: str | None, author_id: str) -> Row:
     """What creating a comment depends on: the post (None columns when unknown), the parent
     (when replying) and whether the author has had a comment approved."""
     row = s.row(
@@ -162,8 +171,13 @@ def list_comments(
             " CAST(:after_thread AS uuid), CAST(:after_reply AS boolean),"
             " CAST(:after_created AS timestamptz), CAST(:after_id AS uuid))"
         )
-        params = dict(zip(("after_at", "after_thread", "after_reply", "after_created",
-                           "after_id"), after, strict=True))
+        params = dict(
+            zip(
+                ("after_at", "after_thread", "after_reply", "after_created", "after_id"),
+                after,
+                strict=True,
+            )
+        )
     rows = s.rows(
         "SELECT post.post_id AS open_post_id, page.* FROM ("
         " SELECT post_id FROM posts WHERE post_id = CAST(:post_id AS uuid) AND is_open"
@@ -201,8 +215,9 @@ def moderation_queue(
         conditions += " AND c.post_author_id = CAST(:post_author AS uuid)"
         params["post_author"] = post_author_id
     if after is not None:
-        conditions += (" AND (c.queued_at, c.id)"
-                       " > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid))")
+        conditions += (
+            " AND (c.queued_at, c.id) > (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid))"
+        )
         params.update(after_at=after[0], after_id=after[1])
     return s.rows(
         f"SELECT {_VIEW}, p.title AS post_title"
@@ -247,8 +262,10 @@ def insert_comment(
             "  AND par.post_id = p.post_id AND par.parent_id IS NULL"
             " WHERE CAST(:parent_id AS uuid) IS NULL OR par.id IS NOT NULL",
             # this statement cannot see its own commenter insert: name from the claims
-            author=("COALESCE(cm.username, :username) AS author_username,"
-                    " COALESCE(cm.is_active, true) AS author_is_active"),
+            author=(
+                "COALESCE(cm.username, :username) AS author_username,"
+                " COALESCE(cm.is_active, true) AS author_is_active"
+            ),
             before=(
                 "commenter AS ("
                 " INSERT INTO commenters (user_id, username, version)"
@@ -268,8 +285,13 @@ def insert_comment(
 
 
 def update_comment(
-    s: Session, comment_id: str, *, expected_status: str, body: str, hold: bool,
-    edited_since: datetime
+    s: Session,
+    comment_id: str,
+    *,
+    expected_status: str,
+    body: str,
+    hold: bool,
+    edited_since: datetime,
 ) -> Row | None:
     """Replace the body (marking it edited); `hold` sends it back to the queue. None when
     the comment changed since the service read it (deleted, decided on).
@@ -315,7 +337,8 @@ def delete_comment(s: Session, comment_id: str, *, deleted_by: str) -> Row | Non
             "changed",
             _EVENT_DATA + " || jsonb_build_object('deletedBy', CAST(:deleted_by AS text))",
         )
-        + f" SELECT changed.id{events.JOIN} FROM changed" + events.FROM_OUTBOX,
+        + f" SELECT changed.id{events.JOIN} FROM changed"
+        + events.FROM_OUTBOX,
         **_event("comment.deleted"),
         id=comment_id,
         deleted_by=deleted_by,

@@ -55,8 +55,7 @@ def _comment(row: Row) -> Comment:
         parent_id=row["parent_id"],
         body=None if deleted else row["body"],
         status=row["status"],
-        author=None if deleted else Commenter(id=row["author_id"],
-                                              username=row["author_username"]),
+        author=None if deleted else Commenter(id=row["author_id"], username=row["author_username"]),
         created_at=row["created_at"],
         edited_at=row["edited_at"],
         reply_count=row["reply_count"],
@@ -114,8 +113,9 @@ def create_comment(post_id: str, req: CreateCommentRequest, principal: Principal
     parent_id = str(req.parent_id) if req.parent_id else None
     with db.transaction() as s:
         principal = _acting(s, principal)
-        context = repository.comment_context(s, post_id=target, parent_id=parent_id,
-                                             author_id=principal.user_id)
+        context = repository.comment_context(
+            s, post_id=target, parent_id=parent_id, author_id=principal.user_id
+        )
         if not context["is_open"]:
             raise errors.not_found("Post")
         if parent_id is not None:
@@ -128,8 +128,12 @@ def create_comment(post_id: str, req: CreateCommentRequest, principal: Principal
         held = policy.hold_reason(req.body, author)
         try:
             row = repository.insert_comment(
-                s, post_id=target, parent_id=parent_id, author_id=principal.user_id,
-                username=principal.username, body=req.body,
+                s,
+                post_id=target,
+                parent_id=parent_id,
+                author_id=principal.user_id,
+                username=principal.username,
+                body=req.body,
                 status="pending" if held else "approved",
             )
         except IntegrityConflict as exc:
@@ -155,9 +159,11 @@ def _check_parent(context: Row, post_id: str, principal: Principal) -> None:
     problem = _not_a_parent()
     if context["parent_id"] is None or str(context["parent_post_id"]) != post_id:
         raise problem
-    visible = context["parent_status"] == "approved" or (
-        principal.user_id == str(context["parent_author_id"])
-    ) or principal.is_moderator
+    visible = (
+        context["parent_status"] == "approved"
+        or (principal.user_id == str(context["parent_author_id"]))
+        or principal.is_moderator
+    )
     if not visible or context["parent_deleted_at"] is not None:
         raise problem
     if context["parent_parent_id"] is not None:
@@ -175,8 +181,13 @@ def list_comments(
     key = decode_cursor(cursor, 5) if cursor else None
     if key is not None:
         try:
-            after = (datetime.fromisoformat(key[0]), str(uuid.UUID(key[1])), key[2] == "True",
-                     datetime.fromisoformat(key[3]), str(uuid.UUID(key[4])))
+            after = (
+                datetime.fromisoformat(key[0]),
+                str(uuid.UUID(key[1])),
+                key[2] == "True",
+                datetime.fromisoformat(key[3]),
+                str(uuid.UUID(key[4])),
+            )
         except ValueError:
             raise invalid_cursor() from None
     # The repository checks a moderator's token against the read model (a privileged read).
@@ -192,8 +203,11 @@ def list_comments(
     next_cursor = None
     if last is not None:
         next_cursor = encode_cursor(
-            last["thread_at"].isoformat(), last["thread_id"], last["parent_id"] is not None,
-            last["created_at"].isoformat(), last["id"],
+            last["thread_at"].isoformat(),
+            last["thread_id"],
+            last["parent_id"] is not None,
+            last["created_at"].isoformat(),
+            last["id"],
         )
     return Page[Comment](items=[_comment(r) for r in rows[:limit]], next_cursor=next_cursor)
 
@@ -215,9 +229,14 @@ def update_comment(comment_id: str, req: UpdateCommentRequest, principal: Princi
     )
     hold = policy.edit_hold_reason(req.body, author) is not None
     with db.transaction() as s:
-        updated = repository.update_comment(s, str(row["id"]), expected_status=row["status"],
-                                            body=req.body, hold=hold,
-                                            edited_since=window_opened)
+        updated = repository.update_comment(
+            s,
+            str(row["id"]),
+            expected_status=row["status"],
+            body=req.body,
+            hold=hold,
+            edited_since=window_opened,
+        )
     if updated is None:
         raise _changed_meanwhile()
     return _comment(updated)
@@ -231,8 +250,7 @@ def delete_comment(comment_id: str, principal: Principal) -> None:
         )
     with db.transaction() as s:
         try:
-            deleted = repository.delete_comment(s, str(row["id"]),
-                                                deleted_by=principal.user_id)
+            deleted = repository.delete_comment(s, str(row["id"]), deleted_by=principal.user_id)
         except IntegrityConflict as exc:
             if exc.constraint != repository.PARENT_CONSTRAINT:
                 raise
@@ -242,18 +260,18 @@ def delete_comment(comment_id: str, principal: Principal) -> None:
     logger.info("comment deleted", extra={"commentId": str(row["id"])})
 
 
-def moderation_queue(principal: Principal, limit: int, cursor: str | None
-                     ) -> Page[QueuedComment]:
+def moderation_queue(principal: Principal, limit: int, cursor: str | None) -> Page[QueuedComment]:
     with db.reader() as s:
         principal = _acting(s, principal)
         rows = repository.moderation_queue(
-            s, post_author_id=None if principal.is_moderator else principal.user_id,
-            limit=limit + 1, after=decode_time_key(cursor),
+            s,
+            post_author_id=None if principal.is_moderator else principal.user_id,
+            limit=limit + 1,
+            after=decode_time_key(cursor),
         )
     last = rows[limit - 1] if len(rows) > limit else None
     next_cursor = encode_cursor(last["queued_at"].isoformat(), last["id"]) if last else None
-    return Page[QueuedComment](items=[_queued(r) for r in rows[:limit]],
-                               next_cursor=next_cursor)
+    return Page[QueuedComment](items=[_queued(r) for r in rows[:limit]], next_cursor=next_cursor)
 
 
 def moderate_comment(comment_id: str, req: ModerateRequest, principal: Principal) -> Comment:
@@ -265,8 +283,13 @@ def moderate_comment(comment_id: str, req: ModerateRequest, principal: Principal
         return _comment(row)  # decided already: nothing to record
     with db.transaction() as s:
         changed = repository.moderate_comment(
-            s, str(row["id"]), expected_status=row["status"], status=status,
-            action=req.action, reason=req.reason, moderator_id=principal.user_id,
+            s,
+            str(row["id"]),
+            expected_status=row["status"],
+            status=status,
+            action=req.action,
+            reason=req.reason,
+            moderator_id=principal.user_id,
         )
     if changed is None:
         raise _changed_meanwhile()
@@ -283,8 +306,11 @@ def report_comment(comment_id: str, req: ReportRequest | None, principal: Princi
         return  # already waiting for (or decided by) a moderator: nothing to flag
     with db.transaction() as s:
         reported = repository.report_comment(
-            s, str(row["id"]), reporter_id=principal.user_id,
-            reason=req.reason if req else None, threshold=policy.REPORT_THRESHOLD,
+            s,
+            str(row["id"]),
+            reporter_id=principal.user_id,
+            reason=req.reason if req else None,
+            threshold=policy.REPORT_THRESHOLD,
         )
     if reported is not None:
         count("CommentReported")

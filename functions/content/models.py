@@ -76,8 +76,11 @@ Tag = Annotated[
 ]
 Tags = Annotated[
     list[Tag],
-    Field(max_length=100, description=f"Up to {MAX_TAGS} distinct tags of 1-{MAX_TAG} "
-                                      "characters; stored lower-cased."),
+    Field(
+        max_length=100,
+        description=f"Up to {MAX_TAGS} distinct tags of 1-{MAX_TAG} "
+        "characters; stored lower-cased.",
+    ),
     AfterValidator(_distinct_tags),
 ]
 
@@ -112,7 +115,7 @@ class PublishRequest(RequestModel):
     publish_at: When | None = Field(
         default=None,
         description="When to publish (ISO 8601 with a time zone). In the future: the post is "
-                    "scheduled; absent or past: it is published now.",
+        "scheduled; absent or past: it is published now.",
     )
 
 

@@ -46,11 +46,13 @@ _FAVORITED = (
 )
 
 
-def _view(*, body: bool = True, favorited: str = _FAVORITED,
-          favorites_count: str = "p.favorites_count") -> str:
+def _view(
+    *, body: bool = True, favorited: str = _FAVORITED, favorites_count: str = "p.favorites_count"
+) -> str:
     """The select list of a post as the API shows it, over `p` (post) and `a` (author)."""
     return (
-        "p.id, p.slug, p.title, p.summary, " + ("p.body, " if body else "")
+        "p.id, p.slug, p.title, p.summary, "
+        + ("p.body, " if body else "")
         + "p.tags, p.status, p.author_id, p.publish_at, p.published_at, p.created_at,"
         f" p.updated_at, {favorites_count} AS favorites_count, {favorited} AS favorited,"
         " a.username AS author_username, a.first_name AS author_first_name,"
@@ -87,8 +89,7 @@ def _changing_post(change: str, *, sync_tags: bool = False, before: str = "") ->
         + (_SYNC_TAGS if sync_tags else "")
         + events.emit("changed", EVENT_DATA)
         + f" SELECT {_view()}{events.JOIN}"
-        " FROM changed p JOIN authors a ON a.user_id = p.author_id"
-        + events.FROM_OUTBOX
+        " FROM changed p JOIN authors a ON a.user_id = p.author_id" + events.FROM_OUTBOX
     )
 
 
@@ -280,7 +281,9 @@ def publish_due(s: Session, batch: int) -> list[Row]:
         "  RETURNING p.id, p.slug, p.title, p.tags, p.status, p.author_id, p.published_at)"
         + _SYNC_TAGS
         + events.emit("changed", EVENT_DATA)
-        + " SELECT changed.id" + events.JOIN + " FROM changed"
+        + " SELECT changed.id"
+        + events.JOIN
+        + " FROM changed"
         " JOIN outbox_insert ON outbox_insert.detail -> 'data' ->> 'id' = CAST(changed.id AS text)",
         **_event("post.published"),
         batch=batch,
@@ -334,13 +337,13 @@ def unfavorite_post(s: Session, post_id: str, user_id: str, *, is_admin: bool) -
 # --- reads -----------------------------------------------------------------------------
 
 
-def find_post(s: Session, *, viewer: str | None, post_id: str | None = None,
-              slug: str | None = None) -> Row | None:
+def find_post(
+    s: Session, *, viewer: str | None, post_id: str | None = None, slug: str | None = None
+) -> Row | None:
     """A post by id or by slug, in any status, with its author; visibility is the caller's."""
     where = "p.id = CAST(:key AS uuid)" if post_id is not None else "p.slug = :key"
     return s.row(
-        f"SELECT {_view()} FROM posts p JOIN authors a ON a.user_id = p.author_id"
-        f" WHERE {where}",
+        f"SELECT {_view()} FROM posts p JOIN authors a ON a.user_id = p.author_id WHERE {where}",
         key=post_id if post_id is not None else slug,
         viewer=viewer,
     )
@@ -356,8 +359,9 @@ class PublishedFilter:
 Keyset = tuple[datetime, str]  # the sort key of the last item of the previous page
 
 
-def list_published(s: Session, f: PublishedFilter, *, viewer: str | None, limit: int,
-                   after: Keyset | None) -> list[Row]:
+def list_published(
+    s: Session, f: PublishedFilter, *, viewer: str | None, limit: int, after: Keyset | None
+) -> list[Row]:
     """Published posts of active authors, newest first, after the keyset `after`.
 
     With a tag the page is a range of the published_tags primary key (tag, published_at,
@@ -365,9 +369,7 @@ def list_published(s: Session, f: PublishedFilter, *, viewer: str | None, limit:
     posts_published_by_author (author_id, published_at, id) for one author. Either way the
     index gives the order: no sort, and page 1000 costs what page 1 costs.
     """
-    author_id = (
-        "(SELECT user_id FROM authors WHERE lower(username) = lower(:author) LIMIT 1)"
-    )
+    author_id = "(SELECT user_id FROM authors WHERE lower(username) = lower(:author) LIMIT 1)"
     conditions = ["p.status = 'published'"]
     if f.tag is not None:
         source = "published_tags k JOIN posts p ON p.id = k.post_id"
@@ -387,8 +389,9 @@ def list_published(s: Session, f: PublishedFilter, *, viewer: str | None, limit:
             f"({key[0]}, {key[1]}) < (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid))"
         )
     params: dict[str, Any] = {"viewer": viewer, "limit": limit}
-    params.update({k: v for k, v in (("tag", f.tag), ("author", f.author), ("q", f.q))
-                   if v is not None})
+    params.update(
+        {k: v for k, v in (("tag", f.tag), ("author", f.author), ("q", f.q)) if v is not None}
+    )
     if after is not None:
         params.update(after_at=after[0], after_id=after[1])
     return s.rows(
@@ -409,7 +412,8 @@ def list_feed(s: Session, follower: str, *, limit: int, after: Keyset | None) ->
     """
     keyset = (
         " AND (p.published_at, p.id) < (CAST(:after_at AS timestamptz), CAST(:after_id AS uuid))"
-        if after is not None else ""
+        if after is not None
+        else ""
     )
     params: dict[str, Any] = {"viewer": follower, "limit": limit}
     if after is not None:
@@ -428,8 +432,9 @@ def list_feed(s: Session, follower: str, *, limit: int, after: Keyset | None) ->
     )
 
 
-def list_by_author(s: Session, author_id: str, *, status: str | None, limit: int,
-                   after: Keyset | None) -> list[Row]:
+def list_by_author(
+    s: Session, author_id: str, *, status: str | None, limit: int, after: Keyset | None
+) -> list[Row]:
     """An author's own posts in every status (or one), newest created first."""
     conditions = ["p.author_id = CAST(:viewer AS uuid)"]
     params: dict[str, Any] = {"viewer": author_id, "limit": limit}
@@ -469,5 +474,7 @@ def tag_counts(s: Session, limit: int, after: tuple[int, str] | None = None) -> 
         " GROUP BY k.tag"
         " HAVING count(*) < :count OR (count(*) = :count AND k.tag > :tag)"
         " ORDER BY count(*) DESC, k.tag LIMIT :limit",
-        count=after[0], tag=after[1], limit=limit,
+        count=after[0],
+        tag=after[1],
+        limit=limit,
     )

@@ -79,8 +79,7 @@ def _may_see(row: Row, principal: Principal | None) -> bool:
 
 def _find(s: Session, post_id: str, principal: Principal | None) -> Row | None:
     """The post if the caller may see it, else None."""
-    row = repository.find_post(s, viewer=principal.user_id if principal else None,
-                               post_id=post_id)
+    row = repository.find_post(s, viewer=principal.user_id if principal else None, post_id=post_id)
     return row if row is not None and _may_see(row, principal) else None
 
 
@@ -121,8 +120,14 @@ def create_post(req: CreatePostRequest, principal: Principal) -> Post:
         # ON CONFLICT DO NOTHING leaves the transaction usable: try the next slug in it.
         for slug in slugs.candidates(req.title, SLUG_ATTEMPTS):
             row = repository.insert_post(
-                s, author_id=principal.user_id, username=principal.username, slug=slug,
-                title=req.title, summary=req.summary, body=req.body, tags=req.tags,
+                s,
+                author_id=principal.user_id,
+                username=principal.username,
+                slug=slug,
+                title=req.title,
+                summary=req.summary,
+                body=req.body,
+                tags=req.tags,
             )
             if row is not None:
                 break
@@ -141,8 +146,7 @@ def update_post(post_id: str, req: UpdatePostRequest, principal: Principal) -> P
     if not changes:
         return _post(_writable(target, principal))
     candidates: list[str | None] = (
-        list(slugs.candidates(changes["title"], SLUG_ATTEMPTS)) if "title" in changes
-        else [None]
+        list(slugs.candidates(changes["title"], SLUG_ATTEMPTS)) if "title" in changes else [None]
     )
     row = None
     for slug in candidates:
@@ -150,8 +154,12 @@ def update_post(post_id: str, req: UpdatePostRequest, principal: Principal) -> P
             # A taken slug fails the UPDATE and with it the transaction: one per attempt.
             with db.transaction() as s:
                 row = repository.update_post(
-                    s, target, changes, caller=principal.user_id,
-                    is_admin=principal.is_admin, slug=slug,
+                    s,
+                    target,
+                    changes,
+                    caller=principal.user_id,
+                    is_admin=principal.is_admin,
+                    slug=slug,
                 )
             break
         except IntegrityConflict as exc:
@@ -169,8 +177,9 @@ def delete_post(post_id: str, principal: Principal) -> None:
     target = errors.valid_id(post_id, "Post")
     with db.transaction() as s:
         principal = _acting(s, principal)
-        row = repository.delete_post(s, target, caller=principal.user_id,
-                                     is_admin=principal.is_admin)
+        row = repository.delete_post(
+            s, target, caller=principal.user_id, is_admin=principal.is_admin
+        )
     if row is None:
         _writable(target, principal)
         raise errors.not_found("Post")
@@ -192,11 +201,13 @@ def publish_post(post_id: str, req: PublishRequest | None, principal: Principal)
         principal = _acting(s, principal)
         if scheduling:
             assert publish_at is not None
-            row = repository.schedule_post(s, target, publish_at, caller=principal.user_id,
-                                           is_admin=principal.is_admin)
+            row = repository.schedule_post(
+                s, target, publish_at, caller=principal.user_id, is_admin=principal.is_admin
+            )
         else:
-            row = repository.publish_post(s, target, caller=principal.user_id,
-                                          is_admin=principal.is_admin)
+            row = repository.publish_post(
+                s, target, caller=principal.user_id, is_admin=principal.is_admin
+            )
     if row is None:
         existing = _writable(target, principal)
         if existing["status"] != "published":
@@ -214,8 +225,9 @@ def unpublish_post(post_id: str, principal: Principal) -> Post:
     target = errors.valid_id(post_id, "Post")
     with db.transaction() as s:
         principal = _acting(s, principal)
-        row = repository.unpublish_post(s, target, caller=principal.user_id,
-                                        is_admin=principal.is_admin)
+        row = repository.unpublish_post(
+            s, target, caller=principal.user_id, is_admin=principal.is_admin
+        )
     if row is None:
         existing = _writable(target, principal)
         if existing["status"] != "draft":
@@ -242,8 +254,7 @@ def unfavorite_post(post_id: str, principal: Principal) -> Post:
     target = errors.valid_id(post_id, "Post")
     with db.reader() as s:
         principal = _acting(s, principal)
-        row = repository.unfavorite_post(s, target, principal.user_id,
-                                         is_admin=principal.is_admin)
+        row = repository.unfavorite_post(s, target, principal.user_id, is_admin=principal.is_admin)
     if row is None:
         raise errors.not_found("Post")
     return _post(row)
@@ -295,8 +306,11 @@ def list_posts(
     )
     with db.reader() as s:
         rows = repository.list_published(
-            s, criteria, viewer=principal.user_id if principal else None,
-            limit=limit + 1, after=decode_time_key(cursor),
+            s,
+            criteria,
+            viewer=principal.user_id if principal else None,
+            limit=limit + 1,
+            after=decode_time_key(cursor),
         )
     return _page(rows, limit, "published_at")
 
@@ -305,15 +319,17 @@ def list_my_posts(
     principal: Principal, limit: int, cursor: str | None, status: Status | None = None
 ) -> Page[PostSummary]:
     with db.reader() as s:
-        rows = repository.list_by_author(s, principal.user_id, status=status,
-                                         limit=limit + 1, after=decode_time_key(cursor))
+        rows = repository.list_by_author(
+            s, principal.user_id, status=status, limit=limit + 1, after=decode_time_key(cursor)
+        )
     return _page(rows, limit, "created_at")
 
 
 def get_feed(principal: Principal, limit: int, cursor: str | None) -> Page[PostSummary]:
     with db.reader() as s:
-        rows = repository.list_feed(s, principal.user_id, limit=limit + 1,
-                                    after=decode_time_key(cursor))
+        rows = repository.list_feed(
+            s, principal.user_id, limit=limit + 1, after=decode_time_key(cursor)
+        )
     return _page(rows, limit, "published_at")
 
 

@@ -28,10 +28,24 @@ _CANONICAL_UUID = re.compile(
     r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 )
 # Words a fixed path beside /posts/{id} (or a future one) may use: never a post's slug.
-RESERVED = frozenset({
-    "new", "edit", "drafts", "feed", "search", "tags", "me", "mine", "scheduled",
-    "published", "favorites", "favorite", "publish", "unpublish",
-})
+RESERVED = frozenset(
+    {
+        "new",
+        "edit",
+        "drafts",
+        "feed",
+        "search",
+        "tags",
+        "me",
+        "mine",
+        "scheduled",
+        "published",
+        "favorites",
+        "favorite",
+        "publish",
+        "unpublish",
+    }
+)
 FALLBACK = "post"
 
 

@@ -137,8 +137,7 @@ def record_login_failure(s: Session, login: str, window_s: int) -> None:
     )
 
 
-def start_token_family(s: Session, user_id: str, login: str, token_hash: str,
-                       ttl_s: int) -> None:
+def start_token_family(s: Session, user_id: str, login: str, token_hash: str, ttl_s: int) -> None:
     """A successful login: clear the name's failure counter and store a new refresh token."""
     s.execute(
         "WITH cleared AS (DELETE FROM login_failures WHERE login = lower(:login))"

@@ -153,9 +153,13 @@ def login(req: LoginRequest) -> TokenResponse:
         raise errors.unauthorized(_INVALID_CREDENTIALS)
     refresh_token = new_refresh_token()
     with db.reader() as s:
-        repository.start_token_family(s, str(row["id"]), req.username,
-                                      hash_refresh_token(refresh_token),
-                                      config.refresh_token_ttl_s)
+        repository.start_token_family(
+            s,
+            str(row["id"]),
+            req.username,
+            hash_refresh_token(refresh_token),
+            config.refresh_token_ttl_s,
+        )
     return _tokens_for(row, refresh_token)
 
 
@@ -210,13 +214,17 @@ def update_user(user_id: str, req: UpdateUserRequest, principal: Principal) -> U
     if any(value is None for field, value in changes.items() if field in ("email", "bio")):
         raise errors.unprocessable(
             "email and bio cannot be null.",
-            [errors.FieldProblem(f, "cannot be null") for f, v in changes.items()
-             if v is None and f in ("email", "bio")],
+            [
+                errors.FieldProblem(f, "cannot be null")
+                for f, v in changes.items()
+                if v is None and f in ("email", "bio")
+            ],
         )
     try:
         with db.transaction() as s:
             row = (
-                repository.update_user(s, target, changes) if changes
+                repository.update_user(s, target, changes)
+                if changes
                 else repository.find_user(s, target)
             )
     except IntegrityConflict as exc:
@@ -273,7 +281,8 @@ def list_users(principal: Principal, limit: int, cursor: str | None) -> Page[Use
     items = [_user(r) for r in rows[:limit]]
     next_cursor = (
         encode_cursor(rows[limit - 1]["created_at"].isoformat(), rows[limit - 1]["id"])
-        if len(rows) > limit else None
+        if len(rows) > limit
+        else None
     )
     return Page[User](items=items, next_cursor=next_cursor)
 
@@ -291,8 +300,14 @@ def ensure_admin(username: str, email: str, password: str) -> User:
     try:
         with db.transaction() as s:
             row = repository.insert_user(
-                s, username=username, email=email, password_hash=password_hash,
-                first_name=None, last_name=None, bio="", role="admin",
+                s,
+                username=username,
+                email=email,
+                password_hash=password_hash,
+                first_name=None,
+                last_name=None,
+                bio="",
+                role="admin",
             )
     except IntegrityConflict as exc:
         raise _conflict_from(exc) from None
@@ -357,8 +372,10 @@ def _reset_email(to: str, username: str, token: str) -> email.EmailMessage:
     minutes = config.password_reset_ttl_s // 60
     if config.password_reset_url:
         joiner = "&" if "?" in config.password_reset_url else "?"
-        how = f"Open this link to choose a new password:\n\n" \
-              f"{config.password_reset_url}{joiner}token={token}"
+        how = (
+            f"Open this link to choose a new password:\n\n"
+            f"{config.password_reset_url}{joiner}token={token}"
+        )
     else:
         how = f"Use this reset token to choose a new password:\n\n{token}"
     text = (
@@ -366,8 +383,7 @@ def _reset_email(to: str, username: str, token: str) -> email.EmailMessage:
         f" Inkwell account.\n{how}\n\nIt works once, for {minutes} minutes. If you did not"
         " ask for it, ignore this email: your password stays as it is."
     )
-    return email.EmailMessage(to=to, subject="Reset your Inkwell password", text=text,
-                              secret=token)
+    return email.EmailMessage(to=to, subject="Reset your Inkwell password", text=text, secret=token)
 
 
 def request_password_reset(req: PasswordResetRequest, client: str) -> str:
@@ -384,8 +400,12 @@ def request_password_reset(req: PasswordResetRequest, client: str) -> str:
                 int(seen["wait_s"]),
             )
         row = repository.issue_password_reset(
-            s, req.username, hash_refresh_token(token), config.password_reset_ttl_s,
-            max_per_window=RESET_MAX_PER_ACCOUNT, window_s=RESET_WINDOW_S,
+            s,
+            req.username,
+            hash_refresh_token(token),
+            config.password_reset_ttl_s,
+            max_per_window=RESET_MAX_PER_ACCOUNT,
+            window_s=RESET_WINDOW_S,
         )
     if row is not None:
         email.send(_reset_email(str(row["email"]), str(row["username"]), token))

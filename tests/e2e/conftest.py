@@ -50,9 +50,7 @@ def server_url(pg_server_url: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def running(
-    tmp_path: Path, server_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[LocalRun]:
+def running(tmp_path: Path, server_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[LocalRun]:
     """`python -m local.run` logging at INFO, as `make run` does (the tests' own
     environment logs warnings only)."""
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "INFO")

@@ -23,8 +23,11 @@ STOP_TIMEOUT_S = 20
 
 # What the test session set up for its own functions: the process must find its own.
 _SESSION_VARIABLES = (
-    "INKWELL_DATABASE_URL", "INKWELL_JWT_PRIVATE_KEYS", "AWS_ENDPOINT_URL_EVENTS",
-    "INKWELL_EVENT_BUS_NAME", *ADMIN_VARIABLES,
+    "INKWELL_DATABASE_URL",
+    "INKWELL_JWT_PRIVATE_KEYS",
+    "AWS_ENDPOINT_URL_EVENTS",
+    "INKWELL_EVENT_BUS_NAME",
+    *ADMIN_VARIABLES,
 )
 
 
@@ -49,26 +52,36 @@ class LocalRun:
         self.url = f"http://{gateway.HOST}:{port}"
         self.data_dir = data_dir
         self.log = log
-        env = {name: value for name, value in os.environ.items()
-               if name not in _SESSION_VARIABLES and not name.endswith("_DB_URL")}
-        env.update({
-            "PORT": str(port),
-            "INKWELL_DATA_DIR": str(data_dir),
-            "INKWELL_RUN_RECORD": str(data_dir.parent / "running.json"),
-            "PYTHONPATH": os.pathsep.join(["functions", "layers/shared/python", "."]),
-        })
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if name not in _SESSION_VARIABLES and not name.endswith("_DB_URL")
+        }
+        env.update(
+            {
+                "PORT": str(port),
+                "INKWELL_DATA_DIR": str(data_dir),
+                "INKWELL_RUN_RECORD": str(data_dir.parent / "running.json"),
+                "PYTHONPATH": os.pathsep.join(["functions", "layers/shared/python", "."]),
+            }
+        )
         if database_url:  # else its own embedded PostgreSQL under the data dir
             env["INKWELL_DATABASE_URL"] = database_url
         if admin:
-            env.update({
-                "INKWELL_ADMIN_USERNAME": admin["username"],
-                "INKWELL_ADMIN_EMAIL": admin["email"],
-                "INKWELL_ADMIN_PASSWORD": admin["password"],
-            })
+            env.update(
+                {
+                    "INKWELL_ADMIN_USERNAME": admin["username"],
+                    "INKWELL_ADMIN_EMAIL": admin["email"],
+                    "INKWELL_ADMIN_PASSWORD": admin["password"],
+                }
+            )
         self.env = env
         with log.open("ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "local.run"], cwd=ROOT, env=env, stdout=out,
+                [sys.executable, "-m", "local.run"],
+                cwd=ROOT,
+                env=env,
+                stdout=out,
                 stderr=subprocess.STDOUT,
             )
 

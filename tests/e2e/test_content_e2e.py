@@ -38,19 +38,30 @@ def expect(response: httpx.Response, status: int = 200) -> Any:
 
 
 def sign_in(client: httpx.Client, username: str) -> tuple[str, dict[str, str]]:
-    user = expect(client.post(f"{API}/users/register", json={
-        "username": username, "email": f"{username}@example.com", "password": PASSWORD,
-        "firstName": username.title(),
-    }), 201)
-    tokens = expect(client.post(f"{API}/users/login",
-                                json={"username": username, "password": PASSWORD}))
+    user = expect(
+        client.post(
+            f"{API}/users/register",
+            json={
+                "username": username,
+                "email": f"{username}@example.com",
+                "password": PASSWORD,
+                "firstName": username.title(),
+            },
+        ),
+        201,
+    )
+    tokens = expect(
+        client.post(f"{API}/users/login", json={"username": username, "password": PASSWORD})
+    )
     return user["id"], {"Authorization": f"Bearer {tokens['token']}"}
 
 
-def listed(client: httpx.Client, path: str, headers: dict[str, str] | None = None,
-           **params: str) -> list[str]:
-    return [item["slug"] for item in expect(client.get(path, headers=headers,
-                                                       params=params))["items"]]
+def listed(
+    client: httpx.Client, path: str, headers: dict[str, str] | None = None, **params: str
+) -> list[str]:
+    return [
+        item["slug"] for item in expect(client.get(path, headers=headers, params=params))["items"]
+    ]
 
 
 def test_write_tag_publish_follow_edit_delete(
@@ -62,9 +73,18 @@ def test_write_tag_publish_follow_edit_delete(
     assert event_bus.drain()
 
     # A draft: only its author sees it.
-    draft = expect(client.post(f"{API}/posts", headers=alice, json={
-        "title": "Down the Rabbit Hole", "body": "Alice was beginning to get very tired.",
-        "summary": "How it began."}), 201)
+    draft = expect(
+        client.post(
+            f"{API}/posts",
+            headers=alice,
+            json={
+                "title": "Down the Rabbit Hole",
+                "body": "Alice was beginning to get very tired.",
+                "summary": "How it began.",
+            },
+        ),
+        201,
+    )
     schema_check(document, "Post", draft)
     assert (draft["status"], draft["author"]["firstName"]) == ("draft", "Alice")
     slug = draft["slug"]
@@ -75,8 +95,11 @@ def test_write_tag_publish_follow_edit_delete(
     assert [i["slug"] for i in mine["items"]] == [slug]
 
     # Tag it, publish it: public, tagged, in a follower's feed.
-    tagged = expect(client.patch(f"{API}/posts/{draft['id']}", headers=alice,
-                                 json={"tags": ["Wonderland", "rabbits"]}))
+    tagged = expect(
+        client.patch(
+            f"{API}/posts/{draft['id']}", headers=alice, json={"tags": ["Wonderland", "rabbits"]}
+        )
+    )
     assert tagged["tags"] == ["wonderland", "rabbits"]
     expect(client.post(f"{API}/posts/{draft['id']}/publish", headers=bob), 404)  # a draft
     post = expect(client.post(f"{API}/posts/{draft['id']}/publish", headers=alice))
@@ -98,15 +121,23 @@ def test_write_tag_publish_follow_edit_delete(
     assert (favorite["favoritesCount"], favorite["favorited"]) == (1, True)
 
     # Scheduled: published by the local scheduler's tick (make run's timer), not by a call.
-    later = expect(client.post(f"{API}/posts", headers=alice, json={
-        "title": "Through the Looking-Glass", "tags": ["wonderland"]}), 201)
+    later = expect(
+        client.post(
+            f"{API}/posts",
+            headers=alice,
+            json={"title": "Through the Looking-Glass", "tags": ["wonderland"]},
+        ),
+        201,
+    )
     when = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    scheduled = expect(client.post(f"{API}/posts/{later['id']}/publish", headers=alice,
-                                   json={"publishAt": when}))
+    scheduled = expect(
+        client.post(f"{API}/posts/{later['id']}/publish", headers=alice, json={"publishAt": when})
+    )
     assert scheduled["status"] == "scheduled"
     assert listed(client, f"{API}/posts") == [slug]
-    content_sql("UPDATE posts SET publish_at = now() WHERE id = CAST(:id AS uuid)",
-                id=later["id"])  # its time has come
+    content_sql(
+        "UPDATE posts SET publish_at = now() WHERE id = CAST(:id AS uuid)", id=later["id"]
+    )  # its time has come
     environment = ExecutionEnvironment("inkwell-scheduled")
     try:
         ScheduleTimer.for_scheduled(environment).run_relay()  # one tick
@@ -117,8 +148,9 @@ def test_write_tag_publish_follow_edit_delete(
     assert expect(client.get(f"{API}/tags"))["items"][0] == {"tag": "wonderland", "count": 2}
 
     # Edit: the title changes, the published slug does not.
-    edited = expect(client.patch(f"{API}/posts/{post['id']}", headers=alice,
-                                 json={"title": "Down, Down, Down"}))
+    edited = expect(
+        client.patch(f"{API}/posts/{post['id']}", headers=alice, json={"title": "Down, Down, Down"})
+    )
     assert (edited["title"], edited["slug"]) == ("Down, Down, Down", slug)
     assert expect(client.get(f"{API}/posts/{slug}"))["title"] == "Down, Down, Down"
     expect(client.patch(f"{API}/posts/{post['id']}", headers=bob, json={"title": "x"}), 403)

@@ -23,8 +23,14 @@ pytestmark = pytest.mark.e2e
 BROWSERS = ("chromium", "chromium-browser")
 # No network beyond what the page asks of the gateway: no updates, sync or telemetry.
 FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     "--disable-dev-shm-usage",
 )
 
@@ -43,9 +49,18 @@ def rendered_dom(url: str) -> str:
     """The page's DOM after its scripts ran (up to 20 s of virtual time)."""
     with tempfile.TemporaryDirectory(prefix="inkwell-chromium-") as profile:
         done = subprocess.run(
-            [browser(), *FLAGS, f"--user-data-dir={profile}", "--virtual-time-budget=20000",
-             "--dump-dom", url],
-            capture_output=True, text=True, timeout=120, check=False,
+            [
+                browser(),
+                *FLAGS,
+                f"--user-data-dir={profile}",
+                "--virtual-time-budget=20000",
+                "--dump-dom",
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
         )
     assert done.returncode == 0, done.stderr[-2000:]
     return done.stdout

@@ -32,10 +32,16 @@ WAIT_S = 10
 
 def local_events(data_dir: Path, *args: str) -> Any:
     done = subprocess.run(
-        [sys.executable, "-m", "local.events", *args], cwd=ROOT, capture_output=True,
-        text=True, timeout=30,
-        env={**os.environ, "INKWELL_DATA_DIR": str(data_dir),
-             "PYTHONPATH": os.pathsep.join(["functions", "layers/shared/python", "."])},
+        [sys.executable, "-m", "local.events", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={
+            **os.environ,
+            "INKWELL_DATA_DIR": str(data_dir),
+            "PYTHONPATH": os.pathsep.join(["functions", "layers/shared/python", "."]),
+        },
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout) if "--json" in args else done.stdout
@@ -48,9 +54,14 @@ def test_a_registration_is_delivered_to_the_audit_consumer(
     request_id = f"e2e-{uuid.uuid4()}"
     username = f"e2e_{uuid.uuid4().hex[:8]}"
     response = httpx.post(
-        f"{running.url}{USERS}/register", timeout=10, headers={"X-Request-ID": request_id},
-        json={"username": username, "email": f"{username}@example.com",
-              "password": "e2e-password-1"},
+        f"{running.url}{USERS}/register",
+        timeout=10,
+        headers={"X-Request-ID": request_id},
+        json={
+            "username": username,
+            "email": f"{username}@example.com",
+            "password": "e2e-password-1",
+        },
     )
     assert response.status_code == 201, response.text
     user_id = response.json()["id"]
@@ -63,12 +74,14 @@ def test_a_registration_is_delivered_to_the_audit_consumer(
         if rows and len(rows[0]["deliveries"]) >= len(subscribed):
             break
         assert time.monotonic() < deadline, (
-            f"no delivery of the registration within {WAIT_S}s:\n{running.output()}")
+            f"no delivery of the registration within {WAIT_S}s:\n{running.output()}"
+        )
         time.sleep(0.1)
     (row,) = rows
     assert row["detailType"] == "user.registered" and row["source"] == "inkwell.users"
     assert sorted(row["deliveries"], key=lambda d: d["consumer"]) == [
-        {"consumer": name, "attempt": 1, "status": "ok"} for name in subscribed]
+        {"consumer": name, "attempt": 1, "status": "ok"} for name in subscribed
+    ]
     assert row["deadLettered"] is False
     assert local_events(data_dir, "--dead", "--json") == []
     (line,) = [t for t in local_events(data_dir).splitlines() if f"corr={request_id} " in t]
@@ -76,13 +89,18 @@ def test_a_registration_is_delivered_to_the_audit_consumer(
 
     server = server_url or running_url(data_dir / "postgres")
     assert server, "the platform's PostgreSQL is not running"
-    conn = ConnectionParams.from_url(
-        platform.database_url(server, f"{PREFIX}_users")).connect("inkwell-test-e2e")
+    conn = ConnectionParams.from_url(platform.database_url(server, f"{PREFIX}_users")).connect(
+        "inkwell-test-e2e"
+    )
     try:
-        audit = conn.run("SELECT detail_type, correlation_id FROM audit_log"
-                         " WHERE user_id = CAST(:id AS uuid)", id=user_id)
-        published = conn.run("SELECT published_at IS NOT NULL FROM outbox"
-                             " WHERE detail->'data'->>'id' = :id", id=user_id)
+        audit = conn.run(
+            "SELECT detail_type, correlation_id FROM audit_log WHERE user_id = CAST(:id AS uuid)",
+            id=user_id,
+        )
+        published = conn.run(
+            "SELECT published_at IS NOT NULL FROM outbox WHERE detail->'data'->>'id' = :id",
+            id=user_id,
+        )
     finally:
         conn.close()
     assert audit == [["user.registered", request_id]]

@@ -40,9 +40,14 @@ def assert_matches_schema(document: dict[str, Any], name: str, instance: Any) ->
 
 
 def register(client: httpx.Client, username: str) -> dict[str, Any]:
-    response = client.post(f"{USERS}/register", json={
-        "username": username, "email": f"{username}@example.com", "password": PASSWORD,
-    })
+    response = client.post(
+        f"{USERS}/register",
+        json={
+            "username": username,
+            "email": f"{username}@example.com",
+            "password": PASSWORD,
+        },
+    )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
@@ -85,8 +90,9 @@ def test_query_string_reaches_the_function(client: httpx.Client) -> None:
     first = client.get(USERS, params={"limit": "2"}, headers=headers)
     assert first.status_code == 200, first.text
     assert len(first.json()["items"]) == 2 and first.json()["nextCursor"]
-    rest = client.get(USERS, params={"limit": "2", "cursor": first.json()["nextCursor"]},
-                      headers=headers)
+    rest = client.get(
+        USERS, params={"limit": "2", "cursor": first.json()["nextCursor"]}, headers=headers
+    )
     assert rest.status_code == 200, rest.text
     assert len(rest.json()["items"]) == 1 and rest.json()["nextCursor"] is None
 
@@ -113,9 +119,17 @@ def test_no_token_on_protected_route_is_401(client: httpx.Client) -> None:
 def test_forged_token_on_optional_route_is_401(client: httpx.Client) -> None:
     user = register(client, "bob")
     forged = jwt.encode(
-        {"iss": "inkwell", "aud": "inkwell-api", "sub": user["id"], "username": "bob",
-         "role": "admin", "iat": 1_700_000_000, "exp": 4_000_000_000},
-        "not-the-signing-key-" + "y" * 40, algorithm="HS256",
+        {
+            "iss": "inkwell",
+            "aud": "inkwell-api",
+            "sub": user["id"],
+            "username": "bob",
+            "role": "admin",
+            "iat": 1_700_000_000,
+            "exp": 4_000_000_000,
+        },
+        "not-the-signing-key-" + "y" * 40,
+        algorithm="HS256",
     )
     headers = {"Authorization": f"Bearer {forged}"}
     assert_problem(client.get(f"{USERS}/{user['id']}", headers=headers), 401)
@@ -131,16 +145,21 @@ def test_unknown_path_is_404_and_wrong_method_405(client: httpx.Client) -> None:
 
 
 def test_invalid_json_is_400(client: httpx.Client) -> None:
-    response = client.post(f"{USERS}/login", content=b"{not json",
-                           headers={"Content-Type": "application/json"})
+    response = client.post(
+        f"{USERS}/login", content=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert_problem(response, 400)
 
 
 def test_cors_preflight(client: httpx.Client) -> None:
-    response = client.options(f"{USERS}/00000000-0000-0000-0000-000000000000", headers={
-        "Origin": ORIGIN, "Access-Control-Request-Method": "PATCH",
-        "Access-Control-Request-Headers": "authorization,content-type",
-    })
+    response = client.options(
+        f"{USERS}/00000000-0000-0000-0000-000000000000",
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
     assert response.status_code == 204
     assert response.content == b""
     assert response.headers["access-control-allow-origin"] == ORIGIN

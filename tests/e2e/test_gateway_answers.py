@@ -37,8 +37,9 @@ def _raw(server: gateway.GatewayServer, request: bytes) -> tuple[int, dict[str, 
     return status, headers, body
 
 
-def _assert_gateway_problem(status: int, headers: dict[str, str], body: bytes,
-                            expected: int) -> dict[str, object]:
+def _assert_gateway_problem(
+    status: int, headers: dict[str, str], body: bytes, expected: int
+) -> dict[str, object]:
     assert status == expected, body
     assert headers["content-type"] == PROBLEM_CONTENT_TYPE
     assert headers["x-request-id"]
@@ -55,8 +56,10 @@ def test_any_method_gets_a_problem_with_request_id_and_cors(
 ) -> None:
     target = "127.0.0.1:443" if method == "CONNECT" else POSTS
     status, headers, body = _raw(
-        server, f"{method} {target} HTTP/1.1\r\nHost: x\r\nOrigin: {ORIGIN}\r\n"
-                 "Connection: close\r\n\r\n".encode())
+        server,
+        f"{method} {target} HTTP/1.1\r\nHost: x\r\nOrigin: {ORIGIN}\r\n"
+        "Connection: close\r\n\r\n".encode(),
+    )
     problem = _assert_gateway_problem(status, headers, body, 405 if method != "CONNECT" else 404)
     assert b"<html" not in body.lower()
     assert method in str(problem["detail"])
@@ -71,8 +74,10 @@ def test_a_trailing_slash_is_the_same_route_without_a_redirect(client: httpx.Cli
     with_slash = client.get(f"{POSTS}/", follow_redirects=False)
     assert with_slash.status_code == 200, with_slash.text
     assert with_slash.json() == client.get(POSTS).json()
-    registered = client.post(f"{USERS}/register/", json={
-        "username": "slash", "email": "slash@example.com", "password": "long enough pw"})
+    registered = client.post(
+        f"{USERS}/register/",
+        json={"username": "slash", "email": "slash@example.com", "password": "long enough pw"},
+    )
     assert registered.status_code == 201, registered.text
 
 
@@ -86,9 +91,11 @@ def test_head_on_a_get_route_answers_like_get_without_a_body(client: httpx.Clien
 
 
 def test_a_json_body_without_its_content_type_is_told_so(client: httpx.Client) -> None:
-    response = client.post(f"{USERS}/login",
-                           content=b'{"username": "alice", "password": "secret pw"}',
-                           headers={"content-type": "text/plain"})
+    response = client.post(
+        f"{USERS}/login",
+        content=b'{"username": "alice", "password": "secret pw"}',
+        headers={"content-type": "text/plain"},
+    )
     assert response.status_code == 415, response.text
     assert "Content-Type: application/json" in response.json()["detail"]
     assert "text/plain" in response.json()["detail"]
@@ -98,7 +105,8 @@ def test_a_nul_in_a_query_is_a_422_naming_the_parameter(client: httpx.Client) ->
     response = client.get(f"{POSTS}?q=%00")
     assert response.status_code == 422
     assert response.json()["errors"] == [
-        {"field": "q", "message": "must not contain NUL characters"}]
+        {"field": "q", "message": "must not contain NUL characters"}
+    ]
 
 
 def test_an_expired_token_is_told_apart_from_a_bad_one(client: httpx.Client) -> None:
@@ -118,21 +126,27 @@ def test_gateway_and_function_problems_are_written_alike(client: httpx.Client) -
     from_function = client.get(f"{POSTS}?limit=0")
     assert from_gateway.status_code == 404 and from_function.status_code == 422
     for response in (from_gateway, from_function):
-        assert response.content == json.dumps(
-            response.json(), ensure_ascii=False, separators=(",", ":")).encode()
+        assert (
+            response.content
+            == json.dumps(response.json(), ensure_ascii=False, separators=(",", ":")).encode()
+        )
 
 
-def test_security_headers_on_every_response_and_no_store_on_tokens(
-    client: httpx.Client
-) -> None:
-    registered = client.post(f"{USERS}/register", json={
-        "username": "hdr", "email": "hdr@example.com", "password": "long enough pw"})
-    login = client.post(f"{USERS}/login",
-                        json={"username": "hdr", "password": "long enough pw"})
-    answers = [registered, login, client.get(POSTS), client.get(f"{wiring.API_PREFIX}/x"),
-               client.get(gateway.OPENAPI_PATH), client.get(gateway.DOCS_PATH),
-               client.options(POSTS, headers={"Origin": ORIGIN,
-                                              "Access-Control-Request-Method": "GET"})]
+def test_security_headers_on_every_response_and_no_store_on_tokens(client: httpx.Client) -> None:
+    registered = client.post(
+        f"{USERS}/register",
+        json={"username": "hdr", "email": "hdr@example.com", "password": "long enough pw"},
+    )
+    login = client.post(f"{USERS}/login", json={"username": "hdr", "password": "long enough pw"})
+    answers = [
+        registered,
+        login,
+        client.get(POSTS),
+        client.get(f"{wiring.API_PREFIX}/x"),
+        client.get(gateway.OPENAPI_PATH),
+        client.get(gateway.DOCS_PATH),
+        client.options(POSTS, headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET"}),
+    ]
     for response in answers:
         for name, value in wiring.SECURITY_HEADERS.items():
             if name == "Content-Security-Policy" and response.url.path == gateway.DOCS_PATH:
@@ -140,7 +154,6 @@ def test_security_headers_on_every_response_and_no_store_on_tokens(
             assert response.headers[name] == value, (response.url, name)
         assert response.headers["x-request-id"]
     assert login.headers["cache-control"] == "no-store"
-    refreshed = client.post(f"{USERS}/refresh",
-                            json={"refreshToken": login.json()["refreshToken"]})
+    refreshed = client.post(f"{USERS}/refresh", json={"refreshToken": login.json()["refreshToken"]})
     assert refreshed.headers["cache-control"] == "no-store"
     assert "no-store" not in client.get(POSTS).headers.get("cache-control", "")

@@ -35,8 +35,9 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 
 
 def login(url: str, username: str, password: str) -> dict[str, Any]:
-    response = httpx.post(f"{url}{USERS}/login",
-                          json={"username": username, "password": password}, timeout=10)
+    response = httpx.post(
+        f"{url}{USERS}/login", json={"username": username, "password": password}, timeout=10
+    )
     assert response.status_code == 200, response.text
     tokens: dict[str, Any] = response.json()
     return tokens
@@ -47,9 +48,15 @@ def test_run_serves_stops_cleanly_and_keeps_data(data_dir: Path, tmp_path: Path)
     try:
         first.wait_healthy()
         admin = login(first.url, ADMIN["username"], ADMIN["password"])
-        registered = httpx.post(f"{first.url}{USERS}/register", json={
-            "username": "dora", "email": "dora@example.com", "password": "dora-password-1",
-        }, timeout=10)
+        registered = httpx.post(
+            f"{first.url}{USERS}/register",
+            json={
+                "username": "dora",
+                "email": "dora@example.com",
+                "password": "dora-password-1",
+            },
+            timeout=10,
+        )
         assert registered.status_code == 201, registered.text
         assert first.stop(signal.SIGINT) == 0, first.output()
     finally:
@@ -69,8 +76,11 @@ def test_run_serves_stops_cleanly_and_keeps_data(data_dir: Path, tmp_path: Path)
     second = LocalRun(data_dir, tmp_path / "second.log", admin=ADMIN)
     try:
         second.wait_healthy()
-        me = httpx.get(f"{second.url}{USERS}/me", timeout=10,
-                       headers={"Authorization": f"Bearer {admin['token']}"})
+        me = httpx.get(
+            f"{second.url}{USERS}/me",
+            timeout=10,
+            headers={"Authorization": f"Bearer {admin['token']}"},
+        )
         assert me.status_code == 200, me.text  # the signing key survived the restart
         assert me.json()["role"] == "admin"
         assert login(second.url, "dora", "dora-password-1")["user"]["username"] == "dora"
@@ -84,10 +94,17 @@ def test_run_on_a_taken_port_is_one_line_and_exit_1(tmp_path: Path) -> None:
     taken = gateway.serve(0, gateway.Dispatcher(throttling=False))
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "local.run"], cwd=ROOT, capture_output=True, text=True,
+            [sys.executable, "-m", "local.run"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
             timeout=30,
-            env={**os.environ, "PORT": str(taken.port), "INKWELL_DATA_DIR": str(tmp_path),
-                 "PYTHONPATH": os.pathsep.join(["functions", "layers/shared/python", "."])},
+            env={
+                **os.environ,
+                "PORT": str(taken.port),
+                "INKWELL_DATA_DIR": str(tmp_path),
+                "PYTHONPATH": os.pathsep.join(["functions", "layers/shared/python", "."]),
+            },
         )
     finally:
         taken.server_close()
@@ -118,9 +135,15 @@ def test_run_recovers_from_a_killed_run(data_dir: Path, tmp_path: Path) -> None:
     first = LocalRun(data_dir, tmp_path / "first.log")
     try:
         first.wait_healthy()
-        registered = httpx.post(f"{first.url}{USERS}/register", json={
-            "username": "dora", "email": "dora@example.com", "password": "dora-password-1",
-        }, timeout=10)
+        registered = httpx.post(
+            f"{first.url}{USERS}/register",
+            json={
+                "username": "dora",
+                "email": "dora@example.com",
+                "password": "dora-password-1",
+            },
+            timeout=10,
+        )
         assert registered.status_code == 201, registered.text
     finally:
         first.kill()  # SIGKILL: no clean-up at all
@@ -131,8 +154,12 @@ def test_run_recovers_from_a_killed_run(data_dir: Path, tmp_path: Path) -> None:
         assert login(second.url, "dora", "dora-password-1")["user"]["username"] == "dora"
         # While it runs, a third is refused with the command that stops it.
         third = subprocess.run(
-            [sys.executable, "-m", "local.run"], cwd=ROOT, capture_output=True, text=True,
-            timeout=60, env={**second.env, "PORT": "0"},
+            [sys.executable, "-m", "local.run"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**second.env, "PORT": "0"},
         )
         assert third.returncode == 1
         assert f"kill {second.process.pid}" in third.stderr, third.stderr

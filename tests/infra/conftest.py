@@ -95,14 +95,15 @@ class _Flattener:
         parameters = template.get("Parameters", {})
         if set(value) == {"Ref"} and value["Ref"] in parameters and where in self.parent_of:
             parent, logical = self.stack_resource[where]
-            passed = self.templates[parent]["Resources"][logical]["Properties"][
-                "Parameters"][value["Ref"]]
+            passed = self.templates[parent]["Resources"][logical]["Properties"]["Parameters"][
+                value["Ref"]
+            ]
             return self.resolve(passed, parent)
         if set(value) == {"Fn::GetAtt"}:
             target, attribute = value["Fn::GetAtt"][0], value["Fn::GetAtt"][1]
             nested = self.nested_by_id.get((where, target))
             if nested is not None and str(attribute).startswith("Outputs."):
-                output = self.templates[nested]["Outputs"][str(attribute)[len("Outputs."):]]
+                output = self.templates[nested]["Outputs"][str(attribute)[len("Outputs.") :]]
                 return self.resolve(output["Value"], nested)
         return {key: self.resolve(item, where) for key, item in value.items()}
 

@@ -145,12 +145,12 @@ def domain_databases(synth: Synthesized) -> dict[str, DomainDb]:
     found: dict[str, DomainDb] = {}
     for domain, instance in instances.items():
         (attachment,) = [
-            k for k, v in attachments.items()
-            if refs_in(v["Properties"]["TargetId"]) == {instance}
+            k for k, v in attachments.items() if refs_in(v["Properties"]["TargetId"]) == {instance}
         ]
         secret = refs_in(attachments[attachment]["Properties"]["SecretId"])
         (target_group,) = [
-            v for v in target_groups.values()
+            v
+            for v in target_groups.values()
             if refs_in(v["Properties"]["DBInstanceIdentifiers"]) == {instance}
         ]
         (proxy,) = refs_in(target_group["Properties"]["DBProxyName"])
@@ -170,9 +170,7 @@ def domain_databases(synth: Synthesized) -> dict[str, DomainDb]:
             maintenance_group=logical(database.maintenance_security_group),
             rotation_group=logical(database.node.find_child("RotationSecurityGroup")),
             proxy_group=group_id(synth.resources[proxy]["Properties"]["VpcSecurityGroupIds"]),
-            instance_group=group_id(
-                synth.resources[instance]["Properties"]["VPCSecurityGroups"]
-            ),
+            instance_group=group_id(synth.resources[instance]["Properties"]["VPCSecurityGroups"]),
         )
     return found
 

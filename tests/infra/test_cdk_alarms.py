@@ -45,8 +45,6 @@ def relay_of(domain: str) -> wiring.Scheduled:
     return relay
 
 
-
-
 def test_consumer_errors_alarm(synth: Synthesized) -> None:
     for consumer in wiring.CONSUMERS:
         fn = function_id(synth, consumer.name)
@@ -89,9 +87,7 @@ def test_dead_letter_queue_depth_alarm(synth: Synthesized) -> None:
 
 
 def test_outbox_age_alarm_per_relay_domain(synth: Synthesized) -> None:
-    outbox_alarms = [
-        v for v in alarms(synth).values() if v.get("MetricName") == OUTBOX_AGE_METRIC
-    ]
+    outbox_alarms = [v for v in alarms(synth).values() if v.get("MetricName") == OUTBOX_AGE_METRIC]
     # one per relay (i.e. per domain outbox); other scheduled functions have none
     assert len(outbox_alarms) == len(wiring.RELAYS)
     for relay in wiring.RELAYS:

@@ -75,8 +75,6 @@ def authorizer_id(synth: Synthesized, authorizer_type: str) -> str:
     return logical_id
 
 
-
-
 def test_every_route_is_a_lambda_proxy_method(synth: Synthesized) -> None:
     methods = methods_by_route(synth)
     assert set(methods) == {
@@ -139,9 +137,7 @@ def test_route_paths_api_gateway_would_reject_fail_the_synth() -> None:
     assert sibling_variable_conflicts(["/a/{id}/b/{x}", "/a/{id}/b/{y}/c"]) == {
         "/a/{id}/b": {"{x}", "{y}"}
     }
-    assert sibling_variable_conflicts(["/a/{id}", "/a/{proxy+}"]) == {
-        "/a": {"{id}", "{proxy+}"}
-    }
+    assert sibling_variable_conflicts(["/a/{id}", "/a/{proxy+}"]) == {"/a": {"{id}", "{proxy+}"}}
     # a static part beside a variable is allowed: /users/me beside /users/{id}
     assert not sibling_variable_conflicts(
         ["/api/v1/users/me/posts", "/api/v1/users/{id}/follow", "/api/v1/users/me"]
@@ -258,9 +254,7 @@ def test_waf_rate_limits_credential_routes_and_is_on_the_stage(synth: Synthesize
     assert all(s["AggregateKeyType"] == "IP" for s in rate_rules.values())
     scope_down = json.dumps(scoped[0]["ScopeDownStatement"])
     expected = {r.path for r in credential_routes()}
-    assert expected == {
-        r.path for r in wiring.ROUTES if r.throttle == wiring.CREDENTIALS_THROTTLE
-    }
+    assert expected == {r.path for r in wiring.ROUTES if r.throttle == wiring.CREDENTIALS_THROTTLE}
     found = {
         s["ByteMatchStatement"]["SearchString"]
         for s in scoped[0]["ScopeDownStatement"]["OrStatement"]["Statements"]
@@ -283,8 +277,16 @@ def test_gateway_responses_are_problem_json_with_request_id(synth: Synthesized) 
         v["Properties"]["ResponseType"]: v["Properties"]
         for v in synth.of_type("AWS::ApiGateway::GatewayResponse").values()
     }
-    required = {"UNAUTHORIZED", "ACCESS_DENIED", "THROTTLED", "DEFAULT_4XX", "DEFAULT_5XX",
-                "MISSING_AUTHENTICATION_TOKEN", "WAF_FILTERED", "INTEGRATION_TIMEOUT"}
+    required = {
+        "UNAUTHORIZED",
+        "ACCESS_DENIED",
+        "THROTTLED",
+        "DEFAULT_4XX",
+        "DEFAULT_5XX",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "WAF_FILTERED",
+        "INTEGRATION_TIMEOUT",
+    }
     assert required <= set(responses)
     for response_type, props in responses.items():
         headers = props["ResponseParameters"]
@@ -304,7 +306,8 @@ def test_gateway_responses_are_problem_json_with_request_id(synth: Synthesized) 
         # byte for byte what a function writes for the same problem
         as_function = Problem(body["status"], body["detail"], title=body["title"]).to_json()
         assert template.replace("$context.error.messageString", '"message"').encode() == (
-            as_function), response_type
+            as_function
+        ), response_type
     assert responses["UNAUTHORIZED"]["StatusCode"] == "401"
     assert responses["ACCESS_DENIED"]["StatusCode"] == "403"
     throttled = responses["THROTTLED"]
@@ -327,8 +330,7 @@ def test_cors_preflight_uses_the_configured_origins(synth: Synthesized) -> None:
                                 {
                                     "ResponseParameters": Match.object_like(
                                         {
-                                            "method.response.header.Access-Control-Allow-Origin":
-                                                "'http://localhost:3000'"
+                                            "method.response.header.Access-Control-Allow-Origin": "'http://localhost:3000'"
                                         }
                                     )
                                 }
@@ -391,8 +393,14 @@ def test_one_invoke_permission_per_invoker(synth: Synthesized) -> None:
 
 
 def test_outputs(synth: Synthesized) -> None:
-    assert {"ApiUrl", "WebAclArn", "EventBusName", "EventBusArn", "AlarmTopicArn",
-            "DashboardName"} <= set(synth.outputs)
+    assert {
+        "ApiUrl",
+        "WebAclArn",
+        "EventBusName",
+        "EventBusArn",
+        "AlarmTopicArn",
+        "DashboardName",
+    } <= set(synth.outputs)
     # no database secret is an output: only the maintenance function reads one
     assert not [k for k in synth.outputs if "Secret" in k]
     databases = domain_databases(synth)
@@ -408,8 +416,11 @@ def test_outputs(synth: Synthesized) -> None:
 
 
 def test_cors_preflights_carry_the_security_headers(synth: Synthesized) -> None:
-    preflights = [m["Properties"] for m in synth.of_type("AWS::ApiGateway::Method").values()
-                  if m["Properties"]["HttpMethod"] == "OPTIONS"]
+    preflights = [
+        m["Properties"]
+        for m in synth.of_type("AWS::ApiGateway::Method").values()
+        if m["Properties"]["HttpMethod"] == "OPTIONS"
+    ]
     assert preflights
     for props in preflights:
         (integration_response,) = props["Integration"]["IntegrationResponses"]
@@ -422,7 +433,8 @@ def test_cors_preflights_carry_the_security_headers(synth: Synthesized) -> None:
             assert given[key] == f"'{value}'" and declared[key] is True, name
         # CDK's own CORS headers are still there
         assert given["method.response.header.Access-Control-Allow-Origin"] == (
-            "'http://localhost:3000'")
+            "'http://localhost:3000'"
+        )
         assert set(given) == set(declared)
 
 
@@ -433,10 +445,15 @@ def test_waf_429_is_the_functions_problem_with_their_headers(synth: Synthesized)
     assert body["ContentType"] == "APPLICATION_JSON"
     problem = json.loads(body["Content"])
     assert list(problem) == ["type", "title", "status", "detail"]
-    assert body["Content"].encode() == Problem(
-        429, problem["detail"], title="Too Many Requests").to_json()
-    blocks = [r["Action"]["Block"]["CustomResponse"] for r in props["Rules"]
-              if "Block" in r.get("Action", {})]
+    assert (
+        body["Content"].encode()
+        == Problem(429, problem["detail"], title="Too Many Requests").to_json()
+    )
+    blocks = [
+        r["Action"]["Block"]["CustomResponse"]
+        for r in props["Rules"]
+        if "Block" in r.get("Action", {})
+    ]
     assert len(blocks) == 2
     for block in blocks:
         headers = {h["Name"]: h["Value"] for h in block["ResponseHeaders"]}

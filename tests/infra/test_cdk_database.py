@@ -56,9 +56,7 @@ def test_each_domain_database_is_private_encrypted_and_tls_only(synth: Synthesiz
 
         (subnet_group,) = refs_in(props["DBSubnetGroupName"])
         for subnet in refs_in(synth.resources[subnet_group]["Properties"]["SubnetIds"]):
-            tags = {
-                t["Key"]: t["Value"] for t in synth.resources[subnet]["Properties"]["Tags"]
-            }
+            tags = {t["Key"]: t["Value"] for t in synth.resources[subnet]["Properties"]["Tags"]}
             assert tags["aws-cdk:subnet-type"] == "Isolated"
 
         (parameter_group,) = refs_in(props["DBParameterGroupName"])
@@ -69,8 +67,9 @@ def test_each_domain_database_is_private_encrypted_and_tls_only(synth: Synthesiz
         # its own generated master credentials, rotating; the proxy uses IAM end to end
         assert "MasterUserPassword" in props
         assert refs_in(props["MasterUserPassword"]) & db.secrets
-        (rotation,) = [r for r in rotations.values()
-                       if refs_in(r["Properties"]["SecretId"]) & db.secrets]
+        (rotation,) = [
+            r for r in rotations.values() if refs_in(r["Properties"]["SecretId"]) & db.secrets
+        ]
         assert rotation["Properties"]["RotationRules"]["ScheduleExpression"] == "rate(30 days)"
         proxy = synth.resources[db.proxy]["Properties"]
         assert proxy["RequireTLS"] is True
@@ -81,7 +80,9 @@ def test_each_domain_database_is_private_encrypted_and_tls_only(synth: Synthesiz
         assert not a.secrets & b.secrets
         assert a.proxy != b.proxy
         assert not {a.clients_group, a.proxy_group, a.instance_group} & {
-            b.clients_group, b.proxy_group, b.instance_group
+            b.clients_group,
+            b.proxy_group,
+            b.instance_group,
         }
 
 

@@ -125,7 +125,8 @@ def test_with_a_sender_only_email_functions_may_send(prod_synth: Synthesized) ->
     assert ses_roles(prod_synth) == allowed
     for role in allowed:
         (statement,) = [
-            s for s in statements_by_role(prod_synth)[role]
+            s
+            for s in statements_by_role(prod_synth)[role]
             if any(str(a).startswith("ses:") for a in as_list(s["Action"]))
         ]
         assert sorted(as_list(statement["Action"])) == ["ses:SendEmail", "ses:SendRawEmail"]
@@ -135,7 +136,8 @@ def test_with_a_sender_only_email_functions_may_send(prod_synth: Synthesized) ->
         resources = [json.dumps(r) for r in as_list(statement["Resource"])]
         assert len(resources) == 2 and all('":ses:"' in r for r in resources)
         assert {r.rsplit(":identity/", 1)[1] for r in resources} == {
-            'inkwell.example"]]}', 'no-reply@inkwell.example"]]}'
+            'inkwell.example"]]}',
+            'no-reply@inkwell.example"]]}',
         }
 
 
@@ -165,8 +167,7 @@ def test_with_a_sender_in_vpc_senders_reach_ses_through_a_closed_endpoint(
         if refs_in(r["Properties"]["GroupId"]) == {group}
     ]
     assert {g for r in ingress for g in refs_in(r["SourceSecurityGroupId"])} == sender_groups
-    assert all((r["IpProtocol"], r["FromPort"], r["ToPort"]) == ("tcp", 443, 443)
-               for r in ingress)
+    assert all((r["IpProtocol"], r["FromPort"], r["ToPort"]) == ("tcp", 443, 443) for r in ingress)
     egress_to_endpoint = {
         g
         for r in prod_synth.of_type("AWS::EC2::SecurityGroupEgress").values()

@@ -42,8 +42,6 @@ pytestmark = pytest.mark.xdist_group("cdk")
 DLQ_RETENTION_S = 14 * 24 * 3600
 
 
-
-
 def bus_id(synth: Synthesized) -> str:
     logical_id, _ = only(synth.of_type("AWS::Events::EventBus"))
     return logical_id
@@ -81,8 +79,6 @@ def grants_put_events(statement: dict[str, Any]) -> bool:
     )
 
 
-
-
 def test_one_custom_bus_with_an_archive_of_every_inkwell_event(synth: Synthesized) -> None:
     bus = bus_id(synth)
     assert synth.resources[bus]["Properties"]["Name"] == PREFIX
@@ -102,8 +98,6 @@ def test_archive_retention_comes_from_context(prod_synth: Synthesized) -> None:
     assert archive["Properties"]["RetentionDays"] == 90
     bus = bus_id(prod_synth)
     assert prod_synth.resources[bus]["Properties"]["Name"] == "inkwell-prod"
-
-
 
 
 def test_exactly_one_rule_per_consumer_matching_its_pattern(synth: Synthesized) -> None:
@@ -144,12 +138,21 @@ def test_comments_domain_subscriptions(synth: Synthesized) -> None:
     rules = synth.of_type("AWS::Events::Rule")
     consumers = {c.name: c for c in wiring.CONSUMERS}
     for name, source, types in (
-        ("comments-posts", "inkwell.content",
-         {"post.published", "post.updated", "post.unpublished", "post.deleted"}),
-        ("comments-users", "inkwell.users",
-         {"user.registered", "user.updated", "user.role_changed", "user.deactivated"}),
-        ("comments-notify", "inkwell.comments",
-         {"comment.created", "comment.approved", "comment.rejected"}),
+        (
+            "comments-posts",
+            "inkwell.content",
+            {"post.published", "post.updated", "post.unpublished", "post.deleted"},
+        ),
+        (
+            "comments-users",
+            "inkwell.users",
+            {"user.registered", "user.updated", "user.role_changed", "user.deactivated"},
+        ),
+        (
+            "comments-notify",
+            "inkwell.comments",
+            {"comment.created", "comment.approved", "comment.rejected"},
+        ),
         ("users-email", "inkwell.comments", {"notification.created"}),
     ):
         (rule_id,) = rules_targeting(synth, function_id(synth, name))
@@ -163,7 +166,8 @@ def test_comments_domain_subscriptions(synth: Synthesized) -> None:
     assert env[EVENT_BUS_ENV] == ref(bus_id(synth))
     assert "comments" in {r.domain for r in wiring.RELAYS}
     assert outbox_alarm(synth, "comments")["Dimensions"] == [
-        {"Name": "Domain", "Value": "comments"}, {"Name": "service", "Value": "comments"}
+        {"Name": "Domain", "Value": "comments"},
+        {"Name": "service", "Value": "comments"},
     ]
 
 
@@ -247,8 +251,6 @@ def test_consumer_declarations_aws_would_reject_fail_the_synth() -> None:
         event_pattern({"source": ["inkwell.users"], "detail_type": ["user.registered"]})
 
 
-
-
 def test_each_scheduled_function_runs_on_its_schedule(synth: Synthesized) -> None:
     schedules = synth.of_type("AWS::Scheduler::Schedule")
     assert len(schedules) == len(wiring.SCHEDULED)
@@ -259,8 +261,11 @@ def test_each_scheduled_function_runs_on_its_schedule(synth: Synthesized) -> Non
     for scheduled in wiring.SCHEDULED:
         fn = function_id(synth, scheduled.name)
         _, schedule = only(
-            {k: v for k, v in schedules.items() if v["Properties"]["Target"]["Arn"]
-             == {"Fn::GetAtt": [fn, "Arn"]}}
+            {
+                k: v
+                for k, v in schedules.items()
+                if v["Properties"]["Target"]["Arn"] == {"Fn::GetAtt": [fn, "Arn"]}
+            }
         )
         props = schedule["Properties"]
         assert props["Name"] == f"{PREFIX}-{scheduled.name}"
@@ -273,9 +278,7 @@ def test_each_scheduled_function_runs_on_its_schedule(synth: Synthesized) -> Non
         # the scheduler's role may invoke this function and nothing else
         (scheduler_role,) = refs_in(props["Target"]["RoleArn"])
         statements = by_role[scheduler_role]
-        assert {a for s in statements for a in as_list(s["Action"])} == {
-            "lambda:InvokeFunction"
-        }
+        assert {a for s in statements for a in as_list(s["Action"])} == {"lambda:InvokeFunction"}
         assert all(refs_in(s["Resource"]) == {fn} for s in statements)
         # a failed run is not retried: the next scheduled run is the retry
         assert props["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 0
@@ -306,8 +309,6 @@ def test_scheduled_declarations_aws_would_reject_fail_the_synth() -> None:
     with pytest.raises(ValueError, match="more than one outbox relay"):
         twin = dataclasses.replace(relay, name=f"{relay.name}-2")
         validate_relays((*wiring.RELAYS, twin), (*wiring.SCHEDULED, twin))
-
-
 
 
 def test_put_events_only_for_events_access_and_only_on_the_bus(synth: Synthesized) -> None:
@@ -369,11 +370,8 @@ def test_in_vpc_publishers_reach_eventbridge_through_a_closed_endpoint(
         for r in synth.of_type("AWS::EC2::SecurityGroupIngress").values()
         if refs_in(r["Properties"]["GroupId"]) == {endpoint_sg}
     ]
-    assert {next(iter(refs_in(r["SourceSecurityGroupId"]))) for r in ingress} == (
-        publisher_groups
-    )
-    assert all((r["FromPort"], r["ToPort"], r["IpProtocol"]) == (443, 443, "tcp")
-               for r in ingress)
+    assert {next(iter(refs_in(r["SourceSecurityGroupId"]))) for r in ingress} == (publisher_groups)
+    assert all((r["FromPort"], r["ToPort"], r["IpProtocol"]) == (443, 443, "tcp") for r in ingress)
     # the publishers' groups allow no egress by default: each has a rule out to it
     egress_to_endpoint = {
         next(iter(refs_in(r["Properties"]["GroupId"])))
@@ -382,8 +380,6 @@ def test_in_vpc_publishers_reach_eventbridge_through_a_closed_endpoint(
         and r["Properties"]["FromPort"] == 443
     }
     assert egress_to_endpoint == publisher_groups
-
-
 
 
 def test_event_outputs(synth: Synthesized) -> None:

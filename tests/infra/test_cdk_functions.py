@@ -28,7 +28,8 @@ pytestmark = pytest.mark.xdist_group("cdk")
 
 def database_functions(domain: str) -> list[wiring.Function]:
     return [
-        f for f in wiring.all_functions()
+        f
+        for f in wiring.all_functions()
         if wiring.Access.DATABASE in f.access and f.domain == domain
     ]
 
@@ -73,8 +74,6 @@ def endpoint_groups(synth: Synthesized) -> set[str]:
 def function_groups(synth: Synthesized, name: str) -> set[str]:
     vpc_config = function_props(synth, name).get("VpcConfig", {})
     return refs_in(vpc_config.get("SecurityGroupIds", []))
-
-
 
 
 def test_one_function_per_wiring_function(synth: Synthesized) -> None:
@@ -141,9 +140,7 @@ def test_access_decides_environment_and_vpc(synth: Synthesized) -> None:
         else:
             assert env.JWT_PRIVATE_KEYS_SECRET_ARN not in variables, function.name
         if wiring.Access.VERIFY_KEY in function.access:
-            assert variables[env.JWT_PUBLIC_KEYS] == {
-                "Fn::GetAtt": [keys_resource, "PublicKeys"]
-            }
+            assert variables[env.JWT_PUBLIC_KEYS] == {"Fn::GetAtt": [keys_resource, "PublicKeys"]}
         else:
             assert env.JWT_PUBLIC_KEYS not in variables, function.name
         db_keys = {k for k in variables if k.startswith("INKWELL_") and "_DB_" in k}
@@ -151,20 +148,28 @@ def test_access_decides_environment_and_vpc(synth: Synthesized) -> None:
             # its own domain's database, as its own user, with IAM, and no other's
             domain = function.domain
             database = databases[domain]
-            common = {env.db_name(domain), env.db_port(domain), env.db_user(domain),
-                      env.DB_AUTH, env.DB_TLS}
+            common = {
+                env.db_name(domain),
+                env.db_port(domain),
+                env.db_user(domain),
+                env.DB_AUTH,
+                env.DB_TLS,
+            }
             assert variables[env.db_name(domain)] == domain
             assert variables[env.DB_AUTH] == env.DB_AUTH_IAM
             assert variables[env.DB_TLS] == "verify-full"
             if function in wiring.MAINTENANCE:
-                assert db_keys == common | {env.db_instance_host(domain),
-                                            env.db_master_secret_arn(domain),
-                                            env.DB_CA_BUNDLE}, function.name
+                assert db_keys == common | {
+                    env.db_instance_host(domain),
+                    env.db_master_secret_arn(domain),
+                    env.DB_CA_BUNDLE,
+                }, function.name
                 # the instance's certificate is signed by the RDS CA: the layer's bundle
                 assert variables[env.DB_CA_BUNDLE] == "/opt/certs/rds-ca-bundle.pem"
                 assert variables[env.db_user(domain)] == env.owner_user(domain)
                 assert variables[env.db_instance_host(domain)] == {
-                    "Fn::GetAtt": [database.instance, "Endpoint.Address"]}
+                    "Fn::GetAtt": [database.instance, "Endpoint.Address"]
+                }
                 assert refs_in(variables[env.db_master_secret_arn(domain)]) <= database.secrets
             else:
                 assert db_keys == common | {env.db_host(domain)}, function.name
@@ -188,9 +193,11 @@ def test_database_functions_run_in_isolated_subnets_in_their_domain_group(
         if wiring.Access.DATABASE not in function.access:
             continue
         vpc_config = function_props(synth, function.name)["VpcConfig"]
-        expected = (databases[function.domain].maintenance_group
-                    if function in wiring.MAINTENANCE
-                    else databases[function.domain].clients_group)
+        expected = (
+            databases[function.domain].maintenance_group
+            if function in wiring.MAINTENANCE
+            else databases[function.domain].clients_group
+        )
         assert function_groups(synth, function.name) == {expected}, function.name
         for subnet in refs_in(vpc_config["SubnetIds"]):
             tags = {t["Key"]: t["Value"] for t in subnets[subnet]["Properties"]["Tags"]}
@@ -198,11 +205,13 @@ def test_database_functions_run_in_isolated_subnets_in_their_domain_group(
     # a domain's group holds exactly that domain's database functions
     for database in databases.values():
         members = {
-            f.name for f in wiring.all_functions()
+            f.name
+            for f in wiring.all_functions()
             if database.clients_group in function_groups(synth, f.name)
         }
-        assert members == {f.name for f in database_functions(database.domain)
-                           if f not in wiring.MAINTENANCE}
+        assert members == {
+            f.name for f in database_functions(database.domain) if f not in wiring.MAINTENANCE
+        }
         assert members, f"no function uses the {database.domain} database"
 
 
@@ -224,14 +233,17 @@ def test_each_database_is_reachable_only_from_its_own_domain(synth: Synthesized)
         sources = [source_of(rule) for rule in proxy_in]
         assert sources == [db.clients_group], f"the {db.domain} proxy admits {sources}"
         assert (proxy_in[0]["IpProtocol"], proxy_in[0]["FromPort"], proxy_in[0]["ToPort"]) == (
-            "tcp", 5432, 5432
+            "tcp",
+            5432,
+            5432,
         )
         # the instance admits its proxy, the maintenance function and the master secret's
         # rotation only, on PostgreSQL only
         instance_in = ingress_into(synth, db.instance_group)
         sources = sorted(source_of(rule) for rule in instance_in)
         assert sources == sorted([db.proxy_group, db.maintenance_group, db.rotation_group]), (
-            f"the {db.domain} instance admits {sources}")
+            f"the {db.domain} instance admits {sources}"
+        )
         port = {"Fn::GetAtt": [db.instance, "Endpoint.Port"]}
         for rule in instance_in:
             assert (rule["FromPort"], rule["ToPort"]) in ((port, port), (5432, 5432)), rule

@@ -69,10 +69,14 @@ def test_layer_hash_tracks_dependencies_and_sources(tmp_path: Path) -> None:
     assert layer_asset_hash(["pg8000==1.31.6"], PLATFORM, tmp_path) == base
     assert layer_asset_hash(["pg8000==1.31.5"], PLATFORM, tmp_path) != base
     # another runtime or architecture is another layer
-    assert layer_asset_hash(["pg8000==1.31.6"], LambdaPlatform("python3.12", "arm64"),
-                            tmp_path) != base
-    assert layer_asset_hash(["pg8000==1.31.6"], LambdaPlatform("python3.13", "x86_64"),
-                            tmp_path) != base
+    assert (
+        layer_asset_hash(["pg8000==1.31.6"], LambdaPlatform("python3.12", "arm64"), tmp_path)
+        != base
+    )
+    assert (
+        layer_asset_hash(["pg8000==1.31.6"], LambdaPlatform("python3.13", "x86_64"), tmp_path)
+        != base
+    )
     write(tmp_path / "inkwell" / "__pycache__" / "db.cpython-311.pyc", "junk")
     assert layer_asset_hash(["pg8000==1.31.6"], PLATFORM, tmp_path) == base  # caches ignored
     write(tmp_path / "inkwell" / "db.py", "A = 2\n")
@@ -112,9 +116,13 @@ def test_layer_bundling_copies_shared_code_under_python_and_compiles_it(tmp_path
     assert flags == 0b01  # hash-based, unchecked
 
 
-PROD_CHOICES = {"stage": "prod", "alarmEmail": "ops@x.example",
-                "corsOrigins": "https://blog.x.example", "emailSender": "no-reply@x.example",
-                "passwordResetUrl": "https://blog.x.example/reset"}
+PROD_CHOICES = {
+    "stage": "prod",
+    "alarmEmail": "ops@x.example",
+    "corsOrigins": "https://blog.x.example",
+    "emailSender": "no-reply@x.example",
+    "passwordResetUrl": "https://blog.x.example/reset",
+}
 
 
 def test_config_defaults_and_prod_safety() -> None:
@@ -204,11 +212,19 @@ def test_prod_refuses_to_synthesize_without_its_choices() -> None:
     # the development origin is no choice for prod
     with pytest.raises(ValueError, match="corsOrigins"):
         InkwellConfig.from_node(
-            App(context={**PROD_CHOICES, "corsOrigins": "http://localhost:3000"}).node)
+            App(context={**PROD_CHOICES, "corsOrigins": "http://localhost:3000"}).node
+        )
     # the documented opt-outs
-    opted = InkwellConfig.from_node(App(context={
-        **{k: v for k, v in PROD_CHOICES.items() if k != "emailSender"},
-        "alarmEmail": "none", "email": "log", "passwordResetUrl": "none"}).node)
+    opted = InkwellConfig.from_node(
+        App(
+            context={
+                **{k: v for k, v in PROD_CHOICES.items() if k != "emailSender"},
+                "alarmEmail": "none",
+                "email": "log",
+                "passwordResetUrl": "none",
+            }
+        ).node
+    )
     assert opted.alarm_subscriber is None and opted.email_sender is None
     assert opted.password_reset_url is None
 
@@ -219,14 +235,20 @@ def test_config_password_reset() -> None:
 
     dev = config()
     assert dev.password_reset_url is None and dev.password_reset_ttl_minutes == 30
-    custom = config(passwordResetUrl=" https://blog.x.example/reset?from=mail ",
-                    passwordResetTtlMinutes="15")
+    custom = config(
+        passwordResetUrl=" https://blog.x.example/reset?from=mail ", passwordResetTtlMinutes="15"
+    )
     assert custom.password_reset_url == "https://blog.x.example/reset?from=mail"
     assert custom.password_reset_ttl_minutes == 15
     assert config(passwordResetUrl="http://localhost:3000/reset").password_reset_url
     assert config(passwordResetUrl="NONE").password_reset_url is None
-    for bad in ("http://blog.x.example/reset", "blog.x.example/reset", "https:///reset",
-                "https://blog.x.example/reset#token", "javascript:alert(1)"):
+    for bad in (
+        "http://blog.x.example/reset",
+        "blog.x.example/reset",
+        "https:///reset",
+        "https://blog.x.example/reset#token",
+        "javascript:alert(1)",
+    ):
         with pytest.raises(ValueError, match="passwordResetUrl"):
             config(passwordResetUrl=bad)
     # the range inkwell.settings accepts (60..86400 s)
@@ -238,7 +260,8 @@ def test_config_password_reset() -> None:
 
 def test_runtime_and_architecture_are_settings() -> None:
     config = InkwellConfig.from_node(
-        App(context={"lambdaRuntime": "python3.12", "lambdaArchitecture": "x86_64"}).node)
+        App(context={"lambdaRuntime": "python3.12", "lambdaArchitecture": "x86_64"}).node
+    )
     assert config.platform.runtime.name == "python3.12"
     assert config.platform.pip_args[:2] == ("--platform", "manylinux2014_x86_64")
     assert "3.12" in config.platform.pip_args
@@ -258,8 +281,10 @@ def test_the_build_interpreter_is_exactly_the_runtime_version(
     monkeypatch.setenv("PYENV_ROOT", str(tmp_path))
     monkeypatch.delenv(BUILD_PYTHON_ENV, raising=False)
     missing = "3.14" if here != "3.14" else "3.13"
-    if any(interpreter_version(p) == missing for p in
-           (f"/usr/bin/python{missing}", f"/usr/local/bin/python{missing}")):
+    if any(
+        interpreter_version(p) == missing
+        for p in (f"/usr/bin/python{missing}", f"/usr/local/bin/python{missing}")
+    ):
         pytest.skip(f"this machine has a system python{missing}")
     with pytest.raises(RuntimeError) as refused:
         build_interpreter(LambdaPlatform(f"python{missing}", "arm64"))

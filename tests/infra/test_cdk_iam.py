@@ -49,8 +49,6 @@ VPC_NETWORK_INTERFACE_ACTIONS = {
 DLQ_SEND_ACTIONS = {"sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"}
 
 
-
-
 def readable_secrets(synth: Synthesized, name: str) -> set[str]:
     """Logical ids of the secrets the function's role may read."""
     found: set[str] = set()
@@ -70,8 +68,6 @@ def connect_grants(synth: Synthesized, name: str) -> list[Any]:
         for statement in role_statements(synth, name)
         if RDS_CONNECT in as_list(statement["Action"])
     ]
-
-
 
 
 # One (action, resource, condition) triple per thing a role allows, JSON-rendered.
@@ -112,8 +108,13 @@ def ses_identity_arn(identity: str) -> dict[str, Any]:
         "Fn::Join": [
             "",
             [
-                "arn:", {"Ref": "AWS::Partition"}, ":ses:", {"Ref": "AWS::Region"}, ":",
-                {"Ref": "AWS::AccountId"}, f":identity/{identity}",
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":ses:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                f":identity/{identity}",
             ],
         ]
     }
@@ -142,8 +143,9 @@ def expected_grants(
     if wiring.Access.SIGNING_KEY in function.access:
         expected |= allow({"secretsmanager:GetSecretValue"}, ref(jwt_secret))
     if wiring.Access.SIGNING_KEY_ADMIN in function.access:
-        expected |= allow({"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"},
-                          ref(jwt_secret))
+        expected |= allow(
+            {"secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"}, ref(jwt_secret)
+        )
     if wiring.Access.EVENTS in function.access:
         (bus,) = synth.of_type("AWS::Events::EventBus")
         expected |= allow(PUT_EVENTS, {"Fn::GetAtt": [bus, "Arn"]})
@@ -158,7 +160,8 @@ def expected_grants(
     if isinstance(function, wiring.Consumer):
         queue_name = f"{prefix_of(synth)}-{function.name}-dlq"
         (queue,) = [
-            k for k, v in synth.of_type("AWS::SQS::Queue").items()
+            k
+            for k, v in synth.of_type("AWS::SQS::Queue").items()
             if v["Properties"]["QueueName"] == queue_name
         ]
         expected |= allow(DLQ_SEND_ACTIONS, {"Fn::GetAtt": [queue, "Arn"]})
@@ -201,8 +204,10 @@ def test_functions_share_a_role_exactly_when_their_grants_are_identical(
     for role, functions in members.items():
         # one domain (one database), one access set, all in the VPC or none, maintenance
         # on its own
-        kinds = {(f.domain, f.access, wiring.Access.DATABASE in f.access,
-                  f in wiring.MAINTENANCE) for f in functions}
+        kinds = {
+            (f.domain, f.access, wiring.Access.DATABASE in f.access, f in wiring.MAINTENANCE)
+            for f in functions
+        }
         assert len(kinds) == 1, f"{role} is shared by {[f.name for f in functions]}"
         # a consumer may send to its own dead-letter queue: its role is its own
         consumers = [f.name for f in functions if isinstance(f, wiring.Consumer)]
@@ -212,9 +217,7 @@ def test_functions_share_a_role_exactly_when_their_grants_are_identical(
     for function in wiring.all_functions():
         if not isinstance(function, wiring.Consumer):
             kind = (function.domain, function.access, function in wiring.MAINTENANCE)
-            roles_by_kind.setdefault(kind, set()).add(
-                role_id(synthesized, function.name)
-            )
+            roles_by_kind.setdefault(kind, set()).add(role_id(synthesized, function.name))
     assert all(len(roles) == 1 for roles in roles_by_kind.values()), roles_by_kind
     assert len(members) == len(roles_by_kind) + len(wiring.CONSUMERS)
 
@@ -222,8 +225,15 @@ def test_functions_share_a_role_exactly_when_their_grants_are_identical(
 def test_named_least_privilege_cases(synth: Synthesized) -> None:
     jwt_secret = jwt_secret_ids(synth)
     db_secret = db_secret_ids(synth)
-    for name in ("users-register", "users-login", "health", wiring.AUTHORIZER.name,
-                 "content-create-post", "users-outbox-relay", "comments-notify"):
+    for name in (
+        "users-register",
+        "users-login",
+        "health",
+        wiring.AUTHORIZER.name,
+        "content-create-post",
+        "users-outbox-relay",
+        "comments-notify",
+    ):
         assert not readable_secrets(synth, name) & db_secret, name
     assert not readable_secrets(synth, "users-register") & jwt_secret
     assert readable_secrets(synth, "users-login") == jwt_secret
@@ -245,8 +255,10 @@ def test_only_maintenance_reads_a_database_master_secret(synth: Synthesized) -> 
             for role, statements in statements_by_role(synth).items()
             for statement in statements
             if statement["Effect"] == "Allow"
-            and any(str(a).startswith("secretsmanager:Get") or a == "*"
-                    for a in as_list(statement.get("Action", [])))
+            and any(
+                str(a).startswith("secretsmanager:Get") or a == "*"
+                for a in as_list(statement.get("Action", []))
+            )
             and refs_in(statement.get("Resource")) & db.secrets
         }
         assert readers == {maintenance[db.domain]}, db.domain
@@ -267,11 +279,16 @@ def test_only_signing_functions_read_the_private_keys(synth: Synthesized) -> Non
         and any(str(a).startswith("secretsmanager:") for a in as_list(statement["Action"]))
         and jwt_secret in refs_in(statement.get("Resource"))
     }
-    signers = {role_id(synth, f.name) for f in wiring.all_functions()
-               if f.access & {wiring.Access.SIGNING_KEY, wiring.Access.SIGNING_KEY_ADMIN}}
+    signers = {
+        role_id(synth, f.name)
+        for f in wiring.all_functions()
+        if f.access & {wiring.Access.SIGNING_KEY, wiring.Access.SIGNING_KEY_ADMIN}
+    }
     assert readers == signers
     assert {f.name for f in wiring.all_functions() if wiring.Access.SIGNING_KEY in f.access} == {
-        "users-login", "users-refresh"}
+        "users-login",
+        "users-refresh",
+    }
     assert role_id(synth, wiring.AUTHORIZER.name) not in readers
 
 
@@ -297,8 +314,9 @@ def test_each_database_function_connects_only_as_its_domain_user(synth: Synthesi
     # the proxies connect as the application user only
     for db in databases.values():
         (proxy_role,) = refs_in(synth.resources[db.proxy]["Properties"]["RoleArn"])
-        (statement,) = [s for s in statements_by_role(synth)[proxy_role]
-                        if RDS_CONNECT in as_list(s["Action"])]
+        (statement,) = [
+            s for s in statements_by_role(synth)[proxy_role] if RDS_CONNECT in as_list(s["Action"])
+        ]
         instances = {d.instance for d in databases.values()}
         assert refs_in(statement["Resource"]) & instances == {db.instance}
         assert json.dumps(statement["Resource"]).endswith(f'/{env.app_user(db.domain)}"]]}}')

@@ -42,15 +42,17 @@ def trigger_of(synth: Synthesized, maintenance: wiring.Function) -> tuple[str, d
     triggers = synth.of_type("Custom::Trigger")
     versions = synth.of_type("AWS::Lambda::Version")
     fn = function_id(synth, maintenance.name)
-    return only({
-        k: v
-        for k, v in triggers.items()
-        if any(
-            refs_in(versions[v_id]["Properties"]["FunctionName"]) == {fn}
-            for v_id in refs_in(v["Properties"]["HandlerArn"])
-            if v_id in versions
-        )
-    })
+    return only(
+        {
+            k: v
+            for k, v in triggers.items()
+            if any(
+                refs_in(versions[v_id]["Properties"]["FunctionName"]) == {fn}
+                for v_id in refs_in(v["Properties"]["HandlerArn"])
+                if v_id in versions
+            )
+        }
+    )
 
 
 def test_maintenance_trigger_runs_after_its_database(synth: Synthesized) -> None:
@@ -66,8 +68,9 @@ def test_maintenance_trigger_runs_after_its_database(synth: Synthesized) -> None
         # its own database is in place first, and (in the platform stack) every endpoint
         # the function may call: the domain's nested stack waits for them
         assert {db.instance, db.proxy} <= set(trigger.get("DependsOn", []))
-        (domain_stack,) = [v for k, v in nested.items()
-                           if k.startswith(maintenance.domain.capitalize())]
+        (domain_stack,) = [
+            v for k, v in nested.items() if k.startswith(maintenance.domain.capitalize())
+        ]
         assert endpoints <= set(domain_stack.get("DependsOn", []))
 
 
@@ -77,12 +80,15 @@ def test_functions_wait_for_their_domain_migrations(synth: Synthesized) -> None:
     for maintenance in wiring.MAINTENANCE:
         trigger_id, trigger = trigger_of(synth, maintenance)
         waiting = {
-            f.name for f in wiring.all_functions()
+            f.name
+            for f in wiring.all_functions()
             if trigger_id in synth.resources[function_id(synth, f.name)].get("DependsOn", [])
         }
         expected = {
-            f.name for f in wiring.all_functions()
-            if f.domain == maintenance.domain and wiring.Access.DATABASE in f.access
+            f.name
+            for f in wiring.all_functions()
+            if f.domain == maintenance.domain
+            and wiring.Access.DATABASE in f.access
             and f not in wiring.MAINTENANCE
         }
         assert waiting == expected, maintenance.domain

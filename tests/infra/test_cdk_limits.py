@@ -18,10 +18,12 @@ MAX_OUTPUTS = 200
 MAX_PARAMETERS = 200
 MAX_TEMPLATE_BYTES = 1_000_000  # uploaded to S3 by the CDK
 # Physical name limits: Lambda function, Scheduler schedule and EventBridge rule 64, SQS 80.
-MAX_NAME = {"AWS::Lambda::Function": ("FunctionName", 64),
-            "AWS::Scheduler::Schedule": ("Name", 64),
-            "AWS::Events::Rule": ("Name", 64),
-            "AWS::SQS::Queue": ("QueueName", 80)}
+MAX_NAME = {
+    "AWS::Lambda::Function": ("FunctionName", 64),
+    "AWS::Scheduler::Schedule": ("Name", 64),
+    "AWS::Events::Rule": ("Name", 64),
+    "AWS::SQS::Queue": ("QueueName", 80),
+}
 
 
 # Room to grow: every template at most 60 % of the limit.

@@ -27,9 +27,13 @@ def extra_routes(domain: str, count: int) -> tuple[wiring.Route, ...]:
     a method, a permission, a function, its log group and its alarm)."""
     return tuple(
         wiring.Route(
-            name=f"{domain}-extra-{i}", handler=f"{domain}.extra_{i}.handler",
-            method="POST", path=f"{wiring.API_PREFIX}/extra-{domain}-{i}/items",
-            auth="required", access=wiring.DB_AND_EVENTS, tags=(domain,),
+            name=f"{domain}-extra-{i}",
+            handler=f"{domain}.extra_{i}.handler",
+            method="POST",
+            path=f"{wiring.API_PREFIX}/extra-{domain}-{i}/items",
+            auth="required",
+            access=wiring.DB_AND_EVENTS,
+            tags=(domain,),
         )
         for i in range(count)
     )
@@ -43,19 +47,37 @@ def test_a_new_domain_and_twenty_more_routes_stay_well_within_the_limit(
     only exist in it), and every template stays under 60 % of the limit."""
     domain = "reviews"
     functions_dir = tmp_path / "functions"
-    shutil.copytree(FUNCTIONS_DIR, functions_dir,
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    shutil.copytree(
+        FUNCTIONS_DIR, functions_dir, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
     (functions_dir / domain).mkdir()
     (functions_dir / domain / "__init__.py").write_text("")
     monkeypatch.setattr(functions_module, "FUNCTIONS_DIR", functions_dir)
-    relay = wiring.Scheduled(name=f"{domain}-outbox-relay", handler=f"{domain}.relay.handler",
-                             access=wiring.DB_AND_EVENTS, timeout_s=60)
+    relay = wiring.Scheduled(
+        name=f"{domain}-outbox-relay",
+        handler=f"{domain}.relay.handler",
+        access=wiring.DB_AND_EVENTS,
+        timeout_s=60,
+    )
     monkeypatch.setattr(wiring, "DATABASE_DOMAINS", (*wiring.DATABASE_DOMAINS, domain))
-    monkeypatch.setattr(wiring, "ROUTES", (*wiring.ROUTES, *extra_routes("users", EXTRA_ROUTES),
-                                           *extra_routes(domain, 10)))
-    monkeypatch.setattr(wiring, "MAINTENANCE", (*wiring.MAINTENANCE, wiring.Function(
-        name=f"{domain}-maintenance", handler=f"{domain}.maintenance.handler",
-        access=wiring.DB, timeout_s=120)))
+    monkeypatch.setattr(
+        wiring,
+        "ROUTES",
+        (*wiring.ROUTES, *extra_routes("users", EXTRA_ROUTES), *extra_routes(domain, 10)),
+    )
+    monkeypatch.setattr(
+        wiring,
+        "MAINTENANCE",
+        (
+            *wiring.MAINTENANCE,
+            wiring.Function(
+                name=f"{domain}-maintenance",
+                handler=f"{domain}.maintenance.handler",
+                access=wiring.DB,
+                timeout_s=120,
+            ),
+        ),
+    )
     monkeypatch.setattr(wiring, "RELAYS", (*wiring.RELAYS, relay))
     monkeypatch.setattr(wiring, "SCHEDULED", (*wiring.SCHEDULED, relay))
     grown = synthesize(tmp_path / "cdk.out")
@@ -63,10 +85,14 @@ def test_a_new_domain_and_twenty_more_routes_stay_well_within_the_limit(
     assert "inkwell-dev/Reviews" in counts
     over = {path: count for path, count in counts.items() if count > MAX_TEMPLATE_RESOURCES}
     assert not over, f"over 60 % of the limit: {over} (all: {sorted(counts.items())})"
-    names = {v["Properties"].get("FunctionName") for v in
-             grown.of_type("AWS::Lambda::Function").values()}
-    assert {f"inkwell-dev-users-extra-{EXTRA_ROUTES - 1}", "inkwell-dev-reviews-extra-9",
-            "inkwell-dev-reviews-maintenance"} <= names
+    names = {
+        v["Properties"].get("FunctionName") for v in grown.of_type("AWS::Lambda::Function").values()
+    }
+    assert {
+        f"inkwell-dev-users-extra-{EXTRA_ROUTES - 1}",
+        "inkwell-dev-reviews-extra-9",
+        "inkwell-dev-reviews-maintenance",
+    } <= names
     instances = {v["Properties"]["DBName"] for v in grown.of_type("AWS::RDS::DBInstance").values()}
     assert instances == set(wiring.DATABASE_DOMAINS)
 
@@ -74,12 +100,18 @@ def test_a_new_domain_and_twenty_more_routes_stay_well_within_the_limit(
 def test_cfn_lint_passes_every_synthesized_template(
     synth: Synthesized, prod_synth: Synthesized
 ) -> None:
-    templates = sorted(str(p) for s in (synth, prod_synth)
-                       for p in s.outdir.glob("*.template.json"))
+    templates = sorted(
+        str(p) for s in (synth, prod_synth) for p in s.outdir.glob("*.template.json")
+    )
     assert len(templates) == 2 * (len(wiring.DATABASE_DOMAINS) + 3)
     lint = Path(sys.executable).with_name("cfn-lint")
-    result = subprocess.run([str(lint), *templates], capture_output=True, text=True,
-                            check=False, cwd=Path(__file__).resolve().parents[2])
+    result = subprocess.run(
+        [str(lint), *templates],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[2],
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -95,16 +127,20 @@ def test_waf_has_the_aws_managed_rule_groups_and_lets_long_posts_through(
     _, acl = only(synth.of_type("AWS::WAFv2::WebACL"))
     groups = {
         r["Statement"]["ManagedRuleGroupStatement"]["Name"]: r
-        for r in acl["Properties"]["Rules"] if "ManagedRuleGroupStatement" in r["Statement"]
+        for r in acl["Properties"]["Rules"]
+        if "ManagedRuleGroupStatement" in r["Statement"]
     }
-    assert {"AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet",
-            "AWSManagedRulesAmazonIpReputationList"} <= set(groups)
+    assert {
+        "AWSManagedRulesCommonRuleSet",
+        "AWSManagedRulesKnownBadInputsRuleSet",
+        "AWSManagedRulesAmazonIpReputationList",
+    } <= set(groups)
     common = groups["AWSManagedRulesCommonRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
     # posts carry up to 100 KB: the 8 KB body rule only counts
     assert common["RuleActionOverrides"] == [
-        {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}]
-    bad = groups["AWSManagedRulesKnownBadInputsRuleSet"]["Statement"][
-        "ManagedRuleGroupStatement"]
+        {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}
+    ]
+    bad = groups["AWSManagedRulesKnownBadInputsRuleSet"]["Statement"]["ManagedRuleGroupStatement"]
     assert "RuleActionOverrides" not in bad
     for rule in groups.values():
         assert rule["OverrideAction"] == {"None": {}}
@@ -128,10 +164,14 @@ def alarm_metrics(synth: Synthesized) -> dict[str, set[str]]:
 def test_the_alarms_the_deploy_guide_describes_exist(synth: Synthesized) -> None:
     metrics = alarm_metrics(synth)
     for metric, namespace in (
-        ("5XXError", "AWS/ApiGateway"), ("Latency", "AWS/ApiGateway"),
-        ("Throttles", "AWS/Lambda"), ("Errors", "AWS/Lambda"),
-        ("CPUUtilization", "AWS/RDS"), ("FreeStorageSpace", "AWS/RDS"),
-        ("DatabaseConnections", "AWS/RDS"), ("DatabaseConnectionsBorrowLatency", "AWS/RDS"),
+        ("5XXError", "AWS/ApiGateway"),
+        ("Latency", "AWS/ApiGateway"),
+        ("Throttles", "AWS/Lambda"),
+        ("Errors", "AWS/Lambda"),
+        ("CPUUtilization", "AWS/RDS"),
+        ("FreeStorageSpace", "AWS/RDS"),
+        ("DatabaseConnections", "AWS/RDS"),
+        ("DatabaseConnectionsBorrowLatency", "AWS/RDS"),
         ("DatabaseConnectionsCurrentlySessionPinned", "AWS/RDS"),
         ("ApproximateNumberOfMessagesVisible", "AWS/SQS"),
         ("OutboxOldestUnpublishedAgeSeconds", "Inkwell"),
@@ -145,8 +185,11 @@ def test_the_alarms_the_deploy_guide_describes_exist(synth: Synthesized) -> None
             if metric.get("MetricName") == "Throttles":
                 watched |= {d["Value"] for d in metric["Dimensions"]}
         assert len(alarm["Properties"].get("Metrics", [])) <= 11  # 10 metrics + the sum
-    domain_functions = {f"inkwell-dev-{f.name}" for f in wiring.all_functions()
-                        if f.domain in wiring.DATABASE_DOMAINS}
+    domain_functions = {
+        f"inkwell-dev-{f.name}"
+        for f in wiring.all_functions()
+        if f.domain in wiring.DATABASE_DOMAINS
+    }
     assert domain_functions <= watched
 
 
@@ -175,7 +218,9 @@ def test_flow_logs_in_prod_only_by_default(synth: Synthesized, prod_synth: Synth
 
 
 def test_functions_run_on_the_configured_runtime(synth: Synthesized) -> None:
-    runtimes = {(v["Properties"]["Runtime"], tuple(v["Properties"]["Architectures"]))
-                for v in synth.of_type("AWS::Lambda::Function").values()
-                if str(v["Properties"].get("FunctionName", "")).startswith("inkwell-dev-")}
+    runtimes = {
+        (v["Properties"]["Runtime"], tuple(v["Properties"]["Architectures"]))
+        for v in synth.of_type("AWS::Lambda::Function").values()
+        if str(v["Properties"].get("FunctionName", "")).startswith("inkwell-dev-")
+    }
     assert runtimes == {("python3.13", ("arm64",))}

@@ -47,9 +47,23 @@ def uv_export_runtime(environment: dict[str, str]) -> dict[str, str]:
     """What uv itself says the runtime dependencies are, its markers evaluated for
     ``environment``: an implementation independent of ``lockfile.py``."""
     out = subprocess.run(
-        [str(UV), "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes",
-         "--no-header", "--no-annotate", "--format", "requirements.txt", "--offline"],
-        cwd=REPO_ROOT, capture_output=True, text=True, check=True,
+        [
+            str(UV),
+            "export",
+            "--frozen",
+            "--no-dev",
+            "--no-emit-project",
+            "--no-hashes",
+            "--no-header",
+            "--no-annotate",
+            "--format",
+            "requirements.txt",
+            "--offline",
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     wanted: dict[str, str] = {}
     for line in out.splitlines():
@@ -99,13 +113,17 @@ def test_the_virtual_environment_has_the_locked_versions() -> None:
 def test_markers_are_evaluated_for_the_lambda_platform_not_the_build_machine() -> None:
     lock = {
         "package": [
-            {"name": "app", "version": "0", "source": {"virtual": "."},
-             "dependencies": [
-                 {"name": "only-arm", "marker": "platform_machine == 'aarch64'"},
-                 {"name": "old-python", "marker": "python_full_version < '3.12'"},
-                 {"name": "forked", "version": "2", "marker": "python_full_version >= '3.12'"},
-                 {"name": "forked", "version": "1", "marker": "python_full_version < '3.12'"},
-             ]},
+            {
+                "name": "app",
+                "version": "0",
+                "source": {"virtual": "."},
+                "dependencies": [
+                    {"name": "only-arm", "marker": "platform_machine == 'aarch64'"},
+                    {"name": "old-python", "marker": "python_full_version < '3.12'"},
+                    {"name": "forked", "version": "2", "marker": "python_full_version >= '3.12'"},
+                    {"name": "forked", "version": "1", "marker": "python_full_version < '3.12'"},
+                ],
+            },
             {"name": "only-arm", "version": "1.0", "wheels": [{"hash": "sha256:a"}]},
             {"name": "old-python", "version": "1.0", "sdist": {"hash": "sha256:b"}},
             {"name": "forked", "version": "1", "dependencies": [{"name": "six"}]},
@@ -118,9 +136,11 @@ def test_markers_are_evaluated_for_the_lambda_platform_not_the_build_machine() -
     assert arm313["only-arm"].requirement == "only-arm==1.0 --hash=sha256:a"
     x86_311 = locked_closure(lambda_environment("3.11", "x86_64"), lock=lock)
     assert {n: p.version for n, p in x86_311.items()} == {
-        "forked": "1", "old-python": "1.0", "six": "1.17.0"}
-    assert Marker("platform_machine == 'aarch64'").evaluate(
-        lambda_environment("3.13", "arm64"))
+        "forked": "1",
+        "old-python": "1.0",
+        "six": "1.17.0",
+    }
+    assert Marker("platform_machine == 'aarch64'").evaluate(lambda_environment("3.13", "arm64"))
 
 
 def test_a_locked_version_the_runtime_cannot_take_stops_the_build() -> None:

@@ -25,16 +25,20 @@ def common_names(context: ssl.SSLContext) -> set[str]:
 
 
 def test_the_package_module_becomes_one_pem_trust_store(tmp_path: Path) -> None:
-    authorities = [CertificateAuthority(f"Test RDS {region} Root CA RSA2048 G1")
-                   for region in ("eu-west-1", "us-east-1")]
+    authorities = [
+        CertificateAuthority(f"Test RDS {region} Root CA RSA2048 G1")
+        for region in ("eu-west-1", "us-east-1")
+    ]
     source = tmp_path / "defaults.js"
     source.write_text(as_npm_module([ca.pem for ca in authorities]))
     bundle = tmp_path / "out" / rds_ca.LAYER_RELATIVE_PATH
     assert rds_ca.write_bundle(bundle, source) == 2
     assert bundle.read_text() == "".join(ca.pem for ca in authorities)
     context = ssl.create_default_context(cafile=str(bundle))
-    assert common_names(context) == {"Test RDS eu-west-1 Root CA RSA2048 G1",
-                        "Test RDS us-east-1 Root CA RSA2048 G1"}
+    assert common_names(context) == {
+        "Test RDS eu-west-1 Root CA RSA2048 G1",
+        "Test RDS us-east-1 Root CA RSA2048 G1",
+    }
 
 
 def test_a_missing_package_or_a_module_without_certificates_fails_the_bundling(

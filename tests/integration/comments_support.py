@@ -25,15 +25,36 @@ NOTIFICATIONS = f"{wiring.API_PREFIX}/notifications"
 NOTIFICATIONS_READ = f"{NOTIFICATIONS}/read"
 
 COMMENT_FIELDS = {
-    "id", "postId", "parentId", "body", "status", "author", "createdAt", "editedAt",
-    "replyCount", "deleted",
+    "id",
+    "postId",
+    "parentId",
+    "body",
+    "status",
+    "author",
+    "createdAt",
+    "editedAt",
+    "replyCount",
+    "deleted",
 }
 QUEUED_FIELDS = COMMENT_FIELDS | {"postTitle", "reportCount", "queuedAt"}
 NOTIFICATION_FIELDS = {
-    "id", "kind", "subject", "text", "postId", "commentId", "actor", "read", "createdAt",
+    "id",
+    "kind",
+    "subject",
+    "text",
+    "postId",
+    "commentId",
+    "actor",
+    "read",
+    "createdAt",
 }
-COMMENT_EVENTS = ("comment.created", "comment.approved", "comment.rejected",
-                  "comment.deleted", "comment.reported")
+COMMENT_EVENTS = (
+    "comment.created",
+    "comment.approved",
+    "comment.rejected",
+    "comment.deleted",
+    "comment.reported",
+)
 
 
 def comments_path(post_id: str) -> str:
@@ -57,24 +78,42 @@ def settle(bus: LocalEventBus) -> None:
     assert bus.drain(10), "the local bus did not deliver its events in time"
 
 
-def open_post(api: Api, bus: LocalEventBus, account: Account, title: str = "Down the Rabbit Hole",
-              **fields: Any) -> dict[str, Any]:
+def open_post(
+    api: Api,
+    bus: LocalEventBus,
+    account: Account,
+    title: str = "Down the Rabbit Hole",
+    **fields: Any,
+) -> dict[str, Any]:
     """A post of `account` published through the API, and known to comments as open."""
     post = published(api, account, title, **fields)
     settle(bus)
     return post
 
 
-def create(api: Api, account: Account, post_id: str, body: str = "Curiouser and curiouser!",
-           *, parent_id: str | None = None) -> Response:
+def create(
+    api: Api,
+    account: Account,
+    post_id: str,
+    body: str = "Curiouser and curiouser!",
+    *,
+    parent_id: str | None = None,
+) -> Response:
     payload: dict[str, Any] = {"body": body}
     if parent_id is not None:
         payload["parentId"] = parent_id
     return api.call("POST", comments_path(post_id), payload, token=account.token)
 
 
-def comment(api: Api, account: Account, post_id: str, body: str = "Curiouser and curiouser!",
-            *, parent_id: str | None = None, status: str | None = None) -> dict[str, Any]:
+def comment(
+    api: Api,
+    account: Account,
+    post_id: str,
+    body: str = "Curiouser and curiouser!",
+    *,
+    parent_id: str | None = None,
+    status: str | None = None,
+) -> dict[str, Any]:
     """A new comment (or reply) of `account`, through the API; optionally of this status."""
     created = ok(create(api, account, post_id, body, parent_id=parent_id), 201)
     assert isinstance(created, dict)
@@ -85,8 +124,11 @@ def comment(api: Api, account: Account, post_id: str, body: str = "Curiouser and
 
 def listing(api: Api, post_id: str, token: str | None = None, **query: Any) -> dict[str, Any]:
     """One page of a post's comments, as `token`'s owner (anonymous when None) sees them."""
-    body = ok(api.call("GET", comments_path(post_id), token=token,
-                       query={k: str(v) for k, v in query.items()}))
+    body = ok(
+        api.call(
+            "GET", comments_path(post_id), token=token, query={k: str(v) for k, v in query.items()}
+        )
+    )
     assert isinstance(body, dict) and set(body) == {"items", "nextCursor"}, body
     for item in body["items"]:
         assert set(item) == COMMENT_FIELDS, item
@@ -105,13 +147,15 @@ def listed(api: Api, post_id: str, token: str | None = None) -> list[str]:
             return found
 
 
-def moderate(api: Api, account: Account, comment_id: str, action: str,
-             reason: str | None = None) -> dict[str, Any]:
+def moderate(
+    api: Api, account: Account, comment_id: str, action: str, reason: str | None = None
+) -> dict[str, Any]:
     body: dict[str, Any] = {"action": action}
     if reason is not None:
         body["reason"] = reason
-    moderated = ok(api.call("POST", comment_path(comment_id, "moderate"), body,
-                            token=account.token))
+    moderated = ok(
+        api.call("POST", comment_path(comment_id, "moderate"), body, token=account.token)
+    )
     assert isinstance(moderated, dict)
     return moderated
 
@@ -119,14 +163,14 @@ def moderate(api: Api, account: Account, comment_id: str, action: str,
 def trust(api: Api, account: Account, post_id: str, approver: Account) -> dict[str, Any]:
     """Make `account` a commenter with an approved comment (the policy holds first ones):
     a first comment on `post_id`, approved by `approver`. Returns it, approved."""
-    first = comment(api, account, post_id, f"Hello, I am {account.username}.",
-                    status="pending")
+    first = comment(api, account, post_id, f"Hello, I am {account.username}.", status="pending")
     return moderate(api, approver, first["id"], "approve")
 
 
 def queue(api: Api, account: Account, **query: Any) -> dict[str, Any]:
-    body = ok(api.call("GET", QUEUE, token=account.token,
-                       query={k: str(v) for k, v in query.items()}))
+    body = ok(
+        api.call("GET", QUEUE, token=account.token, query={k: str(v) for k, v in query.items()})
+    )
     assert isinstance(body, dict) and set(body) == {"items", "nextCursor"}, body
     for item in body["items"]:
         assert set(item) == QUEUED_FIELDS, item
@@ -134,8 +178,11 @@ def queue(api: Api, account: Account, **query: Any) -> dict[str, Any]:
 
 
 def notifications(api: Api, account: Account, **query: Any) -> dict[str, Any]:
-    body = ok(api.call("GET", NOTIFICATIONS, token=account.token,
-                       query={k: str(v) for k, v in query.items()}))
+    body = ok(
+        api.call(
+            "GET", NOTIFICATIONS, token=account.token, query={k: str(v) for k, v in query.items()}
+        )
+    )
     assert isinstance(body, dict) and set(body) == {"items", "nextCursor", "unreadCount"}, body
     for item in body["items"]:
         assert set(item) == NOTIFICATION_FIELDS, item
@@ -144,8 +191,7 @@ def notifications(api: Api, account: Account, **query: Any) -> dict[str, Any]:
 
 def kinds(api: Api, account: Account) -> list[tuple[str, str]]:
     """(kind, commentId) of every notification of `account`, newest first."""
-    return [(n["kind"], n["commentId"])
-            for n in notifications(api, account, limit=100)["items"]]
+    return [(n["kind"], n["commentId"]) for n in notifications(api, account, limit=100)["items"]]
 
 
 def comment_row(comment_id: str) -> dict[str, Any] | None:
@@ -159,7 +205,8 @@ def age(comment_id: str, minutes: float) -> None:
     changed = comments_sql(
         "UPDATE comments SET created_at = created_at - make_interval(secs => :s)"
         " WHERE id = CAST(:id AS uuid) RETURNING id",
-        id=comment_id, s=minutes * 60,
+        id=comment_id,
+        s=minutes * 60,
     )
     assert len(changed) == 1
 
@@ -167,7 +214,9 @@ def age(comment_id: str, minutes: float) -> None:
 def decisions(comment_id: str) -> list[dict[str, Any]]:
     return comments_sql(
         "SELECT moderator_id, action, reason, decided_at FROM moderation_decisions"
-        " WHERE comment_id = CAST(:id AS uuid) ORDER BY id", id=comment_id)
+        " WHERE comment_id = CAST(:id AS uuid) ORDER BY id",
+        id=comment_id,
+    )
 
 
 def outbox(detail_type: str | None = None) -> list[dict[str, Any]]:
@@ -201,8 +250,16 @@ def bus_event_of(row: dict[str, Any]) -> dict[str, Any]:
 
 def put(bus: LocalEventBus, event: dict[str, Any]) -> None:
     """Publish `event` (its detail as is, eventId included) on the local bus."""
-    answer = bus.put_events({"Entries": [{
-        "Source": event["source"], "DetailType": event["detail-type"],
-        "Detail": json.dumps(event["detail"]), "EventBusName": bus.bus_name,
-    }]})
+    answer = bus.put_events(
+        {
+            "Entries": [
+                {
+                    "Source": event["source"],
+                    "DetailType": event["detail-type"],
+                    "Detail": json.dumps(event["detail"]),
+                    "EventBusName": bus.bus_name,
+                }
+            ]
+        }
+    )
     assert answer["FailedEntryCount"] == 0, answer

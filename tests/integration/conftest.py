@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from moto.server import ThreadedMotoServer
 
 from inkwell.db import ConnectionParams
 from inkwell.observability import logger
@@ -43,8 +44,10 @@ def admin(api: Api, event_bus: LocalEventBus) -> Account:
 
 @pytest.fixture
 def alice(api: Api, event_bus: LocalEventBus) -> Account:
-    return _known(event_bus, sign_up(api, "alice", firstName="Alice", lastName="Liddell",
-                                     bio="Down the hole."))
+    return _known(
+        event_bus,
+        sign_up(api, "alice", firstName="Alice", lastName="Liddell", bio="Down the hole."),
+    )
 
 
 @pytest.fixture
@@ -123,3 +126,14 @@ def fresh_database_url(pg_server_url: str) -> Iterator[str]:
         admin.run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     finally:
         admin.close()
+
+
+# moto's server, for the tests that talk to AWS APIs over HTTP (one per module: its start
+# is the slow part, and its state is per module).
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

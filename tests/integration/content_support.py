@@ -19,8 +19,20 @@ TAGS = f"{wiring.API_PREFIX}/tags"
 FEED = f"{wiring.API_PREFIX}/feed"
 
 POST_FIELDS = {
-    "id", "slug", "title", "summary", "body", "tags", "status", "author", "publishedAt",
-    "publishAt", "createdAt", "updatedAt", "favoritesCount", "favorited",
+    "id",
+    "slug",
+    "title",
+    "summary",
+    "body",
+    "tags",
+    "status",
+    "author",
+    "publishedAt",
+    "publishAt",
+    "createdAt",
+    "updatedAt",
+    "favoritesCount",
+    "favorited",
 }
 SUMMARY_FIELDS = POST_FIELDS - {"body"}
 AUTHOR_FIELDS = {"id", "username", "firstName", "lastName"}
@@ -43,8 +55,9 @@ def ok(response: Response, status: int = 200) -> Any:
     return response.json()
 
 
-def write(api: Api, account: Account, title: str = "Down the Rabbit Hole",
-          **fields: Any) -> dict[str, Any]:
+def write(
+    api: Api, account: Account, title: str = "Down the Rabbit Hole", **fields: Any
+) -> dict[str, Any]:
     """A new draft of `account`, through the API."""
     post = ok(api.call("POST", POSTS, {"title": title, **fields}, token=account.token), 201)
     assert isinstance(post, dict)
@@ -52,15 +65,15 @@ def write(api: Api, account: Account, title: str = "Down the Rabbit Hole",
 
 
 def publish(api: Api, account: Account, post_id: str, **body: Any) -> dict[str, Any]:
-    response = api.call("POST", post_path(post_id, "publish"), body or None,
-                        token=account.token)
+    response = api.call("POST", post_path(post_id, "publish"), body or None, token=account.token)
     post = ok(response)
     assert isinstance(post, dict)
     return post
 
 
-def published(api: Api, account: Account, title: str = "Down the Rabbit Hole",
-              **fields: Any) -> dict[str, Any]:
+def published(
+    api: Api, account: Account, title: str = "Down the Rabbit Hole", **fields: Any
+) -> dict[str, Any]:
     """A new published post of `account`, through the API."""
     return publish(api, account, write(api, account, title, **fields)["id"])
 
@@ -74,9 +87,15 @@ def outbox(detail_type: str | None = None) -> list[dict[str, Any]]:
 def as_bus_event(row: dict[str, Any]) -> dict[str, Any]:
     """An outbox row as EventBridge would deliver it (for schema validation)."""
     return {
-        "version": "0", "id": str(row["event_id"]), "detail-type": row["detail_type"],
-        "source": row["source"], "account": "123456789012", "time": "2025-01-15T09:30:00Z",
-        "region": "us-east-1", "resources": [], "detail": row["detail"],
+        "version": "0",
+        "id": str(row["event_id"]),
+        "detail-type": row["detail_type"],
+        "source": row["source"],
+        "account": "123456789012",
+        "time": "2025-01-15T09:30:00Z",
+        "region": "us-east-1",
+        "resources": [],
+        "detail": row["detail"],
     }
 
 
@@ -90,8 +109,14 @@ def events_since(before: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return rows
 
 
-def set_author(user_id: str, username: str, *, is_active: bool = True,
-               first_name: str | None = None, last_name: str | None = None) -> None:
+def set_author(
+    user_id: str,
+    username: str,
+    *,
+    is_active: bool = True,
+    first_name: str | None = None,
+    last_name: str | None = None,
+) -> None:
     """The authors read-model row, as the content-users consumer would keep it."""
     content_sql(
         "INSERT INTO authors (user_id, username, first_name, last_name, is_active, version)"
@@ -99,7 +124,11 @@ def set_author(user_id: str, username: str, *, is_active: bool = True,
         " ON CONFLICT (user_id) DO UPDATE SET username = EXCLUDED.username,"
         "  first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name,"
         "  is_active = EXCLUDED.is_active, version = EXCLUDED.version",
-        id=user_id, username=username, first=first_name, last=last_name, active=is_active,
+        id=user_id,
+        username=username,
+        first=first_name,
+        last=last_name,
+        active=is_active,
     )
 
 
@@ -140,8 +169,14 @@ def seed_published(
         " INSERT INTO published_tags (tag, published_at, post_id, author_id)"
         " SELECT unnest(tags), published_at, id, author_id FROM new)"
         " SELECT id, published_at, published_at AS created_at, author_id, tags FROM new",
-        prefix=prefix, tag_count=tag_count, authors=author_ids, n_authors=len(author_ids),
-        n=n, ties=ties, step=step_s, ago=minutes_ago,
+        prefix=prefix,
+        tag_count=tag_count,
+        authors=author_ids,
+        n_authors=len(author_ids),
+        n=n,
+        ties=ties,
+        step=step_s,
+        ago=minutes_ago,
     )
 
 
@@ -156,5 +191,6 @@ def follow_directly(follower_id: str, author_id: str) -> None:
         "INSERT INTO follows (follower_id, author_id, following, changed_at)"
         " VALUES (CAST(:f AS uuid), CAST(:a AS uuid), true, now())"
         " ON CONFLICT (follower_id, author_id) DO UPDATE SET following = true",
-        f=follower_id, a=author_id,
+        f=follower_id,
+        a=author_id,
     )

@@ -31,24 +31,37 @@ def processed_events(consumer: str = "users-audit") -> list[dict[str, Any]]:
 
 
 def insert_outbox_rows(
-    n: int, *, source: str = "inkwell.test", detail_type: str = "test.relayed",
-    age_s: int = 60, published: bool = False, data: dict[str, Any] | None = None,
+    n: int,
+    *,
+    source: str = "inkwell.test",
+    detail_type: str = "test.relayed",
+    age_s: int = 60,
+    published: bool = False,
+    data: dict[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     """`n` outbox rows written `age_s` seconds ago, in id order, as a writer would have."""
     rows = []
     for i in range(n):
         event_id = str(uuid.uuid4())
-        detail = {"eventId": event_id, "occurredAt": "2025-01-15T09:30:00.000000Z",
-                  "correlationId": f"corr-{i}", "version": 1,
-                  "data": {"n": i} if data is None else data}
+        detail = {
+            "eventId": event_id,
+            "occurredAt": "2025-01-15T09:30:00.000000Z",
+            "correlationId": f"corr-{i}",
+            "version": 1,
+            "data": {"n": i} if data is None else data,
+        }
         (row,) = sql(
             "INSERT INTO outbox (event_id, source, detail_type, detail, created_at, published_at)"
             " VALUES (CAST(:event_id AS uuid), :source, :detail_type, CAST(:detail AS jsonb),"
             "  now() - make_interval(secs => CAST(:age AS integer)),"
             "  CASE WHEN :published THEN now() ELSE NULL END)"
             " RETURNING id, event_id",
-            event_id=event_id, source=source, detail_type=detail_type,
-            detail=json.dumps(detail), age=age_s, published=published,
+            event_id=event_id,
+            source=source,
+            detail_type=detail_type,
+            detail=json.dumps(detail),
+            age=age_s,
+            published=published,
         )
         rows.append(row)
     return rows
@@ -64,7 +77,7 @@ class BusWatch:
         self._dead = len(bus.log.read("dead-letters"))
 
     def events(self, detail_type: str | None = None) -> list[dict[str, Any]]:
-        found = [r["event"] for r in self.bus.log.read("events")[self._events:]]
+        found = [r["event"] for r in self.bus.log.read("events")[self._events :]]
         return [e for e in found if detail_type is None or e["detail-type"] == detail_type]
 
     def event_ids(self) -> list[str]:
@@ -72,11 +85,11 @@ class BusWatch:
         return [e["detail"]["eventId"] for e in self.events()]
 
     def deliveries(self, consumer: str | None = None) -> list[dict[str, Any]]:
-        found = self.bus.log.read("deliveries")[self._deliveries:]
+        found = self.bus.log.read("deliveries")[self._deliveries :]
         return [d for d in found if consumer is None or d["consumer"] == consumer]
 
     def dead_letters(self) -> list[dict[str, Any]]:
-        return self.bus.log.read("dead-letters")[self._dead:]
+        return self.bus.log.read("dead-letters")[self._dead :]
 
 
 def closed_port() -> int:

@@ -29,7 +29,15 @@ from tests.conftest import Api, admin_url
 USERS = f"{wiring.API_PREFIX}/users"
 PASSWORD = "correct horse battery"
 USER_FIELDS = {
-    "id", "username", "email", "firstName", "lastName", "bio", "role", "isActive", "createdAt",
+    "id",
+    "username",
+    "email",
+    "firstName",
+    "lastName",
+    "bio",
+    "role",
+    "isActive",
+    "createdAt",
     "updatedAt",
 }
 
@@ -45,8 +53,9 @@ class Account:
     refresh_token: str
 
 
-def sign_up(api: Api, username: str, *, role: str = "user", password: str = PASSWORD,
-            **extra: Any) -> Account:
+def sign_up(
+    api: Api, username: str, *, role: str = "user", password: str = PASSWORD, **extra: Any
+) -> Account:
     """Register through the API, set the role directly in the database, then log in."""
     user = api.register(username, password, **extra)
     if role != "user":
@@ -66,7 +75,9 @@ def know_role(user_id: str, username: str, role: str) -> None:
             " VALUES (CAST(:id AS uuid), :username, '-infinity', :role, now())"
             " ON CONFLICT (user_id) DO UPDATE SET role = EXCLUDED.role,"
             "  role_version = EXCLUDED.role_version",
-            id=user_id, username=username, role=role,
+            id=user_id,
+            username=username,
+            role=role,
         )
 
 
@@ -79,7 +90,8 @@ def inspector(url: str) -> pg8000.native.Connection:
     conn = _inspectors.get(url)
     if conn is None:
         conn = _inspectors[url] = ConnectionParams.from_url(admin_url(url)).connect(
-            "inkwell-test-inspect")
+            "inkwell-test-inspect"
+        )
     return conn
 
 
@@ -135,28 +147,41 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def sign(claims: dict[str, Any], key: Any = None, kid: str | None = None,
-         algorithm: str = "ES256") -> str:
+def sign(
+    claims: dict[str, Any], key: Any = None, kid: str | None = None, algorithm: str = "ES256"
+) -> str:
     """`claims` signed with the functions' current key (or `key`), as login signs them."""
     current_kid, current_key = signing_key()
-    return jwt.encode(claims, current_key if key is None else key, algorithm=algorithm,
-                      headers={"kid": current_kid if kid is None else kid})
+    return jwt.encode(
+        claims,
+        current_key if key is None else key,
+        algorithm=algorithm,
+        headers={"kid": current_kid if kid is None else kid},
+    )
 
 
 def bad_tokens(user_id: str, username: str = "mallory") -> dict[str, str]:
     """Tokens the API must refuse, each claiming to be an admin `user_id`."""
     config = settings()
     now = int(time.time())
-    claims = {"iss": config.jwt_issuer, "aud": config.jwt_audience, "sub": user_id,
-              "username": username, "role": "admin", "iat": now, "exp": now + 600}
+    claims = {
+        "iss": config.jwt_issuer,
+        "aud": config.jwt_audience,
+        "sub": user_id,
+        "username": username,
+        "role": "admin",
+        "iat": now,
+        "exp": now + 600,
+    }
     attacker = jwt.PyJWK(jwk.new_private_jwk("attacker")).key
     kid = signing_key()[0]
     return {
         "expired": sign({**claims, "iat": now - 7200, "exp": now - 3600}),
         "forged-signature": sign(claims, attacker),
         "unknown-kid": sign(claims, attacker, kid="attacker"),
-        "hs256-with-known-kid": sign(claims, "an-attacker-key-0123456789-0123456789", kid=kid,
-                                     algorithm="HS256"),
+        "hs256-with-known-kid": sign(
+            claims, "an-attacker-key-0123456789-0123456789", kid=kid, algorithm="HS256"
+        ),
         "alg-none": f"{_b64({'alg': 'none', 'typ': 'JWT', 'kid': kid})}.{_b64(claims)}.",
         "other-audience": sign({**claims, "aud": "another-api"}),
         "other-issuer": sign({**claims, "iss": "someone-else"}),

@@ -49,10 +49,10 @@ def test_the_author_edits_within_15_minutes_and_it_is_marked_edited(
     edited = ok(edit(api, bob, bobs["id"], {"body": "  Edited: curiouser!  "}))
     assert edited["body"] == "Edited: curiouser!"
     assert edited["editedAt"] is not None
-    assert datetime.fromisoformat(edited["editedAt"]) > datetime.fromisoformat(
-        edited["createdAt"])
+    assert datetime.fromisoformat(edited["editedAt"]) > datetime.fromisoformat(edited["createdAt"])
     assert {k: v for k, v in edited.items() if k not in ("body", "editedAt", "createdAt")} == {
-        k: v for k, v in bobs.items() if k not in ("body", "editedAt", "createdAt")}
+        k: v for k, v in bobs.items() if k not in ("body", "editedAt", "createdAt")
+    }
     assert edited["status"] == "approved"
     (shown,) = listing(api, post["id"])["items"]
     assert shown == edited
@@ -82,8 +82,14 @@ def test_a_pending_comment_is_editable_by_its_author(
 
 
 def test_someone_elses_comment_is_403_to_edit_when_seen_and_404_when_not(
-    api: Api, alice: Account, bob: Account, carol: Account, mod: Account, admin: Account,
-    post: dict[str, Any], bobs: dict[str, Any],
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    mod: Account,
+    admin: Account,
+    post: dict[str, Any],
+    bobs: dict[str, Any],
 ) -> None:
     pending = comment(api, carol, post["id"], "carol waits", status="pending")
     for account in (alice, carol, mod, admin):  # not even the post's author or staff
@@ -100,9 +106,13 @@ def test_someone_elses_comment_is_403_to_edit_when_seen_and_404_when_not(
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "body"), ({"body": ""}, "body"), ({"body": "x" * 5001}, "body"),
-     ({"body": "ok", "status": "approved"}, "status"), ({"body": "ok", "parentId": None},
-                                                       "parentId")],
+    [
+        ({}, "body"),
+        ({"body": ""}, "body"),
+        ({"body": "x" * 5001}, "body"),
+        ({"body": "ok", "status": "approved"}, "status"),
+        ({"body": "ok", "parentId": None}, "parentId"),
+    ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
 def test_an_invalid_edit_is_422_and_changes_nothing(
@@ -126,8 +136,14 @@ def test_a_rejected_comment_cannot_be_edited(
 
 @pytest.mark.parametrize("who", ["author", "post author", "moderator", "admin"])
 def test_who_may_delete_a_comment(
-    api: Api, alice: Account, bob: Account, mod: Account, admin: Account,
-    post: dict[str, Any], bobs: dict[str, Any], who: str,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    mod: Account,
+    admin: Account,
+    post: dict[str, Any],
+    bobs: dict[str, Any],
+    who: str,
 ) -> None:
     deleter = {"author": bob, "post author": alice, "moderator": mod, "admin": admin}[who]
     before = outbox()
@@ -139,9 +155,14 @@ def test_who_may_delete_a_comment(
     (event,) = events_since(before)
     assert event["detail_type"] == "comment.deleted"
     assert event["detail"]["data"] == {
-        "id": bobs["id"], "postId": post["id"], "postAuthorId": alice.id, "parentId": None,
-        "authorId": bob.id, "status": "approved",
-        "createdAt": event["detail"]["data"]["createdAt"], "deletedBy": deleter.id,
+        "id": bobs["id"],
+        "postId": post["id"],
+        "postAuthorId": alice.id,
+        "parentId": None,
+        "authorId": bob.id,
+        "status": "approved",
+        "createdAt": event["detail"]["data"]["createdAt"],
+        "deletedBy": deleter.id,
     }
 
 
@@ -170,7 +191,11 @@ def test_another_user_may_not_delete(
 
 
 def test_a_deleted_comment_with_replies_leaves_a_placeholder_until_its_last_reply_goes(
-    api: Api, alice: Account, bob: Account, carol: Account, post: dict[str, Any],
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    post: dict[str, Any],
     bobs: dict[str, Any],
 ) -> None:
     trust(api, carol, post["id"], alice)
@@ -179,33 +204,46 @@ def test_a_deleted_comment_with_replies_leaves_a_placeholder_until_its_last_repl
     before = outbox()
     assert api.call("DELETE", comment_path(bobs["id"]), token=bob.token).status == 204
     (event,) = events_since(before)
-    assert (event["detail_type"], event["detail"]["data"]["id"]) == ("comment.deleted",
-                                                                     bobs["id"])
+    assert (event["detail_type"], event["detail"]["data"]["id"]) == ("comment.deleted", bobs["id"])
 
     for token in (None, bob.token, alice.token):
         items = listing(api, post["id"], token)["items"]
         placeholder = items[0]
         assert placeholder == {
-            "id": bobs["id"], "postId": post["id"], "parentId": None, "body": None,
-            "status": "approved", "author": None, "createdAt": bobs["createdAt"],
-            "editedAt": None, "replyCount": 2, "deleted": True,
+            "id": bobs["id"],
+            "postId": post["id"],
+            "parentId": None,
+            "body": None,
+            "status": "approved",
+            "author": None,
+            "createdAt": bobs["createdAt"],
+            "editedAt": None,
+            "replyCount": 2,
+            "deleted": True,
         }
         assert [c["id"] for c in items[1:3]] == [r1["id"], r2["id"]]
     row = comment_row(bobs["id"])
     assert row is not None and row["body"] is None and row["deleted_at"] is not None
     # The placeholder itself cannot be changed, replied to or deleted again.
-    assert_problem(api.call("PATCH", comment_path(bobs["id"]), {"body": "back"},
-                            token=bob.token), 404)
+    assert_problem(
+        api.call("PATCH", comment_path(bobs["id"]), {"body": "back"}, token=bob.token), 404
+    )
     assert_problem(api.call("DELETE", comment_path(bobs["id"]), token=alice.token), 404)
-    response = api.call("POST", f"/api/v1/posts/{post['id']}/comments",
-                        {"body": "late", "parentId": bobs["id"]}, token=alice.token)
+    response = api.call(
+        "POST",
+        f"/api/v1/posts/{post['id']}/comments",
+        {"body": "late", "parentId": bobs["id"]},
+        token=alice.token,
+    )
     assert error_fields(response) == {"parentId"}
 
     # One reply goes: the placeholder stays for the other.
     assert api.call("DELETE", comment_path(r1["id"]), token=alice.token).status == 204
     items = listing(api, post["id"])["items"]
     assert [(c["id"], c["deleted"], c["replyCount"]) for c in items[:2]] == [
-        (bobs["id"], True, 1), (r2["id"], False, 0)]
+        (bobs["id"], True, 1),
+        (r2["id"], False, 0),
+    ]
     # The last reply goes: so does the placeholder.
     before = outbox()
     assert api.call("DELETE", comment_path(r2["id"]), token=carol.token).status == 204
@@ -230,8 +268,9 @@ def test_a_comment_with_only_a_hidden_reply_still_leaves_a_placeholder(
     api: Api, bob: Account, carol: Account, post: dict[str, Any], bobs: dict[str, Any]
 ) -> None:
     """A pending reply is a reply: its author still sees it under the placeholder."""
-    hidden = comment(api, carol, post["id"], "waiting reply", parent_id=bobs["id"],
-                     status="pending")
+    hidden = comment(
+        api, carol, post["id"], "waiting reply", parent_id=bobs["id"], status="pending"
+    )
     assert api.call("DELETE", comment_path(bobs["id"]), token=bob.token).status == 204
     assert listed(api, post["id"], carol.token) == [bobs["id"], hidden["id"]]
     assert api.call("DELETE", comment_path(hidden["id"]), token=carol.token).status == 204

@@ -39,18 +39,29 @@ def test_every_comment_event_is_valid_published_and_without_the_text(
     second = comment(api, bob, post["id"], f"{SECRET} two", status="approved")
     reply = comment(api, alice, post["id"], f"{SECRET} three", parent_id=second["id"])
     for reader in readers:
-        assert api.call("POST", comment_path(second["id"], "report"),
-                        {"reason": f"{SECRET} reason"}, token=reader.token).status == 204
+        assert (
+            api.call(
+                "POST",
+                comment_path(second["id"], "report"),
+                {"reason": f"{SECRET} reason"},
+                token=reader.token,
+            ).status
+            == 204
+        )
     moderate(api, mod, second["id"], "spam", "Spam.")
     assert api.call("DELETE", comment_path(reply["id"]), token=alice.token).status == 204
     settle(event_bus)
 
     written = events_since(before)  # each validated against its schema
     assert [(e["detail_type"], e["detail"]["data"]["id"]) for e in written] == [
-        ("comment.created", first["id"]), ("comment.approved", first["id"]),
-        ("comment.created", second["id"]), ("comment.created", reply["id"]),
-        ("comment.reported", second["id"]), ("comment.reported", second["id"]),
-        ("comment.reported", second["id"]), ("comment.rejected", second["id"]),
+        ("comment.created", first["id"]),
+        ("comment.approved", first["id"]),
+        ("comment.created", second["id"]),
+        ("comment.created", reply["id"]),
+        ("comment.reported", second["id"]),
+        ("comment.reported", second["id"]),
+        ("comment.reported", second["id"]),
+        ("comment.rejected", second["id"]),
         ("comment.deleted", reply["id"]),
     ]
     assert {e["detail_type"] for e in written} == set(COMMENT_EVENTS)
@@ -68,7 +79,6 @@ def test_every_comment_event_is_valid_published_and_without_the_text(
     received = {e["detail"]["eventId"]: e for e in watch.events()}
     for row in written:
         event = received[str(row["event_id"])]
-        assert (event["source"], event["detail-type"]) == ("inkwell.comments",
-                                                           row["detail_type"])
+        assert (event["source"], event["detail-type"]) == ("inkwell.comments", row["detail_type"])
         assert event["detail"] == row["detail"]
     assert watch.dead_letters() == []

@@ -43,7 +43,11 @@ def report(api: Api, account: Account, comment_id: str, reason: str | None = "Ru
 
 
 def test_a_first_comment_waits_and_later_ones_are_approved_at_once(
-    api: Api, alice: Account, bob: Account, mod: Account, event_bus: LocalEventBus,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    mod: Account,
+    event_bus: LocalEventBus,
     post: dict[str, Any],
 ) -> None:
     first = comment(api, bob, post["id"], "first", status="pending")
@@ -70,8 +74,10 @@ def test_a_rejected_first_comment_does_not_earn_trust(
     [
         ("See https://a.example and http://b.example", "approved"),
         ("See https://a.example, http://b.example and www.c.example", "pending"),
-        ("links: https://a.example https://a.example https://a.example https://a.example",
-         "pending"),
+        (
+            "links: https://a.example https://a.example https://a.example https://a.example",
+            "pending",
+        ),
         ("Try the CASINO tonight", "pending"),
         ("free crypto-giveaway here", "pending"),
         ("viagra.", "pending"),
@@ -94,8 +100,9 @@ def test_the_post_author_moderators_and_admins_are_never_held(
     writer = {"post author": alice, "moderator": mod, "admin": admin}[who]
     spammy = "casino https://a.example https://b.example https://c.example"
     first = comment(api, writer, post["id"], spammy, status="approved")
-    edited = api.call("PATCH", comment_path(first["id"]), {"body": spammy + " www.d.example"},
-                      token=writer.token)
+    edited = api.call(
+        "PATCH", comment_path(first["id"]), {"body": spammy + " www.d.example"}, token=writer.token
+    )
     assert edited.status == 200 and edited.json()["status"] == "approved"
     assert listed(api, post["id"]) == [first["id"]]
 
@@ -131,8 +138,12 @@ def test_an_edit_with_two_links_stays_approved(
 ) -> None:
     trust(api, bob, post["id"], alice)
     fine = comment(api, bob, post["id"], "a fine comment", status="approved")
-    edited = api.call("PATCH", comment_path(fine["id"]),
-                      {"body": "https://a.example and https://b.example"}, token=bob.token)
+    edited = api.call(
+        "PATCH",
+        comment_path(fine["id"]),
+        {"body": "https://a.example and https://b.example"},
+        token=bob.token,
+    )
     assert edited.status == 200 and edited.json()["status"] == "approved"
 
 
@@ -140,8 +151,14 @@ def test_an_edit_with_two_links_stays_approved(
 
 
 def test_the_queue_is_everything_for_moderators_and_own_posts_for_authors(
-    api: Api, alice: Account, bob: Account, carol: Account, mod: Account, admin: Account,
-    event_bus: LocalEventBus, post: dict[str, Any],
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    mod: Account,
+    admin: Account,
+    event_bus: LocalEventBus,
+    post: dict[str, Any],
 ) -> None:
     bobs_post = open_post(api, event_bus, bob, "Bob's post")
     on_alices = comment(api, bob, post["id"], "bob on alice's", status="pending")
@@ -158,19 +175,23 @@ def test_the_queue_is_everything_for_moderators_and_own_posts_for_authors(
 
     (first, *_) = queue(api, mod)["items"]
     assert first["postTitle"] == "Down the Rabbit Hole" and first["reportCount"] == 0
-    assert first["status"] == "pending" and first["author"] == {"id": bob.id,
-                                                                  "username": "bob"}
-    assert datetime.fromisoformat(first["queuedAt"]) >= datetime.fromisoformat(
-        first["createdAt"])
+    assert first["status"] == "pending" and first["author"] == {"id": bob.id, "username": "bob"}
+    assert datetime.fromisoformat(first["queuedAt"]) >= datetime.fromisoformat(first["createdAt"])
     assert_problem(api.call("GET", "/api/v1/comments/moderation"), 401)
 
 
 def test_the_queue_pages_without_gaps_or_duplicates(
-    api: Api, alice: Account, bob: Account, carol: Account, mod: Account,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    mod: Account,
     post: dict[str, Any],
 ) -> None:
-    waiting = [comment(api, (bob, carol)[i % 2], post["id"], f"wait {i}", status="pending")["id"]
-               for i in range(7)]
+    waiting = [
+        comment(api, (bob, carol)[i % 2], post["id"], f"wait {i}", status="pending")["id"]
+        for i in range(7)
+    ]
     for account, expected in ((mod, waiting), (alice, waiting)):
         seen: list[str] = []
         page = queue(api, account, limit=3)
@@ -186,8 +207,10 @@ def test_the_queue_pages_without_gaps_or_duplicates(
     moderate(api, mod, waiting[4], "reject")
     rest = queue(api, mod, limit=10, cursor=page["nextCursor"])
     assert ids(rest) == [waiting[3], waiting[5], waiting[6]]
-    assert_problem(api.call("GET", "/api/v1/comments/moderation", token=mod.token,
-                            query={"cursor": "bad!"}), 400)
+    assert_problem(
+        api.call("GET", "/api/v1/comments/moderation", token=mod.token, query={"cursor": "bad!"}),
+        400,
+    )
 
 
 # --- decisions ------------------------------------------------------------------------
@@ -196,8 +219,15 @@ def test_the_queue_pages_without_gaps_or_duplicates(
 @pytest.mark.parametrize("action", ["approve", "reject", "spam"])
 @pytest.mark.parametrize("who", ["moderator", "admin", "post author"])
 def test_a_decision_is_applied_recorded_and_announced(
-    api: Api, alice: Account, bob: Account, mod: Account, admin: Account,
-    post: dict[str, Any], who: str, action: str, event_bus: LocalEventBus,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    mod: Account,
+    admin: Account,
+    post: dict[str, Any],
+    who: str,
+    action: str,
+    event_bus: LocalEventBus,
 ) -> None:
     decider = {"moderator": mod, "admin": admin, "post author": alice}[who]
     pending = comment(api, bob, post["id"], "judge me", status="pending")
@@ -210,7 +240,10 @@ def test_a_decision_is_applied_recorded_and_announced(
 
     (decision,) = decisions(pending["id"])
     assert (str(decision["moderator_id"]), decision["action"], decision["reason"]) == (
-        decider.id, action, f"Because {action}.")
+        decider.id,
+        action,
+        f"Because {action}.",
+    )
     assert isinstance(decision["decided_at"], datetime)
     row = comment_row(pending["id"])
     assert row is not None and row["status"] == status and row["queued_at"] is None
@@ -221,15 +254,25 @@ def test_a_decision_is_applied_recorded_and_announced(
     detail_type = "comment.approved" if action == "approve" else "comment.rejected"
     assert event["detail_type"] == detail_type
     assert event["detail"]["data"] == {
-        "id": pending["id"], "postId": post["id"], "postAuthorId": alice.id,
-        "parentId": None, "authorId": bob.id, "status": status,
-        "createdAt": event["detail"]["data"]["createdAt"], "action": action,
-        "reason": f"Because {action}.", "moderatorId": decider.id,
+        "id": pending["id"],
+        "postId": post["id"],
+        "postAuthorId": alice.id,
+        "parentId": None,
+        "authorId": bob.id,
+        "status": status,
+        "createdAt": event["detail"]["data"]["createdAt"],
+        "action": action,
+        "reason": f"Because {action}.",
+        "moderatorId": decider.id,
     }
 
 
 def test_every_change_of_decision_is_recorded_a_repeated_one_is_not(
-    api: Api, alice: Account, bob: Account, mod: Account, admin: Account,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    mod: Account,
+    admin: Account,
     post: dict[str, Any],
 ) -> None:
     pending = comment(api, bob, post["id"], "judge me", status="pending")
@@ -237,14 +280,19 @@ def test_every_change_of_decision_is_recorded_a_repeated_one_is_not(
     moderate(api, mod, pending["id"], "reject", "Still no.")
     moderate(api, admin, pending["id"], "approve", "On appeal.")
     moderate(api, alice, pending["id"], "spam")
-    assert [(str(d["moderator_id"]), d["action"], d["reason"])
-            for d in decisions(pending["id"])] == [
-        (mod.id, "reject", None), (admin.id, "approve", "On appeal."), (alice.id, "spam", None)]
+    assert [
+        (str(d["moderator_id"]), d["action"], d["reason"]) for d in decisions(pending["id"])
+    ] == [(mod.id, "reject", None), (admin.id, "approve", "On appeal."), (alice.id, "spam", None)]
 
 
 def test_moderating_without_the_right_is_403_or_404(
-    api: Api, alice: Account, bob: Account, carol: Account, mod: Account,
-    event_bus: LocalEventBus, post: dict[str, Any],
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    mod: Account,
+    event_bus: LocalEventBus,
+    post: dict[str, Any],
 ) -> None:
     trust(api, carol, post["id"], alice)
     approved = comment(api, carol, post["id"], "approved", status="approved")
@@ -260,11 +308,13 @@ def test_moderating_without_the_right_is_403_or_404(
         (pending["id"], carol, 404),  # a reader does not see it
         (on_bobs["id"], alice, 403),  # another post's author
     ):
-        response = api.call("POST", comment_path(comment_id, "moderate"),
-                            {"action": "spam"}, token=account.token)
+        response = api.call(
+            "POST", comment_path(comment_id, "moderate"), {"action": "spam"}, token=account.token
+        )
         assert_problem(response, status)
-    assert_problem(api.call("POST", comment_path(approved["id"], "moderate"),
-                            {"action": "spam"}), 401)
+    assert_problem(
+        api.call("POST", comment_path(approved["id"], "moderate"), {"action": "spam"}), 401
+    )
     for comment_id in (approved["id"], pending["id"], on_bobs["id"]):
         assert decisions(comment_id) == []
     assert comment_row(pending["id"])["status"] == "pending"  # type: ignore[index]
@@ -273,14 +323,22 @@ def test_moderating_without_the_right_is_403_or_404(
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({}, "action"), ({"action": "delete"}, "action"), ({"action": "APPROVE"}, "action"),
-     ({"action": "approve", "reason": "r" * 501}, "reason"),
-     ({"action": "approve", "reason": ""}, "reason"),
-     ({"action": "approve", "by": "me"}, "by")],
+    [
+        ({}, "action"),
+        ({"action": "delete"}, "action"),
+        ({"action": "APPROVE"}, "action"),
+        ({"action": "approve", "reason": "r" * 501}, "reason"),
+        ({"action": "approve", "reason": ""}, "reason"),
+        ({"action": "approve", "by": "me"}, "by"),
+    ],
     ids=lambda v: v if isinstance(v, str) else None,
 )
 def test_an_invalid_decision_is_422(
-    api: Api, bob: Account, mod: Account, post: dict[str, Any], body: dict[str, Any],
+    api: Api,
+    bob: Account,
+    mod: Account,
+    post: dict[str, Any],
+    body: dict[str, Any],
     field: str,
 ) -> None:
     pending = comment(api, bob, post["id"], "judge me", status="pending")
@@ -301,8 +359,13 @@ def test_reporting_ones_own_comment_is_403(
 
 
 def test_three_readers_send_an_approved_comment_back_to_the_queue(
-    api: Api, alice: Account, bob: Account, carol: Account, mod: Account,
-    event_bus: LocalEventBus, post: dict[str, Any],
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    mod: Account,
+    event_bus: LocalEventBus,
+    post: dict[str, Any],
 ) -> None:
     target = trust(api, bob, post["id"], alice)
     dave = sign_up(api, "dave")
@@ -323,14 +386,14 @@ def test_three_readers_send_an_approved_comment_back_to_the_queue(
     assert target["id"] not in listed(api, post["id"])
     assert target["id"] in listed(api, post["id"], bob.token)  # its author still sees it
     (queued,) = queue(api, mod)["items"]
-    assert (queued["id"], queued["reportCount"], queued["status"]) == (target["id"], 3,
-                                                                       "pending")
+    assert (queued["id"], queued["reportCount"], queued["status"]) == (target["id"], 3, "pending")
     assert ids(queue(api, alice)) == [target["id"]]
 
     reported = events_since(before)
     assert [e["detail_type"] for e in reported] == ["comment.reported"] * 3
-    assert [(e["detail"]["data"]["reportCount"], e["detail"]["data"]["status"])
-            for e in reported] == [(1, "approved"), (2, "approved"), (3, "pending")]
+    assert [
+        (e["detail"]["data"]["reportCount"], e["detail"]["data"]["status"]) for e in reported
+    ] == [(1, "approved"), (2, "approved"), (3, "pending")]
     assert reported[0]["detail"]["data"]["id"] == target["id"]
     assert "Rude" not in str([e["detail"] for e in reported])
 
@@ -340,7 +403,11 @@ def test_three_readers_send_an_approved_comment_back_to_the_queue(
 
 
 def test_reports_count_again_from_zero_after_a_re_approval(
-    api: Api, alice: Account, bob: Account, carol: Account, mod: Account,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    mod: Account,
     post: dict[str, Any],
 ) -> None:
     target = trust(api, bob, post["id"], alice)
@@ -368,7 +435,11 @@ def test_reports_count_again_from_zero_after_a_re_approval(
 
 
 def test_reporting_what_one_cannot_see_is_404_and_a_decided_comment_is_left_alone(
-    api: Api, alice: Account, bob: Account, carol: Account, mod: Account,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    mod: Account,
     post: dict[str, Any],
 ) -> None:
     pending = comment(api, bob, post["id"], "pending", status="pending")

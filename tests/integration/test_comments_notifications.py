@@ -53,7 +53,11 @@ def test_the_consumer_is_wired_to_the_comment_events() -> None:
 
 
 def test_the_post_author_is_told_of_each_new_approved_comment_never_its_author(
-    api: Api, alice: Account, bob: Account, mod: Account, event_bus: LocalEventBus,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    mod: Account,
+    event_bus: LocalEventBus,
     post: dict[str, Any],
 ) -> None:
     first = comment(api, bob, post["id"], "first words", status="pending")
@@ -70,7 +74,10 @@ def test_the_post_author_is_told_of_each_new_approved_comment_never_its_author(
 
     page = notifications(api, alice)
     assert [(n["kind"], n["commentId"]) for n in page["items"]] == [
-        ("comment", second["id"]), ("comment", first["id"]), ("pending", first["id"])]
+        ("comment", second["id"]),
+        ("comment", first["id"]),
+        ("pending", first["id"]),
+    ]
     assert page["unreadCount"] == 3 and page["nextCursor"] is None
     newest = page["items"][0]
     assert newest["actor"] == {"id": bob.id, "username": "bob"}
@@ -84,8 +91,13 @@ def test_the_post_author_is_told_of_each_new_approved_comment_never_its_author(
 
 
 def test_a_decision_is_told_to_the_comments_author(
-    api: Api, alice: Account, bob: Account, carol: Account, mod: Account,
-    event_bus: LocalEventBus, post: dict[str, Any],
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    mod: Account,
+    event_bus: LocalEventBus,
+    post: dict[str, Any],
 ) -> None:
     rejected = comment(api, bob, post["id"], "no", status="pending")
     spam = comment(api, carol, post["id"], "buy", status="pending")
@@ -93,13 +105,14 @@ def test_a_decision_is_told_to_the_comments_author(
     moderate(api, alice, spam["id"], "spam")
     settle(event_bus)
     (told,) = notifications(api, bob)["items"]
-    assert (told["kind"], told["commentId"], told["actor"]) == ("rejected", rejected["id"],
-                                                                None)
+    assert (told["kind"], told["commentId"], told["actor"]) == ("rejected", rejected["id"], None)
     assert told["subject"] == f'Your comment on "{TITLE}" was rejected'
     assert told["text"] == f'Your comment on "{TITLE}" was rejected.\n\nReason: Off topic.'
     (told,) = notifications(api, carol)["items"]
-    assert (told["kind"], told["subject"]) == ("rejected",
-                                               f'Your comment on "{TITLE}" was marked as spam')
+    assert (told["kind"], told["subject"]) == (
+        "rejected",
+        f'Your comment on "{TITLE}" was marked as spam',
+    )
     assert kinds(api, alice) == [("pending", spam["id"]), ("pending", rejected["id"])]
     assert kinds(api, mod) == []
 
@@ -112,7 +125,11 @@ def test_a_decision_is_told_to_the_comments_author(
 
 
 def test_a_comment_approved_again_after_reports_is_not_news_again(
-    api: Api, alice: Account, bob: Account, mod: Account, event_bus: LocalEventBus,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    mod: Account,
+    event_bus: LocalEventBus,
     post: dict[str, Any],
 ) -> None:
     trust(api, bob, post["id"], mod)
@@ -122,8 +139,9 @@ def test_a_comment_approved_again_after_reports_is_not_news_again(
     settle(event_bus)
     assert kinds(api, alice) == [("comment", said["id"]), *told_before]
     for reader in ("carol", "dave", "erin"):
-        response = api.call("POST", comment_path(said["id"], "report"),
-                            token=sign_up(api, reader).token)
+        response = api.call(
+            "POST", comment_path(said["id"], "report"), token=sign_up(api, reader).token
+        )
         assert response.status == 204, response.body
     assert moderate(api, mod, said["id"], "approve")["status"] == "approved"
     settle(event_bus)
@@ -132,7 +150,11 @@ def test_a_comment_approved_again_after_reports_is_not_news_again(
 
 
 def test_replies_are_told_to_the_parents_author_and_each_person_once(
-    api: Api, alice: Account, bob: Account, carol: Account, event_bus: LocalEventBus,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    event_bus: LocalEventBus,
     post: dict[str, Any],
 ) -> None:
     bob_first = trust(api, bob, post["id"], alice)
@@ -141,8 +163,7 @@ def test_replies_are_told_to_the_parents_author_and_each_person_once(
     start = {a.username: len(kinds(api, a)) for a in (alice, bob, carol)}
 
     # Bob replies to Carol: Carol of the reply, Alice of a comment on her post.
-    r1 = comment(api, bob, post["id"], "I agree", parent_id=carol_first["id"],
-                 status="approved")
+    r1 = comment(api, bob, post["id"], "I agree", parent_id=carol_first["id"], status="approved")
     # Alice (the post's author) replies to Bob: Bob only.
     r2 = comment(api, alice, post["id"], "Thanks", parent_id=bob_first["id"])
     # Alice writes, Bob replies to her: Alice once, of the reply.
@@ -180,8 +201,9 @@ def test_nobody_is_told_of_their_own_comment_on_their_own_post(
 # --- the API --------------------------------------------------------------------------
 
 
-def _notified(api: Api, alice: Account, bob: Account, post: dict[str, Any], n: int,
-              bus: LocalEventBus) -> list[str]:
+def _notified(
+    api: Api, alice: Account, bob: Account, post: dict[str, Any], n: int, bus: LocalEventBus
+) -> list[str]:
     """`n` notifications of alice's about bob's comments on her post (the first comment
     held, then approved; the rest approved at once), newest first."""
     trust(api, bob, post["id"], alice)
@@ -210,8 +232,9 @@ def test_notifications_page_newest_first_with_the_unread_count(
     assert seen == everything
     bobs = notifications(api, bob)  # of the decision on his first comment only
     assert (len(bobs["items"]), bobs["nextCursor"], bobs["unreadCount"]) == (1, None, 1)
-    assert_problem(api.call("GET", NOTIFICATIONS, token=alice.token,
-                            query={"cursor": "nope!"}), 400)
+    assert_problem(
+        api.call("GET", NOTIFICATIONS, token=alice.token, query={"cursor": "nope!"}), 400
+    )
     assert_problem(api.call("GET", NOTIFICATIONS), 401)
 
 
@@ -225,17 +248,21 @@ def test_marking_some_then_all_as_read_touches_only_ones_own(
     alices = _notified(api, alice, bob, post, 4, event_bus)
     (bobs,) = [n["id"] for n in notifications(api, bob)["items"]]
     # Alice names two of hers, Bob's and an unknown one: only hers are marked.
-    response = api.call("POST", NOTIFICATIONS_READ,
-                        {"ids": [alices[0], alices[2], bobs, str(uuid.uuid4())]},
-                        token=alice.token)
+    response = api.call(
+        "POST",
+        NOTIFICATIONS_READ,
+        {"ids": [alices[0], alices[2], bobs, str(uuid.uuid4())]},
+        token=alice.token,
+    )
     assert response.status == 204 and response.body == b""
     page = notifications(api, alice)
     assert [n["read"] for n in page["items"]] == [True, False, True, False]
     assert page["unreadCount"] == 2
     assert notifications(api, bob)["unreadCount"] == 1
     # Marking the same again changes nothing; an empty list marks nothing.
-    assert api.call("POST", NOTIFICATIONS_READ, {"ids": [alices[0]]},
-                    token=alice.token).status == 204
+    assert (
+        api.call("POST", NOTIFICATIONS_READ, {"ids": [alices[0]]}, token=alice.token).status == 204
+    )
     assert api.call("POST", NOTIFICATIONS_READ, {"ids": []}, token=alice.token).status == 204
     assert notifications(api, alice)["unreadCount"] == 2
     # No ids: all of hers.
@@ -250,9 +277,12 @@ def test_marking_some_then_all_as_read_touches_only_ones_own(
 
 @pytest.mark.parametrize(
     ("body", "field"),
-    [({"ids": ["nope"]}, "ids.0"), ({"ids": "all"}, "ids"),
-     ({"ids": ["0b7e4f2a-6c1d-4e8b-a3f5-9d2c1b0a8e7f"] * 101}, "ids"),
-     ({"all": True}, "all")],
+    [
+        ({"ids": ["nope"]}, "ids.0"),
+        ({"ids": "all"}, "ids"),
+        ({"ids": ["0b7e4f2a-6c1d-4e8b-a3f5-9d2c1b0a8e7f"] * 101}, "ids"),
+        ({"all": True}, "all"),
+    ],
     ids=["not-a-uuid", "not-a-list", "too-many", "unknown-field"],
 )
 def test_an_invalid_mark_read_is_422(
@@ -269,7 +299,11 @@ def test_marking_read_needs_a_token(api: Api) -> None:
 
 
 def test_an_event_delivered_twice_notifies_once(
-    api: Api, alice: Account, bob: Account, carol: Account, event_bus: LocalEventBus,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    event_bus: LocalEventBus,
     post: dict[str, Any],
 ) -> None:
     top = trust(api, carol, post["id"], alice)
@@ -294,8 +328,10 @@ def test_an_event_delivered_twice_notifies_once(
     assert watch.dead_letters() == []
     # Lambda invokes the handler with it again.
     event = bus_event_of(created)
-    assert notify.handler(event, None) == {"status": "duplicate",
-                                           "eventId": str(created["event_id"])}
+    assert notify.handler(event, None) == {
+        "status": "duplicate",
+        "eventId": str(created["event_id"]),
+    }
     # Even with the consumer's memory of it lost, (event, recipient) is written once.
     comments_sql("DELETE FROM processed_events WHERE consumer = :c", c=NOTIFY.name)
     assert notify.handler(copy.deepcopy(event), None)["status"] == "processed"
@@ -307,7 +343,11 @@ def test_an_event_delivered_twice_notifies_once(
 
 
 def test_a_decision_event_delivered_twice_notifies_once(
-    api: Api, alice: Account, bob: Account, mod: Account, event_bus: LocalEventBus,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    mod: Account,
+    event_bus: LocalEventBus,
     post: dict[str, Any],
 ) -> None:
     pending = comment(api, bob, post["id"], "judge me", status="pending")
@@ -325,7 +365,11 @@ def test_a_decision_event_delivered_twice_notifies_once(
 
 
 def test_a_hand_made_event_is_applied_once_and_a_deleted_comment_notifies_nobody(
-    api: Api, alice: Account, bob: Account, mod: Account, event_bus: LocalEventBus,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    mod: Account,
+    event_bus: LocalEventBus,
     post: dict[str, Any],
 ) -> None:
     """Events as local.sample_events shapes them (fresh ids), given to the real handler."""
@@ -334,8 +378,14 @@ def test_a_hand_made_event_is_applied_once_and_a_deleted_comment_notifies_nobody
     start = len(kinds(api, bob))
     event = copy.deepcopy(sample_events.bus_event("comment.approved"))
     event["detail"]["eventId"] = str(uuid.uuid4())
-    event["detail"]["data"].update(id=target["id"], postId=post["id"], postAuthorId=alice.id,
-                                   authorId=bob.id, moderatorId=mod.id, reason="Fine.")
+    event["detail"]["data"].update(
+        id=target["id"],
+        postId=post["id"],
+        postAuthorId=alice.id,
+        authorId=bob.id,
+        moderatorId=mod.id,
+        reason="Fine.",
+    )
     event_schemas.validate(event)
     assert notify.handler(event, None)["status"] == "processed"
     assert notify.handler(copy.deepcopy(event), None)["status"] == "duplicate"
@@ -353,7 +403,11 @@ def test_a_hand_made_event_is_applied_once_and_a_deleted_comment_notifies_nobody
 
 
 def test_notification_created_events_match_their_schema_and_are_emailed(
-    api: Api, alice: Account, bob: Account, mod: Account, event_bus: LocalEventBus,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    mod: Account,
+    event_bus: LocalEventBus,
     post: dict[str, Any],
 ) -> None:
     settle(event_bus)
@@ -369,9 +423,14 @@ def test_notification_created_events_match_their_schema_and_are_emailed(
         data = row["detail"]["data"]
         note = stored[data["id"]]
         assert data == {
-            "id": str(note["id"]), "recipientId": str(note["recipient_id"]),
-            "kind": note["kind"], "subject": note["subject"], "text": note["text"],
-            "postId": post["id"], "commentId": pending["id"], "createdAt": data["createdAt"],
+            "id": str(note["id"]),
+            "recipientId": str(note["recipient_id"]),
+            "kind": note["kind"],
+            "subject": note["subject"],
+            "text": note["text"],
+            "postId": post["id"],
+            "commentId": pending["id"],
+            "createdAt": data["createdAt"],
         }
         assert "bob@example.com" not in str(row["detail"])
     by_kind = {row["detail"]["data"]["kind"]: row["detail"]["data"] for row in announced}

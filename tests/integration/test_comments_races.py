@@ -51,8 +51,7 @@ def test_a_reply_written_while_its_parent_is_deleted_is_never_lost(
     outcomes: set[tuple[Any, ...]] = set()
     for round_ in range(ROUNDS):
         parent = comment(api, alice, post["id"], f"parent {round_}")
-        request = CreateCommentRequest.model_validate({"body": "a reply",
-                                                       "parentId": parent["id"]})
+        request = CreateCommentRequest.model_validate({"body": "a reply", "parentId": parent["id"]})
         calls: list[Callable[[], Comment | None]] = [
             partial(service.create_comment, post["id"], request, replier),
             partial(service.delete_comment, parent["id"], deleter),
@@ -77,7 +76,8 @@ def test_a_reply_written_while_its_parent_is_deleted_is_never_lost(
     # Every placeholder left still has its reply under it.
     assert comments_sql(
         "SELECT count(*) AS n FROM comments p WHERE p.deleted_at IS NOT NULL"
-        " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = p.id)") == [{"n": 0}]
+        " AND NOT EXISTS (SELECT 1 FROM comments r WHERE r.parent_id = p.id)"
+    ) == [{"n": 0}]
 
 
 def test_concurrent_decisions_are_each_recorded_once_or_refused(
@@ -88,12 +88,22 @@ def test_concurrent_decisions_are_each_recorded_once_or_refused(
         pending = comment(api, bob, post["id"], f"casino {round_}", status="pending")
         settle(event_bus)
         before = outbox()
-        outcome = race([
-            partial(service.moderate_comment, pending["id"], ModerateRequest(action="approve"),
-                    principal(alice)),
-            partial(service.moderate_comment, pending["id"], ModerateRequest(action="spam"),
-                    principal(mod, "moderator")),
-        ])
+        outcome = race(
+            [
+                partial(
+                    service.moderate_comment,
+                    pending["id"],
+                    ModerateRequest(action="approve"),
+                    principal(alice),
+                ),
+                partial(
+                    service.moderate_comment,
+                    pending["id"],
+                    ModerateRequest(action="spam"),
+                    principal(mod, "moderator"),
+                ),
+            ]
+        )
         assert set(outcome.refused) <= {409}
         recorded = decisions(pending["id"])
         assert len(recorded) == len(outcome.results) == 2 - len(outcome.refused)
@@ -112,11 +122,17 @@ def test_an_edit_never_undoes_a_decision_taken_meanwhile(
     edit = UpdateCommentRequest(body="see https://a.example https://b.example https://c.example")
     for round_ in range(ROUNDS):
         target = comment(api, bob, post["id"], f"target {round_}", status="approved")
-        outcome = race([
-            partial(service.update_comment, target["id"], edit, principal(bob)),
-            partial(service.moderate_comment, target["id"], ModerateRequest(action="reject"),
-                    principal(alice)),
-        ])
+        outcome = race(
+            [
+                partial(service.update_comment, target["id"], edit, principal(bob)),
+                partial(
+                    service.moderate_comment,
+                    target["id"],
+                    ModerateRequest(action="reject"),
+                    principal(alice),
+                ),
+            ]
+        )
         assert set(outcome.refused) <= {409}, outcome.refused
         row = comment_row(target["id"])
         assert row is not None
@@ -152,8 +168,12 @@ def test_a_report_never_undoes_a_decision_taken_meanwhile(
             service.report_comment(target["id"], None, principal(reader))
         calls: list[Callable[[], Comment | None]] = [
             partial(service.report_comment, target["id"], None, principal(readers[2])),
-            partial(service.moderate_comment, target["id"], ModerateRequest(action="reject"),
-                    principal(alice)),
+            partial(
+                service.moderate_comment,
+                target["id"],
+                ModerateRequest(action="reject"),
+                principal(alice),
+            ),
         ]
         outcome = race(calls)
         row = comment_row(target["id"])
@@ -173,15 +193,25 @@ def test_concurrent_reports_count_each_reader_once(
     for round_ in range(ROUNDS // 4):
         target = comment(api, bob, post["id"], f"target {round_}", status="approved")
         # One reader, many times at once: one report.
-        outcome = race([partial(service.report_comment, target["id"], ReportRequest(),
-                                principal(readers[0]))] * 5)
+        outcome = race(
+            [partial(service.report_comment, target["id"], ReportRequest(), principal(readers[0]))]
+            * 5
+        )
         assert outcome.refused == []
         row = comment_row(target["id"])
         assert row is not None and (row["report_count"], row["status"]) == (1, "approved")
         # Two more readers at once: the third report sends it back to the queue.
-        outcome = race([partial(service.report_comment, target["id"],
-                                ReportRequest(reason="Rude."), principal(r))
-                        for r in readers[1:]])
+        outcome = race(
+            [
+                partial(
+                    service.report_comment,
+                    target["id"],
+                    ReportRequest(reason="Rude."),
+                    principal(r),
+                )
+                for r in readers[1:]
+            ]
+        )
         assert outcome.refused == []
         row = comment_row(target["id"])
         assert row is not None and (row["report_count"], row["status"]) == (3, "pending")

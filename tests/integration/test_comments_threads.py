@@ -43,8 +43,18 @@ def test_a_new_comment_has_every_field_and_a_first_comment_waits(
 ) -> None:
     before = outbox()
     created = comment(api, bob, post["id"], "  Curiouser and curiouser!  ")
-    assert set(created) == {"id", "postId", "parentId", "body", "status", "author",
-                            "createdAt", "editedAt", "replyCount", "deleted"}
+    assert set(created) == {
+        "id",
+        "postId",
+        "parentId",
+        "body",
+        "status",
+        "author",
+        "createdAt",
+        "editedAt",
+        "replyCount",
+        "deleted",
+    }
     uuid.UUID(created["id"])
     assert created["postId"] == post["id"] and created["parentId"] is None
     assert created["body"] == "Curiouser and curiouser!"
@@ -57,12 +67,17 @@ def test_a_new_comment_has_every_field_and_a_first_comment_waits(
     (event,) = events_since(before)
     assert event["detail_type"] == "comment.created"
     assert event["detail"]["data"] == {
-        "id": created["id"], "postId": post["id"], "postAuthorId": post["author"]["id"],
-        "parentId": None, "authorId": bob.id, "status": "pending",
+        "id": created["id"],
+        "postId": post["id"],
+        "postAuthorId": post["author"]["id"],
+        "parentId": None,
+        "authorId": bob.id,
+        "status": "pending",
         "createdAt": event["detail"]["data"]["createdAt"],
     }
     assert datetime.fromisoformat(event["detail"]["data"]["createdAt"]) == datetime.fromisoformat(
-        created["createdAt"])
+        created["createdAt"]
+    )
     assert "Curiouser" not in json.dumps(event["detail"])
 
 
@@ -77,7 +92,9 @@ def test_a_reply_goes_under_its_parent_and_counts(
     assert event["detail"]["data"]["parentId"] == top["id"]
     items = listing(api, post["id"])["items"]
     assert [(c["id"], c["parentId"], c["replyCount"]) for c in items] == [
-        (top["id"], None, 1), (reply["id"], top["id"], 0)]
+        (top["id"], None, 1),
+        (reply["id"], top["id"], 0),
+    ]
     # A pending reply is not counted for the public.
     comment(api, carol, post["id"], "Me too", parent_id=top["id"], status="pending")
     assert listing(api, post["id"])["items"][0]["replyCount"] == 1
@@ -100,10 +117,8 @@ def test_a_parent_of_another_post_or_unknown_is_422(
     other = open_post(api, event_bus, alice, "Another post")
     elsewhere = comment(api, alice, other["id"], "On the other post", status="approved")
     for parent in (elsewhere["id"], str(uuid.uuid4())):
-        assert error_fields(create(api, bob, post["id"], "Hi", parent_id=parent)) == {
-            "parentId"}
-    assert error_fields(create(api, bob, post["id"], "Hi", parent_id="not-a-uuid")) == {
-        "parentId"}
+        assert error_fields(create(api, bob, post["id"], "Hi", parent_id=parent)) == {"parentId"}
+    assert error_fields(create(api, bob, post["id"], "Hi", parent_id="not-a-uuid")) == {"parentId"}
     assert listed(api, post["id"], bob.token) == []
 
 
@@ -112,7 +127,8 @@ def test_a_reply_to_a_comment_one_cannot_see_is_422(
 ) -> None:
     hidden = comment(api, bob, post["id"], "Waiting", status="pending")
     assert error_fields(create(api, carol, post["id"], "Hi", parent_id=hidden["id"])) == {
-        "parentId"}
+        "parentId"
+    }
     # Its author may reply under it (they see it).
     own = comment(api, bob, post["id"], "Adding to it", parent_id=hidden["id"])
     assert own["parentId"] == hidden["id"]
@@ -154,12 +170,9 @@ def test_the_body_limits_themselves_are_accepted(
         assert created["body"] == body.strip()
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\"body\""])
-def test_a_malformed_body_is_400(
-    api: Api, bob: Account, post: dict[str, Any], raw: bytes
-) -> None:
-    assert_problem(api.call("POST", comments_path(post["id"]), raw_body=raw,
-                            token=bob.token), 400)
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"body"'])
+def test_a_malformed_body_is_400(api: Api, bob: Account, post: dict[str, Any], raw: bytes) -> None:
+    assert_problem(api.call("POST", comments_path(post["id"]), raw_body=raw, token=bob.token), 400)
 
 
 def test_commenting_needs_a_token(api: Api, post: dict[str, Any]) -> None:
@@ -172,13 +185,25 @@ def test_only_published_posts_take_comments(
 ) -> None:
     draft = write(api, alice, "A draft")
     scheduled = write(api, alice, "Later")
-    ok(api.call("POST", post_path(scheduled["id"], "publish"),
-                {"publishAt": "2999-01-01T00:00:00Z"}, token=alice.token))
+    ok(
+        api.call(
+            "POST",
+            post_path(scheduled["id"], "publish"),
+            {"publishAt": "2999-01-01T00:00:00Z"},
+            token=alice.token,
+        )
+    )
     gone = open_post(api, event_bus, alice, "Gone soon")
     assert api.call("DELETE", post_path(gone["id"]), token=alice.token).status == 204
     settle(event_bus)
-    for key in (draft["id"], scheduled["id"], gone["id"], str(uuid.uuid4()), "not-a-uuid",
-                draft["slug"]):
+    for key in (
+        draft["id"],
+        scheduled["id"],
+        gone["id"],
+        str(uuid.uuid4()),
+        "not-a-uuid",
+        draft["slug"],
+    ):
         for account in (bob, alice):
             assert_problem(create(api, account, key), 404)
         assert_problem(api.call("GET", comments_path(key)), 404)
@@ -201,8 +226,14 @@ def test_the_list_is_oldest_first_with_replies_under_their_parent(
     r3 = comment(api, carol, post["id"], "another reply to first", parent_id=first["id"])
     items = listing(api, post["id"])["items"]
     mine = [c for c in items if c["body"] not in ("Hello, I am bob.", "Hello, I am carol.")]
-    assert [c["id"] for c in mine] == [first["id"], r1["id"], r3["id"], second["id"],
-                                       r2["id"], third["id"]]
+    assert [c["id"] for c in mine] == [
+        first["id"],
+        r1["id"],
+        r3["id"],
+        second["id"],
+        r2["id"],
+        third["id"],
+    ]
     assert [c["replyCount"] for c in mine] == [2, 0, 0, 1, 0, 0]
     assert listing(api, post["id"])["nextCursor"] is None
     # Every comment shown is the one created (same fields).
@@ -231,10 +262,12 @@ def test_keyset_pagination_has_no_gaps_or_duplicates_while_comments_are_written(
         # Between pages: a new thread (sorts last), a reply to the thread just passed
         # (behind the cursor) and a reply to the last top-level comment (ahead of it).
         added.append(comment(api, bob, post["id"], f"new top {step}")["id"])
-        added.append(comment(api, alice, post["id"], f"behind {step}",
-                             parent_id=tops[0]["id"])["id"])
-        added.append(comment(api, alice, post["id"], f"ahead {step}",
-                             parent_id=tops[-1]["id"])["id"])
+        added.append(
+            comment(api, alice, post["id"], f"behind {step}", parent_id=tops[0]["id"])["id"]
+        )
+        added.append(
+            comment(api, alice, post["id"], f"ahead {step}", parent_id=tops[-1]["id"])["id"]
+        )
         step += 1
         page = listing(api, post["id"], limit=3, cursor=page["nextCursor"])
     assert step >= 3
@@ -248,8 +281,9 @@ def test_keyset_pagination_has_no_gaps_or_duplicates_while_comments_are_written(
 
 @pytest.mark.parametrize("limit", ["0", "101", "x"])
 def test_a_bad_limit_is_422(api: Api, post: dict[str, Any], limit: str) -> None:
-    assert "limit" in error_fields(api.call("GET", comments_path(post["id"]),
-                                            query={"limit": limit}))
+    assert "limit" in error_fields(
+        api.call("GET", comments_path(post["id"]), query={"limit": limit})
+    )
 
 
 SOME_ID = "0b7e4f2a-6c1d-4e8b-a3f5-9d2c1b0a8e7f"
@@ -266,22 +300,17 @@ def _cursor(*parts: Any) -> str:
         "e30",  # {}
         _cursor("2025-01-01T00:00:00+00:00", SOME_ID),
         _cursor("yesterday", SOME_ID, "False", "2025-01-01T00:00:00+00:00", SOME_ID),
-        _cursor("2025-01-01T00:00:00+00:00", "nope", "False", "2025-01-01T00:00:00+00:00",
-                SOME_ID),
+        _cursor("2025-01-01T00:00:00+00:00", "nope", "False", "2025-01-01T00:00:00+00:00", SOME_ID),
         _cursor(1, 2, 3, 4, 5),
     ],
     ids=["garbage", "object", "two-parts", "bad-time", "bad-id", "numbers"],
 )
-def test_a_bad_cursor_is_400(
-    api: Api, alice: Account, post: dict[str, Any], cursor: str
-) -> None:
+def test_a_bad_cursor_is_400(api: Api, alice: Account, post: dict[str, Any], cursor: str) -> None:
     comment(api, alice, post["id"])
     assert_problem(api.call("GET", comments_path(post["id"]), query={"cursor": cursor}), 400)
 
 
-def test_the_list_of_an_unknown_or_unpublished_post_is_404(
-    api: Api, alice: Account
-) -> None:
+def test_the_list_of_an_unknown_or_unpublished_post_is_404(api: Api, alice: Account) -> None:
     draft = write(api, alice)
     for key in (draft["id"], str(uuid.uuid4()), "nope"):
         assert_problem(api.call("GET", comments_path(key)), 404)
@@ -289,7 +318,12 @@ def test_the_list_of_an_unknown_or_unpublished_post_is_404(
 
 
 def test_pending_comments_are_seen_only_by_their_author_and_moderators(
-    api: Api, alice: Account, bob: Account, carol: Account, mod: Account, admin: Account,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    mod: Account,
+    admin: Account,
     post: dict[str, Any],
 ) -> None:
     pending = comment(api, bob, post["id"], "Hold me", status="pending")
@@ -299,21 +333,29 @@ def test_pending_comments_are_seen_only_by_their_author_and_moderators(
     for account in (bob, mod, admin):
         assert listed(api, post["id"], account.token) == [pending["id"]]
     # Someone else cannot reach it at all.
-    assert_problem(api.call("PATCH", comment_path(pending["id"]), {"body": "x"},
-                            token=carol.token), 404)
-    assert_problem(api.call("POST", comment_path(pending["id"], "report"),
-                            token=carol.token), 404)
+    assert_problem(
+        api.call("PATCH", comment_path(pending["id"]), {"body": "x"}, token=carol.token), 404
+    )
+    assert_problem(api.call("POST", comment_path(pending["id"], "report"), token=carol.token), 404)
     assert_problem(api.call("DELETE", comment_path(pending["id"]), token=carol.token), 404)
     assert comment_row(pending["id"]) is not None
 
 
 def test_rejected_comments_are_seen_only_by_their_author(
-    api: Api, alice: Account, bob: Account, carol: Account, mod: Account,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    mod: Account,
     post: dict[str, Any],
 ) -> None:
     pending = comment(api, bob, post["id"], "Buy now", status="pending")
-    assert api.call("POST", comment_path(pending["id"], "moderate"), {"action": "spam"},
-                    token=mod.token).status == 200
+    assert (
+        api.call(
+            "POST", comment_path(pending["id"], "moderate"), {"action": "spam"}, token=mod.token
+        ).status
+        == 200
+    )
     assert listed(api, post["id"], carol.token) == []
     assert listed(api, post["id"], mod.token) == []
     (mine,) = listing(api, post["id"], bob.token)["items"]
@@ -324,8 +366,13 @@ def test_rejected_comments_are_seen_only_by_their_author(
 
 
 def test_every_page_of_comments_is_one_round_trip(
-    api: Api, alice: Account, bob: Account, mod: Account, post: dict[str, Any],
-    event_bus: LocalEventBus, wire: Callable[[str], RoundTrips],
+    api: Api,
+    alice: Account,
+    bob: Account,
+    mod: Account,
+    post: dict[str, Any],
+    event_bus: LocalEventBus,
+    wire: Callable[[str], RoundTrips],
 ) -> None:
     trust(api, bob, post["id"], alice)
     tops = [comment(api, bob, post["id"], f"top {i}") for i in range(6)]

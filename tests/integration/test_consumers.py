@@ -53,8 +53,10 @@ def test_the_same_event_twice_has_one_effect(clean_databases: dict[str, str]) ->
     event_schemas.validate(event)
     first = audit.handler(event, None)
     assert first == {"status": "processed", "eventId": event["detail"]["eventId"]}
-    assert audit.handler(event, None) == {"status": "duplicate",
-                                          "eventId": event["detail"]["eventId"]}
+    assert audit.handler(event, None) == {
+        "status": "duplicate",
+        "eventId": event["detail"]["eventId"],
+    }
     assert audit.handler(redelivered(event), None)["status"] == "duplicate"
 
     (row,) = audit_log()
@@ -79,8 +81,11 @@ def test_every_users_event_type_is_applied(clean_databases: dict[str, str]) -> N
 
 def test_ids_are_remembered_per_consumer(clean_databases: dict[str, str]) -> None:
     event = bus_event()
-    sql("INSERT INTO processed_events (consumer, event_id) VALUES ('another-consumer',"
-        " CAST(:id AS uuid))", id=event["detail"]["eventId"])
+    sql(
+        "INSERT INTO processed_events (consumer, event_id) VALUES ('another-consumer',"
+        " CAST(:id AS uuid))",
+        id=event["detail"]["eventId"],
+    )
     assert audit.handler(event, None)["status"] == "processed"
     assert len(audit_log()) == 1
 
@@ -91,8 +96,11 @@ def test_an_effect_that_fails_rolls_back_so_a_retry_applies_it(
     event = bus_event("user.updated")
     event_id = event["detail"]["eventId"]
     # Something in the way of the effect: a row with the event's id already in audit_log.
-    sql("INSERT INTO audit_log (event_id, user_id, detail_type, data, occurred_at)"
-        " VALUES (CAST(:id AS uuid), gen_random_uuid(), 'blocker', '{}', now())", id=event_id)
+    sql(
+        "INSERT INTO audit_log (event_id, user_id, detail_type, data, occurred_at)"
+        " VALUES (CAST(:id AS uuid), gen_random_uuid(), 'blocker', '{}', now())",
+        id=event_id,
+    )
     with pytest.raises(IntegrityConflict):
         audit.handler(event, None)
     assert processed_events() == []  # rolled back with the effect: not remembered
@@ -138,11 +146,16 @@ def test_the_consumer_logs_with_the_events_correlation_id(
 # --- retries and dead letters on the local bus ----------------------------------------------
 
 
-def declared(name: str, handler: str, max_retries: int = 2,
-             events: tuple[str, ...] = ("user.registered",)) -> wiring.Consumer:
+def declared(
+    name: str, handler: str, max_retries: int = 2, events: tuple[str, ...] = ("user.registered",)
+) -> wiring.Consumer:
     """A consumer declared as in wiring.CONSUMERS, its handler in failing_consumer."""
-    return wiring.Consumer(name=name, handler=f"tests.integration.failing_consumer.{handler}",
-                           events=events, max_retries=max_retries)
+    return wiring.Consumer(
+        name=name,
+        handler=f"tests.integration.failing_consumer.{handler}",
+        events=events,
+        max_retries=max_retries,
+    )
 
 
 @pytest.fixture
@@ -150,8 +163,7 @@ def make_bus(tmp_path: Path, clean_databases: dict[str, str]) -> Iterator[Any]:
     buses: list[LocalEventBus] = []
 
     def make(*consumers: wiring.Consumer) -> LocalEventBus:
-        bus = LocalEventBus(tmp_path, bus_name="test-bus", retry_delay_s=0.01,
-                            consumers=consumers)
+        bus = LocalEventBus(tmp_path, bus_name="test-bus", retry_delay_s=0.01, consumers=consumers)
         buses.append(bus)
         return bus
 
@@ -161,17 +173,27 @@ def make_bus(tmp_path: Path, clean_databases: dict[str, str]) -> Iterator[Any]:
 
 
 def put(bus: LocalEventBus, event: dict[str, Any]) -> str:
-    answer = bus.put_events({"Entries": [{
-        "Source": event["source"], "DetailType": event["detail-type"],
-        "Detail": json.dumps(event["detail"]), "EventBusName": bus.bus_name,
-    }]})
+    answer = bus.put_events(
+        {
+            "Entries": [
+                {
+                    "Source": event["source"],
+                    "DetailType": event["detail-type"],
+                    "Detail": json.dumps(event["detail"]),
+                    "EventBusName": bus.bus_name,
+                }
+            ]
+        }
+    )
     assert answer["FailedEntryCount"] == 0, answer
     event_id: str = answer["Entries"][0]["EventId"]
     return event_id
 
 
 def test_a_failing_consumer_is_retried_then_dead_lettered(
-    make_bus: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    make_bus: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     failing = declared("always-fails", "handler", max_retries=2)
@@ -185,8 +207,7 @@ def test_a_failing_consumer_is_retried_then_dead_lettered(
         ("always-fails", n, "failed", "ConsumerFailure") for n in (1, 2, 3)
     ]
     (letter,) = bus.log.read("dead-letters")
-    assert (letter["consumer"], letter["eventId"], letter["attempt"]) == (
-        "always-fails", bus_id, 3)
+    assert (letter["consumer"], letter["eventId"], letter["attempt"]) == ("always-fails", bus_id, 3)
     assert letter["event"]["detail"] == event["detail"]
     assert letter["event"]["detail-type"] == "user.registered"
 
@@ -230,7 +251,9 @@ def test_a_consumer_that_recovers_within_its_retries_is_not_dead_lettered(
     put(bus, event)
     assert bus.drain(10)
     assert [(d["attempt"], d["status"]) for d in bus.log.read("deliveries")] == [
-        (1, "failed"), (2, "failed"), (3, "ok")
+        (1, "failed"),
+        (2, "failed"),
+        (3, "ok"),
     ]
     assert bus.log.read("dead-letters") == []
     assert failing_consumer.ATTEMPTS[event["detail"]["eventId"]] == 3
@@ -261,10 +284,10 @@ def test_the_real_consumer_retried_after_a_failure_applies_once(make_bus: Any) -
     assert bus.drain(10)
     put(bus, event)  # the relay published the row again
     assert bus.drain(10)
-    assert [(d["attempt"], d["status"], (d.get("result") or {}).get("status"))
-            for d in bus.log.read("deliveries")] == [
-        (1, "failed", None), (2, "ok", "processed"), (1, "ok", "duplicate")
-    ]
+    assert [
+        (d["attempt"], d["status"], (d.get("result") or {}).get("status"))
+        for d in bus.log.read("deliveries")
+    ] == [(1, "failed", None), (2, "ok", "processed"), (1, "ok", "duplicate")]
     assert bus.log.read("dead-letters") == []
     (row,) = audit_log()
     assert (str(row["event_id"]), row["detail_type"]) == (event_id, "user.registered")
@@ -272,8 +295,7 @@ def test_the_real_consumer_retried_after_a_failure_applies_once(make_bus: Any) -
 
 
 def test_an_event_only_reaches_the_consumers_whose_rule_matches(make_bus: Any) -> None:
-    registered_only = declared("registered-only", "flaky_handler",
-                                    events=("user.registered",))
+    registered_only = declared("registered-only", "flaky_handler", events=("user.registered",))
     updated_only = declared("updated-only", "flaky_handler", events=("user.updated",))
     bus = make_bus(registered_only, updated_only)
     put(bus, bus_event("user.updated"))

@@ -64,12 +64,18 @@ def test_the_public_list_has_published_posts_newest_first_without_bodies(
     assert set(item) == SUMMARY_FIELDS
     expected = {k: v for k, v in first.items() if k != "body"}
     assert item == expected
-    assert item["author"] == {"id": alice.id, "username": "alice", "firstName": "Alice",
-                              "lastName": "Liddell"}
+    assert item["author"] == {
+        "id": alice.id,
+        "username": "alice",
+        "firstName": "Alice",
+        "lastName": "Liddell",
+    }
 
 
-@pytest.mark.parametrize("query", [{"limit": "0"}, {"limit": "101"}, {"limit": "x"},
-                                   {"tag": "t" * 101}, {"q": "q" * 201}])
+@pytest.mark.parametrize(
+    "query",
+    [{"limit": "0"}, {"limit": "101"}, {"limit": "x"}, {"tag": "t" * 101}, {"q": "q" * 201}],
+)
 def test_bad_list_parameters_are_422(api: Api, query: dict[str, str]) -> None:
     assert error_fields(api.call("GET", POSTS, query=query)) == {next(iter(query))}
 
@@ -84,10 +90,12 @@ def test_filters_by_tag_author_and_search(
     api: Api, alice: Account, bob: Account, event_bus: LocalEventBus
 ) -> None:
     event_bus.drain()
-    tea = published(api, alice, "Mad Tea Party", body="Twinkle twinkle little bat",
-                    tags=["Tea", "party"])
-    croquet = published(api, bob, "Croquet with the Queen", body="Off with their heads",
-                        tags=["games", "tea"])
+    tea = published(
+        api, alice, "Mad Tea Party", body="Twinkle twinkle little bat", tags=["Tea", "party"]
+    )
+    croquet = published(
+        api, bob, "Croquet with the Queen", body="Off with their heads", tags=["games", "tea"]
+    )
     hole = published(api, alice, "The Rabbit Hole", body="Down, down, down", tags=["rabbits"])
     write(api, alice, "Draft about tea", body="tea tea tea", tags=["tea"])
 
@@ -112,9 +120,7 @@ def test_filters_by_tag_author_and_search(
     assert found(q="   ") == [hole["id"], croquet["id"], tea["id"]]  # blank: no filter
 
 
-def test_favorited_is_per_caller_in_lists_and_reads(
-    api: Api, alice: Account, bob: Account
-) -> None:
+def test_favorited_is_per_caller_in_lists_and_reads(api: Api, alice: Account, bob: Account) -> None:
     post = published(api, alice)
     other = published(api, alice, "Other")
     ok(api.call("POST", post_path(post["id"], "favorite"), token=bob.token))
@@ -129,14 +135,14 @@ def test_favorited_is_per_caller_in_lists_and_reads(
 # --- keyset pagination ----------------------------------------------------------------
 
 
-def walk(api: Api, path: str, token: str | None, between: Callable[[], None],
-         **query: Any) -> list[str]:
+def walk(
+    api: Api, path: str, token: str | None, between: Callable[[], None], **query: Any
+) -> list[str]:
     """Every item of a list, page by page (limit 4), calling `between` after each page."""
     seen: list[str] = []
     cursor = None
     for _ in range(50):
-        current = page(api, path, token, limit=4, **query, **({"cursor": cursor} if cursor
-                                                             else {}))
+        current = page(api, path, token, limit=4, **query, **({"cursor": cursor} if cursor else {}))
         assert len(current["items"]) <= 4
         seen.extend(ids(current))
         cursor = current["nextCursor"]
@@ -157,8 +163,9 @@ def test_keyset_pages_have_no_gaps_or_duplicates_while_posts_are_published(
     added: list[str] = []
 
     def publish_a_new_one() -> None:  # newer than everything: must not show up later
-        added.append(published(api, alice, f"Between pages {len(added)}",
-                               tags=["every", "t0"])["id"])
+        added.append(
+            published(api, alice, f"Between pages {len(added)}", tags=["every", "t0"])["id"]
+        )
 
     by_alice = [r for r in seeded if str(r["author_id"]) == alice.id]
     tagged_t0 = [r for r in seeded if "t0" in r["tags"]]
@@ -167,8 +174,12 @@ def test_keyset_pages_have_no_gaps_or_duplicates_while_posts_are_published(
         "all": (POSTS, None, {}, newest_first(seeded)),
         "tag": (POSTS, None, {"tag": "t0"}, newest_first(tagged_t0)),
         "author": (POSTS, None, {"author": "alice"}, newest_first(by_alice)),
-        "tag and author": (POSTS, None, {"tag": "every", "author": "alice"},
-                           newest_first(by_alice)),
+        "tag and author": (
+            POSTS,
+            None,
+            {"tag": "every", "author": "alice"},
+            newest_first(by_alice),
+        ),
         "search": (POSTS, None, {"q": "body"}, newest_first(seeded)),
         "feed": (FEED, carol.token, {}, newest_first(seeded)),
         "mine": (MY_POSTS, alice.token, {}, newest_first(by_alice, "created_at")),
@@ -193,7 +204,7 @@ def test_a_deep_page_is_the_same_as_counting_from_the_start(
         cursor = current["nextCursor"]
         if cursor is None:
             break
-    assert pages == [seeded[i:i + 10] for i in range(0, 45, 10)]
+    assert pages == [seeded[i : i + 10] for i in range(0, 45, 10)]
 
 
 # --- GET /users/me/posts --------------------------------------------------------------
@@ -213,8 +224,9 @@ def test_my_posts_are_every_status_of_mine_only_with_a_status_filter(
     assert all(set(i) == SUMMARY_FIELDS for i in mine["items"])
     for status, expected in (("draft", draft), ("published", public), ("scheduled", later)):
         assert ids(page(api, MY_POSTS, alice.token, status=status)) == [expected["id"]]
-    assert error_fields(api.call("GET", MY_POSTS, token=alice.token,
-                                 query={"status": "deleted"})) == {"status"}
+    assert error_fields(
+        api.call("GET", MY_POSTS, token=alice.token, query={"status": "deleted"})
+    ) == {"status"}
     assert_problem(api.call("GET", MY_POSTS), 401)
 
 
@@ -229,8 +241,14 @@ def test_tags_are_counted_over_published_posts_most_used_first(
     published(api, bob, "Three", tags=["tea", "rabbits"])
     write(api, alice, "Draft", tags=["tea", "drafts-only"])
     tags = ok(api.call("GET", TAGS))
-    assert tags == {"items": [{"tag": "tea", "count": 3}, {"tag": "rabbits", "count": 2},
-                              {"tag": "cards", "count": 1}], "nextCursor": None}
+    assert tags == {
+        "items": [
+            {"tag": "tea", "count": 3},
+            {"tag": "rabbits", "count": 2},
+            {"tag": "cards", "count": 1},
+        ],
+        "nextCursor": None,
+    }
     assert error_fields(api.call("GET", TAGS, query={"limit": "0"})) == {"limit"}
 
 
@@ -281,22 +299,22 @@ def test_favoriting_what_one_cannot_see_is_404_and_a_draft_of_ones_own_409(
 ) -> None:
     draft = write(api, alice)
     for method in ("POST", "DELETE"):
-        assert_problem(api.call(method, post_path(draft["id"], "favorite"), token=bob.token),
-                       404)
+        assert_problem(api.call(method, post_path(draft["id"], "favorite"), token=bob.token), 404)
         assert_problem(api.call(method, post_path("nope", "favorite"), token=bob.token), 404)
         assert_problem(api.call(method, post_path(draft["id"], "favorite")), 401)
-    assert_problem(api.call("POST", post_path(draft["id"], "favorite"), token=alice.token),
-                   409)
+    assert_problem(api.call("POST", post_path(draft["id"], "favorite"), token=alice.token), 409)
     assert content_sql("SELECT count(*) AS n FROM favorites") == [{"n": 0}]
 
 
 def test_concurrent_favorites_are_all_counted(api: Api, alice: Account) -> None:
     post = published(api, alice)
     accounts = [sign_up(api, f"fan{i}") for i in range(6)]
-    outcome = race([
-        partial(api.call, "POST", post_path(post["id"], "favorite"), token=account.token)
-        for account in accounts
-    ])
+    outcome = race(
+        [
+            partial(api.call, "POST", post_path(post["id"], "favorite"), token=account.token)
+            for account in accounts
+        ]
+    )
     statuses = [response.status for response in outcome.results]
     assert statuses == [200] * 6
     assert ok(api.call("GET", post_path(post["id"])))["favoritesCount"] == 6
@@ -316,11 +334,13 @@ def test_the_feed_has_the_published_posts_of_followed_authors(
     # Following is the users domain's: its events reach content's read model.
     for author in (alice, bob):
         assert api.call("POST", f"{USERS}/{author.id}/follow", token=carol.token).status in (
-            200, 201, 204)
+            200,
+            201,
+            204,
+        )
     assert event_bus.drain()
     assert ids(page(api, FEED, carol.token)) == [from_bob["id"], from_alice["id"]]
-    assert api.call("DELETE", f"{USERS}/{bob.id}/follow", token=carol.token).status in (
-        200, 204)
+    assert api.call("DELETE", f"{USERS}/{bob.id}/follow", token=carol.token).status in (200, 204)
     assert event_bus.drain()
     assert ids(page(api, FEED, carol.token)) == [from_alice["id"]]
     assert page(api, FEED, alice.token)["items"] == []
@@ -331,7 +351,11 @@ def test_the_feed_has_the_published_posts_of_followed_authors(
 
 
 def test_posts_of_a_deactivated_author_disappear_from_everything_public(
-    api: Api, alice: Account, bob: Account, carol: Account, admin: Account,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    carol: Account,
+    admin: Account,
     event_bus: LocalEventBus,
 ) -> None:
     event_bus.drain()
@@ -351,14 +375,14 @@ def test_posts_of_a_deactivated_author_disappear_from_everything_public(
     assert ok(api.call("GET", TAGS))["items"] == [{"tag": "shared", "count": 1}]
     for token in (None, carol.token):
         assert_problem(api.call("GET", post_path(hidden["slug"]), token=token), 404)
-    assert_problem(api.call("POST", post_path(hidden["id"], "favorite"), token=carol.token),
-                   404)
+    assert_problem(api.call("POST", post_path(hidden["id"], "favorite"), token=carol.token), 404)
     # Admins still see it; its deactivated author reads their own posts with their old
     # token until it expires, and can change none of them.
     assert ok(api.call("GET", post_path(hidden["id"]), token=admin.token))["id"] == hidden["id"]
     assert ids(page(api, MY_POSTS, alice.token)) == [hidden["id"]]
-    assert_problem(api.call("PATCH", post_path(hidden["id"]), {"title": "Back"},
-                            token=alice.token), 401)
+    assert_problem(
+        api.call("PATCH", post_path(hidden["id"]), {"title": "Back"}, token=alice.token), 401
+    )
 
 
 def test_deactivating_through_the_users_api_hides_the_posts(
@@ -375,7 +399,10 @@ def test_deactivating_through_the_users_api_hides_the_posts(
 
 
 def test_every_read_is_one_round_trip_whatever_the_page(
-    api: Api, alice: Account, bob: Account, event_bus: LocalEventBus,
+    api: Api,
+    alice: Account,
+    bob: Account,
+    event_bus: LocalEventBus,
     wire: Callable[[str], RoundTrips],
 ) -> None:
     event_bus.drain()
@@ -387,16 +414,21 @@ def test_every_read_is_one_round_trip_whatever_the_page(
 
     def trips(path: str, token: str | None = None, **query: Any) -> int:
         before = counted.round_trips
-        body = ok(api.call("GET", path, token=token,
-                           query={k: str(v) for k, v in query.items()}))
+        body = ok(api.call("GET", path, token=token, query={k: str(v) for k, v in query.items()}))
         assert body
         return counted.round_trips - before
 
     reads: list[tuple[str, str | None, dict[str, Any]]] = [
-        (POSTS, None, {}), (POSTS, bob.token, {"limit": 100}), (POSTS, None, {"tag": "t1"}),
-        (POSTS, None, {"author": "alice"}), (POSTS, None, {"q": "body"}),
-        (FEED, bob.token, {}), (MY_POSTS, alice.token, {"limit": 50}), (TAGS, None, {}),
-        (post_path(post["slug"]), bob.token, {}), (post_path(post["id"]), None, {}),
+        (POSTS, None, {}),
+        (POSTS, bob.token, {"limit": 100}),
+        (POSTS, None, {"tag": "t1"}),
+        (POSTS, None, {"author": "alice"}),
+        (POSTS, None, {"q": "body"}),
+        (FEED, bob.token, {}),
+        (MY_POSTS, alice.token, {"limit": 50}),
+        (TAGS, None, {}),
+        (post_path(post["slug"]), bob.token, {}),
+        (post_path(post["id"]), None, {}),
     ]
     for path, token, query in reads:
         # Statements are unnamed (nothing prepared ahead): the first run costs the same.

@@ -42,17 +42,26 @@ def test_create_returns_the_draft_with_every_field(
 ) -> None:
     event_bus.drain()  # alice's registration has reached the authors read model
     before = outbox()
-    post = write(api, alice, "  Down the Rabbit Hole  ", summary="How it began.",
-                 body="Alice was beginning to get very tired...",
-                 tags=["Wonderland", " rabbits ", "WONDERLAND", "tea   party"])
+    post = write(
+        api,
+        alice,
+        "  Down the Rabbit Hole  ",
+        summary="How it began.",
+        body="Alice was beginning to get very tired...",
+        tags=["Wonderland", " rabbits ", "WONDERLAND", "tea   party"],
+    )
     assert set(post) == POST_FIELDS
     assert post["title"] == "Down the Rabbit Hole"
     assert post["slug"] == "down-the-rabbit-hole"
     assert post["tags"] == ["wonderland", "rabbits", "tea party"]
     assert (post["status"], post["publishedAt"], post["publishAt"]) == ("draft", None, None)
     assert (post["favoritesCount"], post["favorited"]) == (0, False)
-    assert post["author"] == {"id": alice.id, "username": "alice", "firstName": "Alice",
-                              "lastName": "Liddell"}
+    assert post["author"] == {
+        "id": alice.id,
+        "username": "alice",
+        "firstName": "Alice",
+        "lastName": "Liddell",
+    }
     assert post["createdAt"] == post["updatedAt"]
     uuid.UUID(post["id"])
 
@@ -60,8 +69,12 @@ def test_create_returns_the_draft_with_every_field(
     assert event["detail_type"] == "post.created"
     assert event["source"] == "inkwell.content"
     assert event["detail"]["data"] == {
-        "id": post["id"], "slug": "down-the-rabbit-hole", "title": "Down the Rabbit Hole",
-        "authorId": alice.id, "status": "draft", "publishedAt": None,
+        "id": post["id"],
+        "slug": "down-the-rabbit-hole",
+        "title": "Down the Rabbit Hole",
+        "authorId": alice.id,
+        "status": "draft",
+        "publishedAt": None,
     }
     assert event["created_at"] == post_row(post["id"])["created_at"]  # one transaction
 
@@ -91,8 +104,9 @@ def test_a_published_post_is_readable_by_anyone(api: Api, alice: Account, bob: A
         assert got["favorited"] is False
 
 
-@pytest.mark.parametrize("key", ["no-such-post", "0b7e4f2a-6c1d-4e8b-a3f5-9d2c1b0a8e7f",
-                                 "x" * 300, "%20"])
+@pytest.mark.parametrize(
+    "key", ["no-such-post", "0b7e4f2a-6c1d-4e8b-a3f5-9d2c1b0a8e7f", "x" * 300, "%20"]
+)
 def test_an_unknown_post_is_404(api: Api, alice: Account, key: str) -> None:
     assert_problem(api.call("GET", post_path(key), token=alice.token), 404)
 
@@ -104,14 +118,23 @@ def test_a_post_written_before_the_registration_reached_content_uses_the_token(
     event_bus.drain()
     content_sql("DELETE FROM authors")
     post = write(api, alice)
-    assert post["author"] == {"id": alice.id, "username": "alice", "firstName": None,
-                              "lastName": None}
-    (author,) = content_sql("SELECT username, version = '-infinity' AS from_claims"
-                            " FROM authors WHERE user_id = CAST(:id AS uuid)", id=alice.id)
+    assert post["author"] == {
+        "id": alice.id,
+        "username": "alice",
+        "firstName": None,
+        "lastName": None,
+    }
+    (author,) = content_sql(
+        "SELECT username, version = '-infinity' AS from_claims"
+        " FROM authors WHERE user_id = CAST(:id AS uuid)",
+        id=alice.id,
+    )
     assert author == {"username": "alice", "from_claims": True}
     # A rename in the users domain reaches the post once user.updated has arrived.
-    assert api.call("PATCH", f"{USERS}/{alice.id}", {"firstName": "Alicia"},
-                    token=alice.token).status == 200
+    assert (
+        api.call("PATCH", f"{USERS}/{alice.id}", {"firstName": "Alicia"}, token=alice.token).status
+        == 200
+    )
     assert event_bus.drain()
     got = ok(api.call("GET", post_path(post["id"]), token=alice.token))
     assert (got["author"]["firstName"], got["author"]["lastName"]) == ("Alicia", "Liddell")
@@ -161,14 +184,20 @@ def test_an_invalid_post_is_422_naming_the_field(
 
 
 def test_the_limits_themselves_are_accepted(api: Api, alice: Account) -> None:
-    post = write(api, alice, "t" * 200, summary="s" * 500, body="é" * 50_000,
-                 tags=[f"{i:02d}" + "x" * 28 for i in range(10)] + ["00" + "X" * 28])
+    post = write(
+        api,
+        alice,
+        "t" * 200,
+        summary="s" * 500,
+        body="é" * 50_000,
+        tags=[f"{i:02d}" + "x" * 28 for i in range(10)] + ["00" + "X" * 28],
+    )
     assert len(post["title"]) == 200 and len(post["summary"]) == 500
     assert len(post["body"].encode()) == 100_000
     assert len(post["tags"]) == 10 and all(len(t) == 30 for t in post["tags"])
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"\"title\"", b""])
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b'"title"', b""])
 def test_a_malformed_body_is_400(api: Api, alice: Account, raw: bytes) -> None:
     assert_problem(api.call("POST", POSTS, raw_body=raw, token=alice.token), 400)
     post = write(api, alice)
@@ -193,8 +222,7 @@ def test_an_invalid_edit_is_422_and_changes_nothing(
 ) -> None:
     post = write(api, alice, tags=["a"])
     before = outbox()
-    assert field in error_fields(api.call("PATCH", post_path(post["id"]), body,
-                                          token=alice.token))
+    assert field in error_fields(api.call("PATCH", post_path(post["id"]), body, token=alice.token))
     assert ok(api.call("GET", post_path(post["id"]), token=alice.token)) == post
     assert events_since(before) == []
 
@@ -202,13 +230,17 @@ def test_an_invalid_edit_is_422_and_changes_nothing(
 # --- edit and delete ------------------------------------------------------------------
 
 
-def test_an_edit_changes_only_the_fields_sent_and_announces_it(
-    api: Api, alice: Account
-) -> None:
+def test_an_edit_changes_only_the_fields_sent_and_announces_it(api: Api, alice: Account) -> None:
     post = write(api, alice, summary="old summary", body="old body", tags=["a", "b"])
     before = outbox()
-    edited = ok(api.call("PATCH", post_path(post["id"]),
-                         {"body": "new body", "tags": ["B", "c"]}, token=alice.token))
+    edited = ok(
+        api.call(
+            "PATCH",
+            post_path(post["id"]),
+            {"body": "new body", "tags": ["B", "c"]},
+            token=alice.token,
+        )
+    )
     assert (edited["title"], edited["summary"]) == (post["title"], "old summary")
     assert (edited["body"], edited["tags"]) == ("new body", ["b", "c"])
     assert edited["updatedAt"] > post["updatedAt"] and edited["createdAt"] == post["createdAt"]
@@ -240,8 +272,12 @@ def test_delete_removes_the_post_with_its_tags_and_favorites(
     (event,) = events_since(before)
     assert event["detail_type"] == "post.deleted"
     assert event["detail"]["data"] == {
-        "id": post["id"], "slug": post["slug"], "title": post["title"], "authorId": alice.id,
-        "status": "published", "publishedAt": event["detail"]["data"]["publishedAt"],
+        "id": post["id"],
+        "slug": post["slug"],
+        "title": post["title"],
+        "authorId": alice.id,
+        "status": "published",
+        "publishedAt": event["detail"]["data"]["publishedAt"],
     }
     assert event["detail"]["data"]["publishedAt"].startswith(post["publishedAt"][:19])
 
@@ -257,8 +293,9 @@ WRITES = [
 ]
 
 
-@pytest.mark.parametrize(("method", "action", "body"), WRITES,
-                         ids=[f"{m} {a}" for m, a, _ in WRITES])
+@pytest.mark.parametrize(
+    ("method", "action", "body"), WRITES, ids=[f"{m} {a}" for m, a, _ in WRITES]
+)
 def test_another_users_post_is_403_to_change_when_visible_and_404_when_not(
     api: Api, alice: Account, bob: Account, method: str, action: str, body: Any
 ) -> None:
@@ -267,14 +304,14 @@ def test_another_users_post_is_403_to_change_when_visible_and_404_when_not(
     before = outbox()
     rows = content_sql("SELECT * FROM posts ORDER BY id")
     assert_problem(api.call(method, post_path(draft["id"], action), body, token=bob.token), 404)
-    assert_problem(api.call(method, post_path(public["id"], action), body, token=bob.token),
-                   403)
+    assert_problem(api.call(method, post_path(public["id"], action), body, token=bob.token), 403)
     assert content_sql("SELECT * FROM posts ORDER BY id") == rows
     assert events_since(before) == []
 
 
-@pytest.mark.parametrize(("method", "action", "body"), WRITES,
-                         ids=[f"{m} {a}" for m, a, _ in WRITES])
+@pytest.mark.parametrize(
+    ("method", "action", "body"), WRITES, ids=[f"{m} {a}" for m, a, _ in WRITES]
+)
 def test_a_malformed_or_unknown_id_is_404_for_writes(
     api: Api, alice: Account, method: str, action: str, body: Any
 ) -> None:
@@ -286,12 +323,15 @@ def test_an_admin_may_edit_publish_and_delete_anyones_post(
     api: Api, alice: Account, admin: Account
 ) -> None:
     post = write(api, alice)
-    edited = ok(api.call("PATCH", post_path(post["id"]), {"summary": "moderated"},
-                         token=admin.token))
+    edited = ok(
+        api.call("PATCH", post_path(post["id"]), {"summary": "moderated"}, token=admin.token)
+    )
     assert edited["summary"] == "moderated" and edited["author"]["id"] == alice.id
     assert publish(api, admin, post["id"])["status"] == "published"
-    assert ok(api.call("POST", post_path(post["id"], "unpublish"),
-                       token=admin.token))["status"] == "draft"
+    assert (
+        ok(api.call("POST", post_path(post["id"], "unpublish"), token=admin.token))["status"]
+        == "draft"
+    )
     assert api.call("DELETE", post_path(post["id"]), token=admin.token).status == 204
     assert content_sql("SELECT count(*) AS n FROM posts") == [{"n": 0}]
 
@@ -329,9 +369,7 @@ def test_the_same_title_gets_distinct_slugs_each_resolving_to_its_post(
         assert got["id"] == post["id"]
 
 
-def test_concurrent_writers_of_one_title_each_get_their_own_slug(
-    api: Api, alice: Account
-) -> None:
+def test_concurrent_writers_of_one_title_each_get_their_own_slug(api: Api, alice: Account) -> None:
     principal = Principal(alice.id, "alice", "user")
     body = CreatePostRequest(title="The Same Title")
     outcome = race([lambda: service.create_post(body, principal)] * 8)
@@ -344,20 +382,20 @@ def test_concurrent_writers_of_one_title_each_get_their_own_slug(
     assert len(outbox("post.created")) == 8
 
 
-def test_a_title_edit_reslugs_a_draft_but_never_a_published_post(
-    api: Api, alice: Account
-) -> None:
+def test_a_title_edit_reslugs_a_draft_but_never_a_published_post(api: Api, alice: Account) -> None:
     post = write(api, alice, "First Title")
-    renamed = ok(api.call("PATCH", post_path(post["id"]), {"title": "Second Title"},
-                          token=alice.token))
+    renamed = ok(
+        api.call("PATCH", post_path(post["id"]), {"title": "Second Title"}, token=alice.token)
+    )
     assert renamed["slug"] == "second-title"
     assert_problem(api.call("GET", post_path("first-title"), token=alice.token), 404)
 
     publish(api, alice, post["id"])
     assert post_row(post["id"])["slug_locked"] is True
     before = outbox()
-    edited = ok(api.call("PATCH", post_path(post["id"]), {"title": "Third Title"},
-                         token=alice.token))
+    edited = ok(
+        api.call("PATCH", post_path(post["id"]), {"title": "Third Title"}, token=alice.token)
+    )
     assert (edited["title"], edited["slug"]) == ("Third Title", "second-title")
     (event,) = events_since(before)
     assert event["detail"]["data"]["slug"] == "second-title"
@@ -365,17 +403,20 @@ def test_a_title_edit_reslugs_a_draft_but_never_a_published_post(
     assert_problem(api.call("GET", post_path("third-title")), 404)
     # Unpublished again, the link still holds: the slug stays locked.
     ok(api.call("POST", post_path(post["id"], "unpublish"), token=alice.token))
-    edited = ok(api.call("PATCH", post_path(post["id"]), {"title": "Fourth Title"},
-                         token=alice.token))
+    edited = ok(
+        api.call("PATCH", post_path(post["id"]), {"title": "Fourth Title"}, token=alice.token)
+    )
     assert edited["slug"] == "second-title"
 
 
 def test_a_title_edit_to_a_taken_slug_gets_a_suffix(api: Api, alice: Account) -> None:
     write(api, alice, "Taken")
     other = write(api, alice, "Something Else")
-    edited = ok(api.call("PATCH", post_path(other["id"]), {"title": "Taken"},
-                         token=alice.token))
+    edited = ok(api.call("PATCH", post_path(other["id"]), {"title": "Taken"}, token=alice.token))
     assert edited["slug"].startswith("taken-") and edited["title"] == "Taken"
-    same = ok(api.call("PATCH", post_path(other["id"]), {"title": "Taken", "summary": "x"},
-                       token=alice.token))
+    same = ok(
+        api.call(
+            "PATCH", post_path(other["id"]), {"title": "Taken", "summary": "x"}, token=alice.token
+        )
+    )
     assert same["slug"] == edited["slug"]  # the same title keeps its slug

@@ -59,9 +59,13 @@ def run_scheduler() -> dict[str, Any]:
 
 def make_due(post_id: str) -> int:
     """Move a scheduled post's time into the past; how many posts that was (0 or 1)."""
-    return len(content_sql(
-        "UPDATE posts SET publish_at = now() - interval '1 second'"
-        " WHERE id = CAST(:id AS uuid) AND status = 'scheduled' RETURNING id", id=post_id))
+    return len(
+        content_sql(
+            "UPDATE posts SET publish_at = now() - interval '1 second'"
+            " WHERE id = CAST(:id AS uuid) AND status = 'scheduled' RETURNING id",
+            id=post_id,
+        )
+    )
 
 
 def public_ids(api: Api) -> list[str]:
@@ -79,8 +83,12 @@ def test_publish_now_makes_the_post_public_and_announces_it(
     assert public_ids(api) == [] and post_tags() == []
     before = outbox()
     request_id = f"req-{uuid.uuid4()}"
-    response = api.call("POST", post_path(post["id"], "publish"), token=alice.token,
-                        headers={"X-Request-ID": request_id})
+    response = api.call(
+        "POST",
+        post_path(post["id"], "publish"),
+        token=alice.token,
+        headers={"X-Request-ID": request_id},
+    )
     done = ok(response)
     assert done["status"] == "published" and done["publishAt"] is None
     assert iso(done["publishedAt"]) >= iso(post["createdAt"])
@@ -91,9 +99,14 @@ def test_publish_now_makes_the_post_public_and_announces_it(
     assert event["detail_type"] == "post.published"
     assert event["detail"]["correlationId"] == request_id
     data = event["detail"]["data"]
-    assert data == {"id": post["id"], "slug": post["slug"], "title": post["title"],
-                    "authorId": alice.id, "status": "published",
-                    "publishedAt": data["publishedAt"]}
+    assert data == {
+        "id": post["id"],
+        "slug": post["slug"],
+        "title": post["title"],
+        "authorId": alice.id,
+        "status": "published",
+        "publishedAt": data["publishedAt"],
+    }
     assert iso(data["publishedAt"]) == iso(done["publishedAt"])
     # Published after commit by the writer, and delivered by the local bus.
     assert event["published_at"] is not None
@@ -108,18 +121,25 @@ def test_publishing_a_published_post_again_changes_nothing(api: Api, alice: Acco
     before = outbox()
     assert publish(api, alice, post["id"]) == post
     assert events_since(before) == []
-    response = api.call("POST", post_path(post["id"], "publish"),
-                        {"publishAt": at(timedelta(days=1))}, token=alice.token)
+    response = api.call(
+        "POST",
+        post_path(post["id"], "publish"),
+        {"publishAt": at(timedelta(days=1))},
+        token=alice.token,
+    )
     assert_problem(response, 409)
     assert ok(api.call("GET", post_path(post["id"]))) == post
 
 
-def test_a_publish_at_in_the_past_is_422_and_publishes_nothing(api: Api, alice: Account
-                                                               ) -> None:
+def test_a_publish_at_in_the_past_is_422_and_publishes_nothing(api: Api, alice: Account) -> None:
     post = write(api, alice)
     before = outbox()
-    response = api.call("POST", post_path(post["id"], "publish"),
-                        {"publishAt": "2020-01-01T00:00:00Z"}, token=alice.token)
+    response = api.call(
+        "POST",
+        post_path(post["id"], "publish"),
+        {"publishAt": "2020-01-01T00:00:00Z"},
+        token=alice.token,
+    )
     assert error_fields(response) == {"publishAt"}
     assert "past" in response.json()["detail"]
     assert events_since(before) == []
@@ -131,8 +151,9 @@ def test_a_publish_at_without_a_time_zone_or_malformed_is_422(
     api: Api, alice: Account, value: Any
 ) -> None:
     post = write(api, alice)
-    response = api.call("POST", post_path(post["id"], "publish"), {"publishAt": value},
-                        token=alice.token)
+    response = api.call(
+        "POST", post_path(post["id"], "publish"), {"publishAt": value}, token=alice.token
+    )
     assert "publishAt" in error_fields(response)
     assert ok(api.call("GET", post_path(post["id"]), token=alice.token))["status"] == "draft"
 
@@ -155,8 +176,10 @@ def test_a_future_publish_at_schedules_and_the_scheduler_publishes_it(
     # Not public yet: not listed, not tagged, 404 to others.
     assert public_ids(api) == [] and post_tags() == []
     assert_problem(api.call("GET", post_path(post["id"]), token=bob.token), 404)
-    assert ok(api.call("GET", f"{POSTS[:-6]}/users/me/posts",
-                       token=alice.token))["items"][0]["status"] == "scheduled"
+    assert (
+        ok(api.call("GET", f"{POSTS[:-6]}/users/me/posts", token=alice.token))["items"][0]["status"]
+        == "scheduled"
+    )
 
     # Not due yet: the scheduler leaves it alone.
     before = outbox()
@@ -179,8 +202,7 @@ def test_a_future_publish_at_schedules_and_the_scheduler_publishes_it(
     assert event_bus.drain()
     assert [e["detail"]["data"]["id"] for e in watch.events("post.published")] == [post["id"]]
     # The slug is locked as by any publish.
-    edited = ok(api.call("PATCH", post_path(post["id"]), {"title": "Renamed"},
-                         token=alice.token))
+    edited = ok(api.call("PATCH", post_path(post["id"]), {"title": "Renamed"}, token=alice.token))
     assert edited["slug"] == post["slug"]
     assert run_scheduler()["published"] == 0
 
@@ -188,12 +210,18 @@ def test_a_future_publish_at_schedules_and_the_scheduler_publishes_it(
 def test_the_scheduler_publishes_every_due_post_in_one_go_one_event_each(
     api: Api, alice: Account, bob: Account
 ) -> None:
-    due = [write(api, account, f"Due {i}", tags=[f"t{i}"])
-           for i, account in enumerate((alice, bob, alice))]
+    due = [
+        write(api, account, f"Due {i}", tags=[f"t{i}"])
+        for i, account in enumerate((alice, bob, alice))
+    ]
     later = write(api, bob, "Later")
     for post in (*due, later):
-        publish(api, alice if post["author"]["id"] == alice.id else bob, post["id"],
-                publishAt=at(timedelta(hours=1)))
+        publish(
+            api,
+            alice if post["author"]["id"] == alice.id else bob,
+            post["id"],
+            publishAt=at(timedelta(hours=1)),
+        )
     for post in due:
         make_due(post["id"])
     before = outbox()
@@ -219,9 +247,7 @@ def test_the_scheduler_publishes_in_batches_until_none_is_due(
     assert len(outbox("post.published")) == 5
 
 
-def test_rescheduling_moves_the_time_and_publish_now_overrides_it(
-    api: Api, alice: Account
-) -> None:
+def test_rescheduling_moves_the_time_and_publish_now_overrides_it(api: Api, alice: Account) -> None:
     post = write(api, alice)
     publish(api, alice, post["id"], publishAt=at(timedelta(hours=1)))
     later = at(timedelta(days=2))
@@ -240,8 +266,7 @@ def test_unpublish_takes_the_post_back_to_draft_and_out_of_every_list(
     post = published(api, alice, tags=["gone"])
     before = outbox()
     draft = ok(api.call("POST", post_path(post["id"], "unpublish"), token=alice.token))
-    assert (draft["status"], draft["publishedAt"], draft["slug"]) == (
-        "draft", None, post["slug"])
+    assert (draft["status"], draft["publishedAt"], draft["slug"]) == ("draft", None, post["slug"])
     assert public_ids(api) == [] and post_tags() == []
     assert ok(api.call("GET", TAGS))["items"] == []
     assert_problem(api.call("GET", post_path(post["slug"]), token=bob.token), 404)
@@ -320,7 +345,8 @@ def test_every_state_change_announces_exactly_one_valid_event(
     delivered = watch.events()
     content_events = [e for e in delivered if e["source"] == "inkwell.content"]
     assert [e["detail"]["eventId"] for e in content_events] == [
-        r["detail"]["eventId"] for r in rows]
+        r["detail"]["eventId"] for r in rows
+    ]
     for event in content_events:
         event_schemas.validate(event)
 
@@ -328,8 +354,8 @@ def test_every_state_change_announces_exactly_one_valid_event(
 def test_a_failed_write_announces_nothing(api: Api, alice: Account) -> None:
     post = write(api, alice)
     before = outbox()
-    assert_problem(api.call("PATCH", post_path(post["id"]), {"title": ""}, token=alice.token),
-                   422)
-    assert_problem(api.call("POST", post_path(str(uuid.uuid4()), "publish"),
-                            token=alice.token), 404)
+    assert_problem(api.call("PATCH", post_path(post["id"]), {"title": ""}, token=alice.token), 422)
+    assert_problem(
+        api.call("POST", post_path(str(uuid.uuid4()), "publish"), token=alice.token), 404
+    )
     assert events_since(before) == []

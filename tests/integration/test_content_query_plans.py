@@ -45,8 +45,10 @@ def plan_of(call: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     recorder = Recorder()
     call(recorder, *args, **kwargs)
     with database("content").reader() as s:
-        (row,) = s.rows("EXPLAIN (ANALYZE, TIMING OFF, SUMMARY OFF, FORMAT JSON) "
-                        + recorder.sql, **recorder.params)
+        (row,) = s.rows(
+            "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY OFF, FORMAT JSON) " + recorder.sql,
+            **recorder.params,
+        )
     plan = row["QUERY PLAN"]
     plan = plan[0] if isinstance(plan, list) else plan
     assert isinstance(plan, dict)
@@ -100,14 +102,18 @@ def seeded(clean_databases: dict[str, str]) -> dict[str, Any]:
         authors=authors,
     )
     reader = str(uuid.uuid4())
-    for author in [prolific, *authors[100:100 + FOLLOWED - 1]]:
+    for author in [prolific, *authors[100 : 100 + FOLLOWED - 1]]:
         follow_directly(reader, author)
     content_sql("VACUUM ANALYZE")
     oldest = min(spread, key=lambda r: (r["published_at"], r["id"]))
     middle = sorted(spread, key=lambda r: (r["published_at"], r["id"]))[1500]
-    return {"authors": authors, "prolific": prolific, "reader": reader,
-            "deep": (middle["published_at"], str(middle["id"])),
-            "oldest": (oldest["published_at"], str(oldest["id"]))}
+    return {
+        "authors": authors,
+        "prolific": prolific,
+        "reader": reader,
+        "deep": (middle["published_at"], str(middle["id"])),
+        "oldest": (oldest["published_at"], str(oldest["id"])),
+    }
 
 
 def test_list_plans_read_their_index_in_order(seeded: dict[str, Any]) -> None:
@@ -119,24 +125,28 @@ def test_list_plans_read_their_index_in_order(seeded: dict[str, Any]) -> None:
         assert_read_in_index_order(plan, "posts", "posts_published")
 
         # A tag's page is a range of published_tags' primary key, read backwards.
-        plan = plan_of(repository.list_published, f(tag="t3"), viewer=None, limit=LIMIT,
-                       after=after)
+        plan = plan_of(
+            repository.list_published, f(tag="t3"), viewer=None, limit=LIMIT, after=after
+        )
         assert_read_in_index_order(plan, "published_tags", "published_tags_pkey")
         (tags,) = scans_of(plan, "published_tags")
         assert tags["Scan Direction"] == "Backward"
         assert {n["Index Name"] for n in scans_of(plan, "posts")} == {"posts_pkey"}
 
         # An author's page: the username by its index, then their posts in index order.
-        plan = plan_of(repository.list_published, f(author="USER7"), viewer=None,
-                       limit=LIMIT, after=after)
+        plan = plan_of(
+            repository.list_published, f(author="USER7"), viewer=None, limit=LIMIT, after=after
+        )
         assert index_scans(plan, "authors_by_username")
-        assert [n for n in scans_of(plan, "posts")
-                if n.get("Index Name") == "posts_published_by_author"]
+        assert [
+            n for n in scans_of(plan, "posts") if n.get("Index Name") == "posts_published_by_author"
+        ]
         assert_read_in_index_order(plan, "posts", "posts_published_by_author")
 
         # One's own posts, every status.
-        plan = plan_of(repository.list_by_author, seeded["prolific"], status=None,
-                       limit=LIMIT, after=after)
+        plan = plan_of(
+            repository.list_by_author, seeded["prolific"], status=None, limit=LIMIT, after=after
+        )
         assert_read_in_index_order(plan, "posts", "posts_by_author")
 
 
@@ -146,12 +156,15 @@ def rows_read(plan: dict[str, Any], relation: str) -> int:
 
 def test_a_deep_page_reads_no_more_rows_than_the_first(seeded: dict[str, Any]) -> None:
     f = repository.PublishedFilter
-    for criteria, relation in ((f(), "posts"), (f(tag="t3"), "published_tags"),
-                               (f(author="user7"), "posts")):
-        first = plan_of(repository.list_published, criteria, viewer=None, limit=LIMIT,
-                        after=None)
-        deep = plan_of(repository.list_published, criteria, viewer=None, limit=LIMIT,
-                       after=seeded["deep"])
+    for criteria, relation in (
+        (f(), "posts"),
+        (f(tag="t3"), "published_tags"),
+        (f(author="user7"), "posts"),
+    ):
+        first = plan_of(repository.list_published, criteria, viewer=None, limit=LIMIT, after=None)
+        deep = plan_of(
+            repository.list_published, criteria, viewer=None, limit=LIMIT, after=seeded["deep"]
+        )
         assert first["Actual Rows"] == deep["Actual Rows"] == LIMIT, criteria
         assert rows_read(first, relation) == rows_read(deep, relation) == LIMIT, criteria
 
@@ -173,15 +186,25 @@ def test_the_feed_merges_a_bounded_page_per_followed_author(seeded: dict[str, An
 
 
 def test_search_uses_the_text_index_for_a_rare_word_and_slugs_their_own(
-    seeded: dict[str, Any]
+    seeded: dict[str, Any],
 ) -> None:
-    plan = plan_of(repository.list_published, repository.PublishedFilter(q="rareword"),
-                   viewer=None, limit=LIMIT, after=None)
+    plan = plan_of(
+        repository.list_published,
+        repository.PublishedFilter(q="rareword"),
+        viewer=None,
+        limit=LIMIT,
+        after=None,
+    )
     assert index_scans(plan, "posts_search")
     assert not [n for n in scans_of(plan, "posts") if n["Node Type"] == "Seq Scan"]
     # A word in every post: the newest-first index, filtered, stops at the page's end.
-    plan = plan_of(repository.list_published, repository.PublishedFilter(q="body"),
-                   viewer=None, limit=LIMIT, after=None)
+    plan = plan_of(
+        repository.list_published,
+        repository.PublishedFilter(q="body"),
+        viewer=None,
+        limit=LIMIT,
+        after=None,
+    )
     assert_read_in_index_order(plan, "posts", "posts_published")
     # A post by slug: one lookup in the unique index.
     plan = plan_of(repository.find_post, viewer=None, slug="spread-77")

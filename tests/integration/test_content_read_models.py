@@ -32,8 +32,9 @@ def at(seconds: float) -> str:
     return (T0 + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def bus_event(detail_type: str, data: dict[str, Any], *, occurred_at: str | None = None
-              ) -> dict[str, Any]:
+def bus_event(
+    detail_type: str, data: dict[str, Any], *, occurred_at: str | None = None
+) -> dict[str, Any]:
     """An EventBridge event of `detail_type` as a consumer receives it (the sample's shape),
     with fresh ids and this data; validated against its schema."""
     event = copy.deepcopy(sample_events.bus_event(detail_type))
@@ -54,33 +55,50 @@ def redelivered(event: dict[str, Any]) -> dict[str, Any]:
     return again
 
 
-def profile(user_id: str, username: str, first: str | None, last: str | None,
-            **stamp: str) -> dict[str, Any]:
-    return {"id": user_id, "username": username, "firstName": first, "lastName": last,
-            "bio": "", **stamp}
+def profile(
+    user_id: str, username: str, first: str | None, last: str | None, **stamp: str
+) -> dict[str, Any]:
+    return {
+        "id": user_id,
+        "username": username,
+        "firstName": first,
+        "lastName": last,
+        "bio": "",
+        **stamp,
+    }
 
 
-def registered(user_id: str, username: str = "alice", first: str | None = "Alice",
-               last: str | None = "Liddell", *, version: float = 0) -> dict[str, Any]:
+def registered(
+    user_id: str,
+    username: str = "alice",
+    first: str | None = "Alice",
+    last: str | None = "Liddell",
+    *,
+    version: float = 0,
+) -> dict[str, Any]:
     data = profile(user_id, username, first, last, role="user", createdAt=at(version))
     return bus_event("user.registered", data)
 
 
-def updated(user_id: str, first: str | None, last: str | None, *, version: float,
-            username: str = "alice") -> dict[str, Any]:
+def updated(
+    user_id: str, first: str | None, last: str | None, *, version: float, username: str = "alice"
+) -> dict[str, Any]:
     data = profile(user_id, username, first, last, updatedAt=at(version))
     return bus_event("user.updated", data)
 
 
 def deactivated(user_id: str, *, version: float, username: str = "alice") -> dict[str, Any]:
-    return bus_event("user.deactivated",
-                     {"id": user_id, "username": username, "updatedAt": at(version)})
+    return bus_event(
+        "user.deactivated", {"id": user_id, "username": username, "updatedAt": at(version)}
+    )
 
 
-def follow_event(detail_type: str, follower: str, followee: str, *, occurred: float
-                 ) -> dict[str, Any]:
-    return bus_event(detail_type, {"followerId": follower, "followeeId": followee},
-                     occurred_at=at(occurred))
+def follow_event(
+    detail_type: str, follower: str, followee: str, *, occurred: float
+) -> dict[str, Any]:
+    return bus_event(
+        detail_type, {"followerId": follower, "followeeId": followee}, occurred_at=at(occurred)
+    )
 
 
 def apply(event: dict[str, Any]) -> str:
@@ -103,19 +121,28 @@ class ContentDb:
         return [dict(zip(names, r, strict=True)) for r in found]
 
     def author(self, user_id: str) -> dict[str, Any] | None:
-        found = self.rows("SELECT username, first_name, last_name, is_active, version"
-                          " FROM authors WHERE user_id = CAST(:id AS uuid)", id=user_id)
+        found = self.rows(
+            "SELECT username, first_name, last_name, is_active, version"
+            " FROM authors WHERE user_id = CAST(:id AS uuid)",
+            id=user_id,
+        )
         return found[0] if found else None
 
     def follow(self, follower: str, author: str) -> dict[str, Any] | None:
-        found = self.rows("SELECT following, changed_at FROM follows"
-                          " WHERE follower_id = CAST(:f AS uuid) AND author_id = CAST(:a AS uuid)",
-                          f=follower, a=author)
+        found = self.rows(
+            "SELECT following, changed_at FROM follows"
+            " WHERE follower_id = CAST(:f AS uuid) AND author_id = CAST(:a AS uuid)",
+            f=follower,
+            a=author,
+        )
         return found[0] if found else None
 
     def processed(self) -> int:
-        return int(self.rows("SELECT count(*) AS n FROM processed_events"
-                             " WHERE consumer = 'content-users'")[0]["n"])
+        return int(
+            self.rows(
+                "SELECT count(*) AS n FROM processed_events WHERE consumer = 'content-users'"
+            )[0]["n"]
+        )
 
 
 @pytest.fixture
@@ -177,11 +204,15 @@ def test_the_same_event_twice_has_one_effect(content: ContentDb) -> None:
     # Another writer changed the row since (as a newer event would have).
     changed = content.rows(
         "UPDATE authors SET first_name = 'Changed', version = version - interval '1 hour'"
-        " WHERE user_id = CAST(:id AS uuid) RETURNING user_id", id=user_id)
+        " WHERE user_id = CAST(:id AS uuid) RETURNING user_id",
+        id=user_id,
+    )
     assert len(changed) == 1
     # The redelivered event would win on version alone: only its id stops it.
-    assert users_events.handler(first, None) == {"status": "duplicate",
-                                                 "eventId": first["detail"]["eventId"]}
+    assert users_events.handler(first, None) == {
+        "status": "duplicate",
+        "eventId": first["detail"]["eventId"],
+    }
     assert apply(redelivered(first)) == "duplicate"
     assert names(content.author(user_id)) == ("alice", "Changed", None, True)
     assert content.processed() == 1
@@ -228,9 +259,11 @@ def test_a_row_created_from_token_claims_is_overwritten_by_registered(
 ) -> None:
     user_id = str(uuid.uuid4())
     # What content writes when a post arrives before the author's user.registered.
-    content.rows("INSERT INTO authors (user_id, username, version)"
-                 " VALUES (CAST(:id AS uuid), 'alice', '-infinity') RETURNING user_id",
-                 id=user_id)
+    content.rows(
+        "INSERT INTO authors (user_id, username, version)"
+        " VALUES (CAST(:id AS uuid), 'alice', '-infinity') RETURNING user_id",
+        id=user_id,
+    )
     assert names(content.author(user_id)) == ("alice", None, None, True)
     apply(registered(user_id, version=0))
     row = content.author(user_id)
@@ -241,15 +274,21 @@ def test_a_row_created_from_token_claims_is_overwritten_by_registered(
 def test_followed_then_unfollowed_leaves_a_tombstone(content: ContentDb) -> None:
     alice, bob = str(uuid.uuid4()), str(uuid.uuid4())
     assert apply(follow_event("user.followed", alice, bob, occurred=10)) == "processed"
-    assert content.follow(alice, bob) == {"following": True,
-                                          "changed_at": T0 + timedelta(seconds=10)}
+    assert content.follow(alice, bob) == {
+        "following": True,
+        "changed_at": T0 + timedelta(seconds=10),
+    }
     assert apply(follow_event("user.unfollowed", alice, bob, occurred=20)) == "processed"
-    assert content.follow(alice, bob) == {"following": False,
-                                          "changed_at": T0 + timedelta(seconds=20)}
+    assert content.follow(alice, bob) == {
+        "following": False,
+        "changed_at": T0 + timedelta(seconds=20),
+    }
     assert content.follow(bob, alice) is None  # one way
     assert apply(follow_event("user.followed", alice, bob, occurred=30)) == "processed"
-    assert content.follow(alice, bob) == {"following": True,
-                                          "changed_at": T0 + timedelta(seconds=30)}
+    assert content.follow(alice, bob) == {
+        "following": True,
+        "changed_at": T0 + timedelta(seconds=30),
+    }
 
 
 def test_out_of_order_follow_events_end_in_the_latest_state(content: ContentDb) -> None:
@@ -258,13 +297,17 @@ def test_out_of_order_follow_events_end_in_the_latest_state(content: ContentDb) 
     unfollowed = follow_event("user.unfollowed", alice, bob, occurred=20)
     apply(unfollowed)  # the later change arrives first
     apply(followed)
-    assert content.follow(alice, bob) == {"following": False,
-                                          "changed_at": T0 + timedelta(seconds=20)}
+    assert content.follow(alice, bob) == {
+        "following": False,
+        "changed_at": T0 + timedelta(seconds=20),
+    }
     # And the other way round for another pair: the later follow wins over an older unfollow.
     apply(follow_event("user.followed", bob, alice, occurred=40))
     apply(follow_event("user.unfollowed", bob, alice, occurred=35))
-    assert content.follow(bob, alice) == {"following": True,
-                                          "changed_at": T0 + timedelta(seconds=40)}
+    assert content.follow(bob, alice) == {
+        "following": True,
+        "changed_at": T0 + timedelta(seconds=40),
+    }
     # Redelivered: remembered, no second effect.
     assert apply(redelivered(followed)) == "duplicate"
     assert content.processed() == 4
@@ -283,10 +326,18 @@ def test_an_event_the_effect_cannot_use_is_not_remembered(content: ContentDb) ->
 
 
 def put(bus: LocalEventBus, event: dict[str, Any]) -> None:
-    answer = bus.put_events({"Entries": [{
-        "Source": event["source"], "DetailType": event["detail-type"],
-        "Detail": json.dumps(event["detail"]), "EventBusName": bus.bus_name,
-    }]})
+    answer = bus.put_events(
+        {
+            "Entries": [
+                {
+                    "Source": event["source"],
+                    "DetailType": event["detail-type"],
+                    "Detail": json.dumps(event["detail"]),
+                    "EventBusName": bus.bus_name,
+                }
+            ]
+        }
+    )
     assert answer["FailedEntryCount"] == 0, answer
 
 
@@ -302,8 +353,10 @@ def test_out_of_order_events_on_the_bus_end_in_the_latest_state(
     assert event_bus.drain(10)
     mine = [d for d in watch.deliveries() if d["consumer"] == CONSUMER.name]
     assert [d["status"] for d in mine] == ["ok"] * 4
-    assert content.follow(alice, bob) == {"following": False,
-                                          "changed_at": T0 + timedelta(seconds=20)}
+    assert content.follow(alice, bob) == {
+        "following": False,
+        "changed_at": T0 + timedelta(seconds=20),
+    }
     assert names(content.author(bob)) == ("bob", "Robert", None, True)
 
 
@@ -322,8 +375,7 @@ def test_users_api_changes_reach_the_content_read_models(
     assert content.follow(alice.id, bob.id)["following"] is True  # type: ignore[index]
     assert content.follow(bob.id, alice.id)["following"] is True  # type: ignore[index]
 
-    renamed = api.call("PATCH", f"{USERS}/{alice.id}", {"firstName": "Alicia"},
-                       token=alice.token)
+    renamed = api.call("PATCH", f"{USERS}/{alice.id}", {"firstName": "Alicia"}, token=alice.token)
     assert renamed.status == 200
     assert api.call("DELETE", f"{USERS}/{bob.id}/follow", token=alice.token).status == 204
     assert api.call("DELETE", f"{USERS}/{bob.id}", token=bob.token).status == 204
@@ -362,7 +414,13 @@ def test_racing_follows_and_unfollows_end_in_the_same_state_in_both_domains(
     for round_ in range(6):
         assert race([follow, unfollow] * 4 if round_ % 2 else [unfollow, follow] * 4).refused == []
         assert event_bus.drain(10)
-        in_users = bool(sql("SELECT 1 FROM follows WHERE follower_id = CAST(:f AS uuid)"
-                            " AND followee_id = CAST(:a AS uuid)", f=alice.id, a=bob.id))
+        in_users = bool(
+            sql(
+                "SELECT 1 FROM follows WHERE follower_id = CAST(:f AS uuid)"
+                " AND followee_id = CAST(:a AS uuid)",
+                f=alice.id,
+                a=bob.id,
+            )
+        )
         row = content.follow(alice.id, bob.id)
         assert row is not None and row["following"] is in_users, round_

@@ -46,7 +46,8 @@ def test_events_carry_their_own_request_id_while_another_thread_sets_its_own(
         for i in range(5):
             request_id = f"request-{i}-{uuid.uuid4()}"
             response = api.call(
-                "POST", f"{USERS}/register",
+                "POST",
+                f"{USERS}/register",
                 {"username": f"corr{i}", "email": f"corr{i}@example.com", "password": PASSWORD},
                 headers={"X-Request-ID": request_id},
             )

@@ -150,7 +150,8 @@ def test_integrity_conflicts_are_mapped(db: Database) -> None:
     with pytest.raises(IntegrityConflict) as foreign, db.reader() as s:
         s.execute(
             "INSERT INTO refresh_tokens (token_hash, user_id, family_id, expires_at)"
-            " VALUES ('h', CAST(:id AS uuid), gen_random_uuid(), now())", id=str(uuid.uuid4()),
+            " VALUES ('h', CAST(:id AS uuid), gen_random_uuid(), now())",
+            id=str(uuid.uuid4()),
         )
     assert foreign.value.sqlstate == "23503"
     with pytest.raises(IntegrityConflict) as not_null, db.reader() as s:
@@ -188,7 +189,8 @@ def test_sql_error_is_not_disguised(db: Database) -> None:
 def test_rows_row_scalar(db: Database) -> None:
     with db.reader() as s:
         assert s.rows("SELECT 1 AS a, 'x' AS b UNION ALL SELECT 2, 'y' ORDER BY 1") == [
-            {"a": 1, "b": "x"}, {"a": 2, "b": "y"}
+            {"a": 1, "b": "x"},
+            {"a": 2, "b": "y"},
         ]
         assert s.row("SELECT 1 AS a WHERE false") is None
         assert s.scalar("SELECT 1 WHERE false") is None
@@ -230,8 +232,9 @@ def test_statements_leave_no_session_state(db: Database) -> None:
         s.rows("SELECT * FROM users WHERE username = :u", u="stateless")
         assert s.scalar("SELECT count(*) FROM pg_prepared_statements") == 0
         # (A pooler may set application_name on its server connections: its own doing.)
-        changed = s.rows("SELECT name FROM pg_settings WHERE source = 'session'"
-                         " AND name <> 'application_name'")
+        changed = s.rows(
+            "SELECT name FROM pg_settings WHERE source = 'session' AND name <> 'application_name'"
+        )
         assert changed == []
         assert s.scalar("SHOW TimeZone") == "UTC"
         assert s.scalar("SHOW application_name") == ""  # no startup parameter either

@@ -77,12 +77,16 @@ def test_the_application_user_may_read_and_write_its_tables(
 ) -> None:
     app.run("BEGIN")
     try:
-        app.run("INSERT INTO users (username, email, password_hash)"
-                " VALUES ('rights', 'rights@example.com', 'x')")
+        app.run(
+            "INSERT INTO users (username, email, password_hash)"
+            " VALUES ('rights', 'rights@example.com', 'x')"
+        )
         app.run("UPDATE users SET bio = 'b' WHERE username = 'rights'")
         assert app.run("SELECT bio FROM users WHERE username = 'rights'") == [["b"]]
-        app.run("INSERT INTO outbox (event_id, source, detail_type, detail)"
-                " VALUES (gen_random_uuid(), 's', 'd', '{}')")  # the sequence's nextval
+        app.run(
+            "INSERT INTO outbox (event_id, source, detail_type, detail)"
+            " VALUES (gen_random_uuid(), 's', 'd', '{}')"
+        )  # the sequence's nextval
         app.run("DELETE FROM users WHERE username = 'rights'")
     finally:
         app.run("ROLLBACK")
@@ -117,7 +121,8 @@ def test_settings_live_on_the_users(database_urls: dict[str, str]) -> None:
 
 
 def test_the_owner_migrates_and_new_tables_get_the_application_rights(
-    fresh_database_url: str, tmp_path: pytest.TempPathFactory,
+    fresh_database_url: str,
+    tmp_path: pytest.TempPathFactory,
 ) -> None:
     from pathlib import Path
 
@@ -134,7 +139,8 @@ def test_the_owner_migrates_and_new_tables_get_the_application_rights(
             (directory / path.name).write_text(path.read_text())
         (directory / "9000_later.sql").write_text(
             "CREATE TABLE later (id bigserial PRIMARY KEY, note text);"
-            "ALTER TABLE users ADD COLUMN later_note text;")
+            "ALTER TABLE users ADD COLUMN later_note text;"
+        )
         assert apply(owner, directory, grant_to="users") == ["9000_later"]
     finally:
         owner.close()
@@ -158,8 +164,9 @@ def test_a_database_migrated_before_the_users_existed_is_adopted(
         apply(superuser, migrations_dir("users"))  # as it used to be: everything postgres's
         superuser.run("ALTER TABLE users OWNER TO postgres")
         db_users.provision(superuser, "users")
-        owners = superuser.run("SELECT DISTINCT tableowner FROM pg_tables"
-                               " WHERE schemaname = 'public'")
+        owners = superuser.run(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
+        )
         assert owners == [["users_owner"]]
     finally:
         superuser.close()

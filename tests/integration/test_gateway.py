@@ -34,8 +34,10 @@ def test_bad_token_on_an_optional_route_is_401_not_anonymous(
     assert api.call("GET", f"{USERS}/{alice.id}").status == 200
     assert_problem(api.call("GET", f"{USERS}/{alice.id}", token=token), 401)
     response = api.call(
-        "POST", f"{USERS}/register",
-        {"username": "eve", "email": "eve@example.com", "password": "password123"}, token=token,
+        "POST",
+        f"{USERS}/register",
+        {"username": "eve", "email": "eve@example.com", "password": "password123"},
+        token=token,
     )
     assert_problem(response, 401)
     assert user_count() == 1
@@ -92,14 +94,19 @@ def test_every_response_carries_a_request_id(api: Api, alice: Account) -> None:
     assert len(set(ids)) == len(ids)
 
 
-@pytest.mark.parametrize("request_id", ["client-req-0001", "a1b2c3d4", "trace:abc.DEF_123-x",
-                                        "r" * 128])
+@pytest.mark.parametrize(
+    "request_id", ["client-req-0001", "a1b2c3d4", "trace:abc.DEF_123-x", "r" * 128]
+)
 def test_a_sane_client_request_id_is_echoed(api: Api, alice: Account, request_id: str) -> None:
     for response in (
         api.call("GET", "/health", headers={"X-Request-ID": request_id}),
         api.call("GET", f"{USERS}/me", token=alice.token, headers={"X-Request-ID": request_id}),
-        api.call("POST", f"{USERS}/login", {"username": "alice", "password": "wrong password"},
-                 headers={"x-request-id": request_id}),
+        api.call(
+            "POST",
+            f"{USERS}/login",
+            {"username": "alice", "password": "wrong password"},
+            headers={"x-request-id": request_id},
+        ),
     ):
         assert response.headers["x-request-id"] == request_id
 
@@ -154,8 +161,9 @@ def test_static_segment_beats_the_id_parameter(api: Api, alice: Account) -> None
     assert api.call("GET", f"{USERS}/me", token=alice.token).json()["id"] == alice.id
 
 
-@pytest.mark.parametrize("route", [r for r in wiring.ROUTES if r.auth == "required"],
-                         ids=lambda r: r.name)
+@pytest.mark.parametrize(
+    "route", [r for r in wiring.ROUTES if r.auth == "required"], ids=lambda r: r.name
+)
 def test_every_protected_route_refuses_anonymous_callers(
     api: Api, alice: Account, route: wiring.Route
 ) -> None:
@@ -165,8 +173,9 @@ def test_every_protected_route_refuses_anonymous_callers(
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-@pytest.mark.parametrize("route", [r for r in wiring.ROUTES if sample_events.takes_body(r)],
-                         ids=lambda r: r.name)
+@pytest.mark.parametrize(
+    "route", [r for r in wiring.ROUTES if sample_events.takes_body(r)], ids=lambda r: r.name
+)
 def test_every_body_route_answers_malformed_json_with_400(
     api: Api, admin: Account, alice: Account, route: wiring.Route
 ) -> None:

@@ -50,15 +50,29 @@ def client_for(url: str) -> EventBridgeClient:
 
 
 def detail(**data: Any) -> str:
-    return json.dumps({"eventId": str(uuid.uuid4()), "occurredAt": "2025-01-15T09:30:00Z",
-                       "correlationId": "c", "version": 1, "data": data})
+    return json.dumps(
+        {
+            "eventId": str(uuid.uuid4()),
+            "occurredAt": "2025-01-15T09:30:00Z",
+            "correlationId": "c",
+            "version": 1,
+            "data": data,
+        }
+    )
 
 
 def test_put_events_checks_each_entry_and_accepts_the_rest(
     bus: LocalEventBus, bus_url: str
 ) -> None:
-    good = detail(id=str(uuid.uuid4()), username="alice", firstName=None, lastName=None,
-                  bio="", role="user", createdAt="2025-01-15T09:30:00Z")
+    good = detail(
+        id=str(uuid.uuid4()),
+        username="alice",
+        firstName=None,
+        lastName=None,
+        bio="",
+        role="user",
+        createdAt="2025-01-15T09:30:00Z",
+    )
     entries = [
         Entry("inkwell.users", "user.registered", good, BUS),
         Entry("inkwell.users", "user.registered", good, "no-such-bus"),
@@ -76,8 +90,14 @@ def test_put_events_checks_each_entry_and_accepts_the_rest(
         client.close()
     assert [r.ok for r in results] == [True, False, False, False, False, False, False, True]
     assert [r.error_code for r in results] == [
-        None, "InvalidArgument", "MalformedDetail", "MalformedDetail", "InvalidArgument",
-        "InvalidArgument", "InvalidArgument", None,
+        None,
+        "InvalidArgument",
+        "MalformedDetail",
+        "MalformedDetail",
+        "InvalidArgument",
+        "InvalidArgument",
+        "InvalidArgument",
+        None,
     ]
     assert "no-such-bus does not exist" in (results[1].error_message or "")
     logged = [r["event"] for r in bus.log.read("events")]
@@ -89,22 +109,24 @@ def test_put_events_checks_each_entry_and_accepts_the_rest(
 
 
 def test_the_answer_counts_the_failed_entries(bus: LocalEventBus) -> None:
-    answer = bus.put_events({"Entries": [
-        {"Source": "s", "DetailType": "t", "Detail": "{}", "EventBusName": BUS},
-        {"Source": "s", "DetailType": "t", "Detail": "nope", "EventBusName": BUS},
-        {"Source": "s", "DetailType": "t", "Detail": "{}", "EventBusName": "other"},
-    ]})
+    answer = bus.put_events(
+        {
+            "Entries": [
+                {"Source": "s", "DetailType": "t", "Detail": "{}", "EventBusName": BUS},
+                {"Source": "s", "DetailType": "t", "Detail": "nope", "EventBusName": BUS},
+                {"Source": "s", "DetailType": "t", "Detail": "{}", "EventBusName": "other"},
+            ]
+        }
+    )
     assert answer["FailedEntryCount"] == 2
     assert "EventId" in answer["Entries"][0]
 
 
 def test_only_put_events_is_spoken(bus_url: str) -> None:
-    other = httpx.post(bus_url, content=b"{}",
-                       headers={"X-Amz-Target": "AWSEvents.ListRules"})
+    other = httpx.post(bus_url, content=b"{}", headers={"X-Amz-Target": "AWSEvents.ListRules"})
     assert other.status_code == 400
     assert other.json()["__type"] == "UnknownOperationException"
-    garbage = httpx.post(bus_url, content=b"{nope",
-                         headers={"X-Amz-Target": "AWSEvents.PutEvents"})
+    garbage = httpx.post(bus_url, content=b"{nope", headers={"X-Amz-Target": "AWSEvents.PutEvents"})
     assert garbage.status_code == 400
     assert garbage.json()["__type"] == "SerializationException"
 
@@ -137,7 +159,9 @@ def test_the_gateway_mounts_the_bus_at_aws_events(bus: LocalEventBus) -> None:
         thread.join(5)
     assert result.ok and again[0].ok
     assert [r["event"]["id"] for r in bus.log.read("events")] == [
-        result.event_id, again[0].event_id]
+        result.event_id,
+        again[0].event_id,
+    ]
 
 
 def test_publish_leaves_only_the_entries_the_bus_refused(
@@ -190,9 +214,18 @@ def test_the_bus_routes_by_the_wiring_when_not_told_otherwise(tmp_path: Path) ->
 
 
 def test_an_event_without_a_subscriber_is_listed_as_such(bus: LocalEventBus) -> None:
-    answer = bus.put_events({"Entries": [
-        {"Source": "inkwell.users", "DetailType": "user.updated", "Detail": detail(),
-         "EventBusName": BUS}]})
+    answer = bus.put_events(
+        {
+            "Entries": [
+                {
+                    "Source": "inkwell.users",
+                    "DetailType": "user.updated",
+                    "Detail": detail(),
+                    "EventBusName": BUS,
+                }
+            ]
+        }
+    )
     assert bus.drain(10)
     (row,) = summary(bus.log, 20)
     assert row["id"] == answer["Entries"][0]["EventId"]
@@ -201,8 +234,18 @@ def test_an_event_without_a_subscriber_is_listed_as_such(bus: LocalEventBus) -> 
 
 def test_the_summary_shows_the_most_recent_events(bus: LocalEventBus) -> None:
     for i in range(5):
-        bus.put_events({"Entries": [{"Source": "inkwell.users", "DetailType": "user.updated",
-                                     "Detail": detail(n=i), "EventBusName": BUS}]})
+        bus.put_events(
+            {
+                "Entries": [
+                    {
+                        "Source": "inkwell.users",
+                        "DetailType": "user.updated",
+                        "Detail": detail(n=i),
+                        "EventBusName": BUS,
+                    }
+                ]
+            }
+        )
     rows = summary(bus.log, 2)
     assert [r["correlationId"] for r in rows] == ["c", "c"]
     assert len(rows) == 2

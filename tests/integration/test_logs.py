@@ -22,16 +22,30 @@ def test_a_whole_session_logs_no_password_hash_or_traceback(api: Api, logs: Logs
     request_id = "log-test-request-0001"
     api.call("GET", f"{USERS}/me", token=tokens["token"])
     api.call("POST", f"{USERS}/refresh", {"refreshToken": tokens["refreshToken"]})
-    api.call("POST", f"{USERS}/refresh", {"refreshToken": tokens["refreshToken"]},  # reuse
-             headers={"X-Request-ID": request_id})
-    api.call("PUT", f"{USERS}/{user['id']}/password",
-             {"currentPassword": "Wrong-" + SECRET, "newPassword": NEW_SECRET},
-             token=tokens["token"])
-    api.call("PUT", f"{USERS}/{user['id']}/password",
-             {"currentPassword": SECRET, "newPassword": NEW_SECRET}, token=tokens["token"])
+    api.call(
+        "POST",
+        f"{USERS}/refresh",
+        {"refreshToken": tokens["refreshToken"]},  # reuse
+        headers={"X-Request-ID": request_id},
+    )
+    api.call(
+        "PUT",
+        f"{USERS}/{user['id']}/password",
+        {"currentPassword": "Wrong-" + SECRET, "newPassword": NEW_SECRET},
+        token=tokens["token"],
+    )
+    api.call(
+        "PUT",
+        f"{USERS}/{user['id']}/password",
+        {"currentPassword": SECRET, "newPassword": NEW_SECRET},
+        token=tokens["token"],
+    )
     # Invalid input carrying secrets: the validation errors must not echo them anywhere.
-    api.call("POST", f"{USERS}/register",
-             {"username": "bob", "email": "bob@example.com", "password": "é" * 37 + SECRET})
+    api.call(
+        "POST",
+        f"{USERS}/register",
+        {"username": "bob", "email": "bob@example.com", "password": "é" * 37 + SECRET},
+    )
     api.call("POST", f"{USERS}/register", {"username": "x", "password": SECRET, "role": "admin"})
     api.call("POST", f"{USERS}/login", {"username": "alice", "password": SECRET + "\u0000"})
     api.call("GET", f"{USERS}/me", token="garbage")
@@ -67,8 +81,13 @@ def test_an_unexpected_error_is_logged_without_message_or_trace(api: Api, logs: 
     assert SECRET not in text and "Traceback" not in text
 
 
-CONTEXT_FIELDS = ("cold_start", "function_name", "function_memory_size", "function_arn",
-                  "function_request_id")
+CONTEXT_FIELDS = (
+    "cold_start",
+    "function_name",
+    "function_memory_size",
+    "function_arn",
+    "function_request_id",
+)
 
 
 def assert_context_of(line: dict[str, object], function: wiring.Function) -> None:
@@ -90,8 +109,11 @@ def test_lines_of_a_route_and_a_consumer_carry_the_lambda_context(
     lines = logs.json_lines()
     (registered,) = [line for line in lines if line["message"] == "user registered"]
     assert_context_of(registered, next(r for r in wiring.ROUTES if r.name == "users-register"))
-    (processed,) = [line for line in lines if line["message"] == "event processed"
-                    and line["eventId"] == event["detail"]["eventId"]]
+    (processed,) = [
+        line
+        for line in lines
+        if line["message"] == "event processed" and line["eventId"] == event["detail"]["eventId"]
+    ]
     assert_context_of(processed, consumer)
     assert processed["correlation_id"] == event["detail"]["correlationId"]
     assert processed["function_request_id"] != registered["function_request_id"]
@@ -106,7 +128,6 @@ def test_only_the_first_invocation_of_an_environment_is_a_cold_start(logs: Logs)
     environment.start(None)  # as the tests call handlers: nothing left of the last context
     logger.info("probe")
     first, second, third = (line for line in logs.json_lines() if line["message"] == "probe")
-    assert (first["cold_start"], second["cold_start"], third["cold_start"]) == (
-        True, False, False)
+    assert (first["cold_start"], second["cold_start"], third["cold_start"]) == (True, False, False)
     assert first["function_request_id"] != second["function_request_id"]
     assert not set(CONTEXT_FIELDS[1:]) & set(third)

@@ -92,13 +92,12 @@ def test_a_failing_migration_rolls_back_and_stops(
     # ... and once the file is fixed, the rest is applied.
     (tmp_path / "0002_broken.sql").write_text("CREATE TABLE half_done (id int);")
     assert apply(fresh, tmp_path) == ["0002_broken", "0003_later"]
-    assert recorded(fresh) == sorted([*PLATFORM_VERSIONS, "0001_first", "0002_broken",
-                                      "0003_later"])
+    assert recorded(fresh) == sorted(
+        [*PLATFORM_VERSIONS, "0001_first", "0002_broken", "0003_later"]
+    )
 
 
-def test_migrations_apply_in_version_order(
-    fresh: pg8000.native.Connection, tmp_path: Path
-) -> None:
+def test_migrations_apply_in_version_order(fresh: pg8000.native.Connection, tmp_path: Path) -> None:
     (tmp_path / "0002_uses.sql").write_text("INSERT INTO base VALUES (2);")
     (tmp_path / "0001_base.sql").write_text(
         "CREATE TABLE base (id int); INSERT INTO base VALUES (1);"

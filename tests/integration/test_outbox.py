@@ -60,9 +60,16 @@ def test_register_writes_its_event_in_the_same_transaction_and_publishes_it(
     watch = BusWatch(event_bus)
     request_id = f"req-{uuid.uuid4()}"
     response = api.call(
-        "POST", f"{USERS}/register",
-        {"username": "carol", "email": "carol@example.com", "password": PASSWORD,
-         "firstName": "Carol", "lastName": "Danvers", "bio": "Higher, further, faster."},
+        "POST",
+        f"{USERS}/register",
+        {
+            "username": "carol",
+            "email": "carol@example.com",
+            "password": PASSWORD,
+            "firstName": "Carol",
+            "lastName": "Danvers",
+            "bio": "Higher, further, faster.",
+        },
         headers={"X-Request-ID": request_id},
     )
     assert response.status == 201, response.body
@@ -75,8 +82,12 @@ def test_register_writes_its_event_in_the_same_transaction_and_publishes_it(
     assert row["created_at"] == users["created_at"]
     assert row["detail"]["correlationId"] == request_id
     assert row["detail"]["data"] == {
-        "id": user["id"], "username": "carol", "firstName": "Carol", "lastName": "Danvers",
-        "bio": "Higher, further, faster.", "role": "user",
+        "id": user["id"],
+        "username": "carol",
+        "firstName": "Carol",
+        "lastName": "Danvers",
+        "bio": "Higher, further, faster.",
+        "role": "user",
         "createdAt": row["detail"]["data"]["createdAt"],
     }
     assert iso(row["detail"]["data"]["createdAt"]) == users["created_at"]
@@ -91,17 +102,25 @@ def test_register_writes_its_event_in_the_same_transaction_and_publishes_it(
 
 def test_profile_change_announces_user_updated(api: Api, alice: Account) -> None:
     before = outbox()
-    response = api.call("PATCH", profile(alice.id),
-                        {"firstName": "Alicia", "lastName": None, "bio": "Through the glass."},
-                        token=alice.token)
+    response = api.call(
+        "PATCH",
+        profile(alice.id),
+        {"firstName": "Alicia", "lastName": None, "bio": "Through the glass."},
+        token=alice.token,
+    )
     assert response.status == 200, response.body
     row = the_event(before, "user.updated")
     users = user_row(alice.id)
     assert row["created_at"] == users["updated_at"]
     data = row["detail"]["data"]
-    assert data == {"id": alice.id, "username": "alice", "firstName": "Alicia",
-                    "lastName": None, "bio": "Through the glass.",
-                    "updatedAt": data["updatedAt"]}
+    assert data == {
+        "id": alice.id,
+        "username": "alice",
+        "firstName": "Alicia",
+        "lastName": None,
+        "bio": "Through the glass.",
+        "updatedAt": data["updatedAt"],
+    }
     assert iso(data["updatedAt"]) == users["updated_at"] == iso(response.json()["updatedAt"])
     assert row["published_at"] is not None
 
@@ -115,8 +134,9 @@ def test_each_public_field_alone_announces_an_update(api: Api, alice: Account) -
 
 def test_email_only_change_announces_nothing(api: Api, alice: Account) -> None:
     before = outbox()
-    response = api.call("PATCH", profile(alice.id), {"email": "alice@wonderland.example"},
-                        token=alice.token)
+    response = api.call(
+        "PATCH", profile(alice.id), {"email": "alice@wonderland.example"}, token=alice.token
+    )
     assert response.status == 200, response.body
     assert user_row(alice.id)["email"] == "alice@wonderland.example"
     assert api.call("PATCH", profile(alice.id), {}, token=alice.token).status == 200
@@ -125,9 +145,12 @@ def test_email_only_change_announces_nothing(api: Api, alice: Account) -> None:
 
 def test_email_and_bio_change_announces_without_the_email(api: Api, alice: Account) -> None:
     before = outbox()
-    response = api.call("PATCH", profile(alice.id),
-                        {"email": "alice@wonderland.example", "bio": "Curiouser."},
-                        token=alice.token)
+    response = api.call(
+        "PATCH",
+        profile(alice.id),
+        {"email": "alice@wonderland.example", "bio": "Curiouser."},
+        token=alice.token,
+    )
     assert response.status == 200, response.body
     row = the_event(before, "user.updated")
     assert row["detail"]["data"]["bio"] == "Curiouser."
@@ -171,13 +194,18 @@ def test_deactivation_announces_once(api: Api, alice: Account, admin: Account) -
 
 def test_a_change_that_fails_leaves_no_event(api: Api, alice: Account, bob: Account) -> None:
     before = outbox()
-    duplicate = api.call("POST", f"{USERS}/register",
-                         {"username": "ALICE", "email": "another@example.com",
-                          "password": PASSWORD})
+    duplicate = api.call(
+        "POST",
+        f"{USERS}/register",
+        {"username": "ALICE", "email": "another@example.com", "password": PASSWORD},
+    )
     assert_problem(duplicate, 409)
-    taken_email = api.call("PATCH", profile(alice.id),
-                           {"email": "BOB@example.com", "bio": "stolen identity"},
-                           token=alice.token)
+    taken_email = api.call(
+        "PATCH",
+        profile(alice.id),
+        {"email": "BOB@example.com", "bio": "stolen identity"},
+        token=alice.token,
+    )
     assert_problem(taken_email, 409)
     forbidden = api.call("PATCH", profile(alice.id), {"bio": "pwned"}, token=bob.token)
     assert_problem(forbidden, 403)
@@ -211,8 +239,13 @@ def test_a_rolled_back_transaction_leaves_no_change_no_event_and_publishes_nothi
 
     with pytest.raises(Abort), db.transaction() as s:
         row = repository.insert_user(
-            s, username="ghost", email="ghost@example.com", password_hash="x" * 60,
-            first_name=None, last_name=None, bio="",
+            s,
+            username="ghost",
+            email="ghost@example.com",
+            password_hash="x" * 60,
+            first_name=None,
+            last_name=None,
+            bio="",
         )
         assert row["username"] == "ghost"
         # The event was written (the statement returned it) but is not published yet.
@@ -231,8 +264,13 @@ def test_a_rolled_back_transaction_leaves_no_change_no_event_and_publishes_nothi
     # The same call committed does publish: the test above could have failed.
     with db.transaction() as s:
         repository.insert_user(
-            s, username="ghost", email="ghost@example.com", password_hash="x" * 60,
-            first_name=None, last_name=None, bio="",
+            s,
+            username="ghost",
+            email="ghost@example.com",
+            password_hash="x" * 60,
+            first_name=None,
+            last_name=None,
+            bio="",
         )
     assert [e["detail-type"] for e in watch.events()] == ["user.registered"]
     assert outbox()[0]["published_at"] is not None
@@ -256,7 +294,10 @@ def test_every_change_is_published_once_valid_and_consumed_once(
 
     rows = outbox()
     assert [r["detail_type"] for r in rows] == [
-        "user.registered", "user.registered", "user.updated", "user.role_changed",
+        "user.registered",
+        "user.registered",
+        "user.updated",
+        "user.role_changed",
         "user.deactivated",
     ]
     assert all(r["published_at"] is not None for r in rows)

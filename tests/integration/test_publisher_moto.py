@@ -16,7 +16,6 @@ import boto3
 import httpx
 import pytest
 from moto.moto_api import recorder
-from moto.server import ThreadedMotoServer
 
 import wiring
 from inkwell import events, relay
@@ -33,15 +32,6 @@ REGION = "us-east-1"
 AUDIT = next(c for c in wiring.CONSUMERS if c.name == "users-audit")
 
 
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
-
-
 @dataclass
 class MotoBus:
     url: str
@@ -54,15 +44,17 @@ class MotoBus:
         """Every event the rule delivered to the queue since last asked (then deleted)."""
         found: list[dict[str, Any]] = []
         while True:
-            answer = self.sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10,
-                                              WaitTimeSeconds=0)
+            answer = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0
+            )
             messages = answer.get("Messages", [])
             if not messages:
                 return found
             for message in messages:
                 found.append(json.loads(message["Body"]))
-                self.sqs.delete_message(QueueUrl=self.queue_url,
-                                        ReceiptHandle=message["ReceiptHandle"])
+                self.sqs.delete_message(
+                    QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                )
 
     def put_events_calls(self) -> list[list[dict[str, Any]]]:
         """The Entries of each PutEvents request moto received while recording."""
@@ -81,7 +73,9 @@ class MotoBus:
 
 @pytest.fixture
 def moto_bus(
-    moto_url: str, tmp_path: Path, clean_databases: dict[str, str],
+    moto_url: str,
+    tmp_path: Path,
+    clean_databases: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[MotoBus]:
     """moto reset; the bus the functions publish to, the users-audit rule (its declared
@@ -93,11 +87,19 @@ def moto_bus(
     assert bus_arn.endswith(f"event-bus/{platform.LOCAL_BUS_NAME}")
     queue_url = sqs.create_queue(QueueName=f"{AUDIT.name}-target")["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"]["QueueArn"]
-    eventbridge.put_rule(Name=AUDIT.name, EventBusName=platform.LOCAL_BUS_NAME,
-                         EventPattern=json.dumps(AUDIT.pattern()), State="ENABLED")
-    eventbridge.put_targets(Rule=AUDIT.name, EventBusName=platform.LOCAL_BUS_NAME,
-                            Targets=[{"Id": "queue", "Arn": queue_arn}])
+        "Attributes"
+    ]["QueueArn"]
+    eventbridge.put_rule(
+        Name=AUDIT.name,
+        EventBusName=platform.LOCAL_BUS_NAME,
+        EventPattern=json.dumps(AUDIT.pattern()),
+        State="ENABLED",
+    )
+    eventbridge.put_targets(
+        Rule=AUDIT.name,
+        EventBusName=platform.LOCAL_BUS_NAME,
+        Targets=[{"Id": "queue", "Arn": queue_arn}],
+    )
     recording = tmp_path / "moto-recording.jsonl"
     monkeypatch.setattr(recorder, "_location", str(recording))
     httpx.post(f"{moto_url}/moto-api/recorder/start-recording").raise_for_status()
@@ -119,9 +121,16 @@ def users_rows(n: int) -> list[events.OutboxRow]:
     types = list(AUDIT.events)
     return [
         events.OutboxRow(
-            i, "inkwell.users", types[i % len(types)],
-            {"eventId": str(uuid.uuid4()), "occurredAt": "2025-01-15T09:30:00.000000Z",
-             "correlationId": f"corr-{i}", "version": 1, "data": {"n": i}},
+            i,
+            "inkwell.users",
+            types[i % len(types)],
+            {
+                "eventId": str(uuid.uuid4()),
+                "occurredAt": "2025-01-15T09:30:00.000000Z",
+                "correlationId": f"corr-{i}",
+                "version": 1,
+                "data": {"n": i},
+            },
         )
         for i in range(1, n + 1)
     ]
@@ -172,7 +181,8 @@ def test_only_the_entries_eventbridge_refused_stay_for_the_relay(moto_bus: MotoB
     assert [len(c) for c in moto_bus.put_events_calls()] == [10, 2]
     received = moto_bus.received()
     assert sorted(e["detail"]["eventId"] for e in received) == sorted(
-        str(r["event_id"]) for r in rows if r["id"] not in broken)
+        str(r["event_id"]) for r in rows if r["id"] not in broken
+    )
 
     # Whatever made EventBridge refuse them clears; the next relay run publishes just those.
     sql("UPDATE outbox SET detail_type = 'user.updated' WHERE detail_type = ''")
@@ -180,7 +190,8 @@ def test_only_the_entries_eventbridge_refused_stay_for_the_relay(moto_bus: MotoB
     assert (second.published, second.failed) == (2, 0)
     assert all(r["published_at"] is not None for r in outbox())
     assert sorted(e["detail"]["eventId"] for e in moto_bus.received()) == sorted(
-        str(r["event_id"]) for r in rows if r["id"] in broken)
+        str(r["event_id"]) for r in rows if r["id"] in broken
+    )
 
 
 def test_a_call_refused_as_a_whole_leaves_its_batch_for_the_relay(moto_bus: MotoBus) -> None:
@@ -189,7 +200,8 @@ def test_a_call_refused_as_a_whole_leaves_its_batch_for_the_relay(moto_bus: Moto
     result = relay.relay_once(database("users"), grace_s=0)
     assert (result.published, result.failed) == (0, 3)
     assert {r["last_error"] for r in outbox()} == {
-        "PutEvents answered HTTP 400 (ResourceNotFoundException)"}
+        "PutEvents answered HTTP 400 (ResourceNotFoundException)"
+    }
     assert moto_bus.received() == []
 
 
@@ -198,8 +210,9 @@ def test_relay_publishes_a_backlog_to_eventbridge_in_calls_of_10(moto_bus: MotoB
     result = relay.run(database("users"), grace_s=0)
     assert (result.published, result.failed) == (25, 0)
     assert [len(c) for c in moto_bus.put_events_calls()] == [10, 10, 5]
-    sent_ids = [json.loads(e["Detail"])["eventId"]
-                for call in moto_bus.put_events_calls() for e in call]
+    sent_ids = [
+        json.loads(e["Detail"])["eventId"] for call in moto_bus.put_events_calls() for e in call
+    ]
     assert sent_ids == [str(r["event_id"]) for r in rows]  # oldest first
     assert len(moto_bus.received()) == 25
 
@@ -209,9 +222,15 @@ def test_a_registration_reaches_eventbridge_valid_correlated_and_without_email(
 ) -> None:
     request_id = f"moto-{uuid.uuid4()}"
     response = api.call(
-        "POST", f"{USERS}/register",
-        {"username": "erin", "email": "erin@example.com", "password": PASSWORD,
-         "firstName": "Erin", "bio": "Writes about buses."},
+        "POST",
+        f"{USERS}/register",
+        {
+            "username": "erin",
+            "email": "erin@example.com",
+            "password": PASSWORD,
+            "firstName": "Erin",
+            "bio": "Writes about buses.",
+        },
         headers={"X-Request-ID": request_id},
     )
     assert response.status == 201, response.body

@@ -30,9 +30,11 @@ from tests.integration.support import PASSWORD, USERS, inspector, race, sql
 
 
 def register(api: Api, username: str) -> dict[str, Any]:
-    response = api.call("POST", f"{USERS}/register",
-                        {"username": username, "email": f"{username}@example.com",
-                         "password": PASSWORD})
+    response = api.call(
+        "POST",
+        f"{USERS}/register",
+        {"username": username, "email": f"{username}@example.com", "password": PASSWORD},
+    )
     assert response.status == 201, response.body
     body: dict[str, Any] = response.json()
     return body
@@ -132,8 +134,9 @@ def test_a_relay_skips_rows_another_relay_holds(
     other = inspector(clean_databases["users"])  # another relay, mid-batch
     other.run("BEGIN")
     try:
-        other.run("SELECT id FROM outbox WHERE id = ANY(CAST(:ids AS bigint[])) FOR UPDATE",
-                  ids=held)
+        other.run(
+            "SELECT id FROM outbox WHERE id = ANY(CAST(:ids AS bigint[])) FOR UPDATE", ids=held
+        )
         watch = BusWatch(event_bus)
         result = relay.run(database("users"), grace_s=0)
         assert result.published == 20
@@ -186,10 +189,15 @@ def test_clean_up_deletes_only_published_rows_older_than_the_retention(
     fresh = insert_outbox_rows(1, published=True)
     old = insert_outbox_rows(2, published=True)
     unpublished_old = insert_outbox_rows(1, age_s=30 * 86400)
-    sql("UPDATE outbox SET published_at = now() - interval '8 days'"
-        " WHERE id = ANY(CAST(:ids AS bigint[]))", ids=[r["id"] for r in old])
-    sql("UPDATE outbox SET published_at = now() - interval '6 days'"
-        " WHERE id = :id", id=fresh[0]["id"])
+    sql(
+        "UPDATE outbox SET published_at = now() - interval '8 days'"
+        " WHERE id = ANY(CAST(:ids AS bigint[]))",
+        ids=[r["id"] for r in old],
+    )
+    sql(
+        "UPDATE outbox SET published_at = now() - interval '6 days' WHERE id = :id",
+        id=fresh[0]["id"],
+    )
     assert relay.clean_up(database("users"), retention_s=7 * 86400) == 2
     remaining = {r["id"] for r in outbox()}
     assert remaining == {fresh[0]["id"], unpublished_old[0]["id"]}
@@ -201,8 +209,10 @@ def test_relay_run_cleans_up_with_the_configured_retention(
 ) -> None:
     kept = insert_outbox_rows(1, published=True)
     gone = insert_outbox_rows(1, published=True)
-    sql("UPDATE outbox SET published_at = now() - interval '2 hours' WHERE id = :id",
-        id=gone[0]["id"])
+    sql(
+        "UPDATE outbox SET published_at = now() - interval '2 hours' WHERE id = :id",
+        id=gone[0]["id"],
+    )
     monkeypatch.setenv("INKWELL_OUTBOX_RETENTION_SECONDS", "3600")
     assert relay.run(database("users"), grace_s=0).cleaned == 1
     assert [r["id"] for r in outbox()] == [kept[0]["id"]]
@@ -228,8 +238,12 @@ def test_the_relay_lambda_publishes_and_reports_the_backlog(
     environment = ExecutionEnvironment("test-relay")
     try:
         result = environment.invoke(function, scheduled_event(function))
-        assert result == {"published": 4, "failed": 0, "cleaned": 0,
-                          "oldestUnpublishedAgeSeconds": 0.0}
+        assert result == {
+            "published": 4,
+            "failed": 0,
+            "cleaned": 0,
+            "oldestUnpublishedAgeSeconds": 0.0,
+        }
         assert len(watch.events()) == 4
         with events_endpoint(f"http://127.0.0.1:{closed_port()}/"):
             insert_outbox_rows(1, age_s=90)
@@ -240,9 +254,7 @@ def test_the_relay_lambda_publishes_and_reports_the_backlog(
         environment.close()
 
 
-def test_a_row_published_twice_is_applied_once(
-    api: Api, event_bus: LocalEventBus
-) -> None:
+def test_a_row_published_twice_is_applied_once(api: Api, event_bus: LocalEventBus) -> None:
     """At least once: the relay may publish a row its writer already published (marking it
     failed, say); the consumer recognises the event id."""
     user = register(api, "twice")
@@ -276,8 +288,11 @@ def test_a_row_refused_max_attempts_times_is_parked_and_does_not_block_the_rest(
     clean_databases: dict[str, str], event_bus: LocalEventBus
 ) -> None:
     stuck, *others = insert_outbox_rows(3)
-    sql("UPDATE outbox SET attempts = :n, last_error = 'MalformedDetail: too big'"
-        " WHERE id = :id", n=relay.MAX_ATTEMPTS, id=stuck["id"])
+    sql(
+        "UPDATE outbox SET attempts = :n, last_error = 'MalformedDetail: too big' WHERE id = :id",
+        n=relay.MAX_ATTEMPTS,
+        id=stuck["id"],
+    )
     db = database("users")
     watch = BusWatch(event_bus)
     result = relay.run(db, grace_s=0)
@@ -309,7 +324,10 @@ def test_clean_up_forgets_processed_event_ids_older_than_the_retention(
 ) -> None:
     old, recent = str(uuid.uuid4()), str(uuid.uuid4())
     for event_id, age in ((old, "8 days"), (recent, "1 day")):
-        sql("INSERT INTO processed_events (consumer, event_id, processed_at)"
-            f" VALUES ('users-audit', CAST(:id AS uuid), now() - interval '{age}')", id=event_id)
+        sql(
+            "INSERT INTO processed_events (consumer, event_id, processed_at)"
+            f" VALUES ('users-audit', CAST(:id AS uuid), now() - interval '{age}')",
+            id=event_id,
+        )
     relay.clean_up(database("users"), retention_s=7 * 86400)
     assert {str(r["event_id"]) for r in processed_events()} == {recent}

@@ -23,7 +23,8 @@ from local.dispatch import ExecutionEnvironment, context_for, load_handler
 
 
 def test_every_route_makes_the_round_trips_its_scenario_declares(
-    clean_databases: dict[str, str], wire: Callable[[str], RoundTrips],
+    clean_databases: dict[str, str],
+    wire: Callable[[str], RoundTrips],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv(env.EVENT_BUS_NAME, raising=False)
@@ -38,8 +39,9 @@ def test_every_route_makes_the_round_trips_its_scenario_declares(
             route = wiring.route_by_name(name)
             events = scenario.events(world, 3)
 
-            def run(events: list[dict[str, object]] = events,
-                    route: wiring.Route = route) -> list[int | str]:
+            def run(
+                events: list[dict[str, object]] = events, route: wiring.Route = route
+            ) -> list[int | str]:
                 counts: list[int | str] = []
                 for event in events:
                     before = sum(r.round_trips for r in relays)
@@ -58,7 +60,9 @@ def test_every_route_makes_the_round_trips_its_scenario_declares(
 
 
 def test_publishing_a_writes_events_adds_one_round_trip(
-    clean_databases: dict[str, str], wire: Callable[[str], RoundTrips], event_bus: LocalEventBus,
+    clean_databases: dict[str, str],
+    wire: Callable[[str], RoundTrips],
+    event_bus: LocalEventBus,
 ) -> None:
     """With the (local) bus configured, the write also marks its events published. (The
     bus delivers user.updated to users-audit, whose connection is counted apart.)"""

@@ -14,7 +14,6 @@ from typing import Any
 import boto3
 import jwt
 import pytest
-from moto.server import ThreadedMotoServer
 
 import wiring
 from inkwell import db_users, env, jwk, secrets, tokens
@@ -29,15 +28,6 @@ from users.jobs import maintenance, signing_keys
 
 # moto's server start is the slow part: keep its tests on one worker.
 pytestmark = pytest.mark.xdist_group("moto")
-
-
-@pytest.fixture(scope="module")
-def moto_url() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @dataclass
@@ -60,8 +50,10 @@ def aws(monkeypatch: pytest.MonkeyPatch, moto_url: str) -> Iterator[Aws]:
     secrets.forget()
     tokens.forget_keys()
     try:
-        yield Aws(monkeypatch, boto3.client("secretsmanager", region_name="us-east-1",
-                                            endpoint_url=moto_url))
+        yield Aws(
+            monkeypatch,
+            boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=moto_url),
+        )
     finally:
         monkeypatch.undo()
         secrets.forget()
@@ -115,16 +107,20 @@ def test_a_public_key_secret_cannot_sign(aws: Aws) -> None:
 
 def test_a_missing_secret_is_an_error_naming_it(aws: Aws) -> None:
     aws.monkeypatch.delenv(env.JWT_PRIVATE_KEYS)
-    aws.monkeypatch.setenv(env.JWT_PRIVATE_KEYS_SECRET_ARN, "arn:aws:secretsmanager:us-east-1:"
-                           "123456789012:secret:inkwell/missing-AbCdEf")
+    aws.monkeypatch.setenv(
+        env.JWT_PRIVATE_KEYS_SECRET_ARN,
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:inkwell/missing-AbCdEf",
+    )
     with pytest.raises(secrets.SecretUnavailable, match="inkwell/missing"):
         tokens.signing_key()
 
 
 # --- the signing-keys custom resource -------------------------------------------------------
 
-def custom_resource(request: str, generation: str | None, physical: str | None = None
-                    ) -> dict[str, Any]:
+
+def custom_resource(
+    request: str, generation: str | None, physical: str | None = None
+) -> dict[str, Any]:
     event: dict[str, Any] = {"RequestType": request, "ResourceProperties": {}}
     if generation is not None:
         event["ResourceProperties"]["Generation"] = generation
@@ -163,12 +159,16 @@ def test_signing_keys_resource_rotates_with_an_overlap(aws: Aws) -> None:
     assert tokens.verify_access_token(old_token).username == "alice"
 
     assert custom_resource("Delete", "2", created["PhysicalResourceId"]) == {
-        "PhysicalResourceId": created["PhysicalResourceId"]}
-    assert json.loads(aws.client.get_secret_value(SecretId=arn)["SecretString"])[
-        "current"]["kid"] == kids[0]
+        "PhysicalResourceId": created["PhysicalResourceId"]
+    }
+    assert (
+        json.loads(aws.client.get_secret_value(SecretId=arn)["SecretString"])["current"]["kid"]
+        == kids[0]
+    )
 
 
 # --- RDS IAM connection settings ------------------------------------------------------------
+
 
 def test_iam_settings_connect_to_the_proxy_as_the_app_user(
     monkeypatch: pytest.MonkeyPatch,
@@ -180,12 +180,21 @@ def test_iam_settings_connect_to_the_proxy_as_the_app_user(
     monkeypatch.setenv(env.db_name("users"), "inkwell")
     params = ConnectionParams.for_domain("users")
     assert (params.host, params.port, params.database, params.user, params.tls, params.iam) == (
-        "users.proxy-x.us-east-1.rds.amazonaws.com", 5432, "inkwell", "users_app", True, True)
+        "users.proxy-x.us-east-1.rds.amazonaws.com",
+        5432,
+        "inkwell",
+        "users_app",
+        True,
+        True,
+    )
     assert str(params.secret_password()).startswith(
-        "users.proxy-x.us-east-1.rds.amazonaws.com:5432/?Action=connect&DBUser=users_app&")
+        "users.proxy-x.us-east-1.rds.amazonaws.com:5432/?Action=connect&DBUser=users_app&"
+    )
     maintenance_params = ConnectionParams.for_domain("users", maintenance=True)
     assert (maintenance_params.host, maintenance_params.user) == (
-        "users.x.us-east-1.rds.amazonaws.com", "users_owner")
+        "users.x.us-east-1.rds.amazonaws.com",
+        "users_owner",
+    )
     monkeypatch.setenv(env.db_user("users"), "custom_user")
     monkeypatch.setenv(env.db_port("users"), "6432")
     monkeypatch.setenv(env.DB_TLS, "disable")
@@ -219,8 +228,10 @@ def test_maintenance_provisions_with_the_master_secret_then_migrates_as_owner(
     aws: Aws, fresh_database_url: str
 ) -> None:
     superuser = ConnectionParams.from_url(fresh_database_url)
-    master = aws.secret(f"inkwell/master-{next(_names)}", json.dumps(
-        {"username": superuser.user, "password": "unused-with-trust-auth"}))
+    master = aws.secret(
+        f"inkwell/master-{next(_names)}",
+        json.dumps({"username": superuser.user, "password": "unused-with-trust-auth"}),
+    )
     aws.monkeypatch.setenv(env.db_url("users"), fresh_app_url(fresh_database_url))
     with pytest.raises(MigrationFailed, match="INKWELL_USERS_DB_MASTER_SECRET_ARN"):
         maintenance.handler({}, CONTEXT)  # not provisioned, and no master secret
@@ -228,10 +239,12 @@ def test_maintenance_provisions_with_the_master_secret_then_migrates_as_owner(
     assert "0001_users" in maintenance.handler({}, CONTEXT)["applied"]
     conn = superuser.connect()
     try:
-        assert conn.run("SELECT pg_get_userbyid(datdba) FROM pg_database"
-                        " WHERE datname = current_database()") == [["users_owner"]]
-        assert conn.run("SELECT DISTINCT tableowner FROM pg_tables"
-                        " WHERE schemaname = 'public'") == [["users_owner"]]
+        assert conn.run(
+            "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+        ) == [["users_owner"]]
+        assert conn.run(
+            "SELECT DISTINCT tableowner FROM pg_tables WHERE schemaname = 'public'"
+        ) == [["users_owner"]]
         assert db_users.up_to_date(conn, "users")
     finally:
         conn.close()
@@ -252,8 +265,9 @@ def test_maintenance_promotes_an_admin(api: Api) -> None:
     assert api.call("GET", USERS, token=refreshed.json()["token"]).status == 200
 
 
-@pytest.mark.parametrize("event", [{"action": "promote-admin", "username": "ghost"},
-                                   {"action": "promote-admin"}])
+@pytest.mark.parametrize(
+    "event", [{"action": "promote-admin", "username": "ghost"}, {"action": "promote-admin"}]
+)
 def test_maintenance_promote_unknown_user(api: Api, event: dict[str, Any]) -> None:
     assert maintenance.handler(event, CONTEXT) == {"error": "User was not found."}
 

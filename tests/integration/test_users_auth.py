@@ -20,8 +20,12 @@ from tests.integration.support import (
     token_claims,
 )
 
-LOGIN, REFRESH, LOGOUT, ME = (f"{USERS}/login", f"{USERS}/refresh", f"{USERS}/logout",
-                              f"{USERS}/me")
+LOGIN, REFRESH, LOGOUT, ME = (
+    f"{USERS}/login",
+    f"{USERS}/refresh",
+    f"{USERS}/logout",
+    f"{USERS}/me",
+)
 
 
 def login(api: Api, username: str, password: str = PASSWORD) -> Response:
@@ -77,12 +81,8 @@ def test_overlong_password_at_login_is_401_not_500(api: Api, alice: Account) -> 
 
 def test_login_validation(api: Api) -> None:
     assert error_fields(api.call("POST", LOGIN, {})) == {"username", "password"}
-    assert error_fields(api.call("POST", LOGIN, {"username": "a", "password": ""})) == {
-        "password"
-    }
-    assert error_fields(api.call("POST", LOGIN, {"username": "a", "password": 5})) == {
-        "password"
-    }
+    assert error_fields(api.call("POST", LOGIN, {"username": "a", "password": ""})) == {"password"}
+    assert error_fields(api.call("POST", LOGIN, {"username": "a", "password": 5})) == {"password"}
     assert_problem(api.call("POST", LOGIN, raw_body=b"{"), 400)
     assert_problem(api.call("POST", LOGIN, raw_body=b'["alice", "pw"]'), 400)
 
@@ -146,7 +146,8 @@ def test_lockout_is_the_same_for_existing_and_unknown_accounts(api: Api, alice: 
     limit = settings().login_max_failures
     assert [status for status, _, _ in existing] == [401] * limit + [429] * 3
     assert sql("SELECT login, failures FROM login_failures ORDER BY login") == [
-        {"login": "alice", "failures": limit}, {"login": "ghost", "failures": limit},
+        {"login": "alice", "failures": limit},
+        {"login": "ghost", "failures": limit},
     ]
 
 
@@ -193,11 +194,10 @@ def test_refresh_with_an_unknown_token_is_401(api: Api, alice: Account) -> None:
 def test_refresh_validation(api: Api) -> None:
     assert error_fields(api.call("POST", REFRESH, {})) == {"refreshToken"}
     assert error_fields(api.call("POST", REFRESH, {"refresh_token": "x"})) == {
-        "refreshToken", "refresh_token"
+        "refreshToken",
+        "refresh_token",
     }
-    assert error_fields(api.call("POST", REFRESH, {"refreshToken": "x" * 257})) == {
-        "refreshToken"
-    }
+    assert error_fields(api.call("POST", REFRESH, {"refreshToken": "x" * 257})) == {"refreshToken"}
     assert_problem(api.call("POST", REFRESH, raw_body=b"nope"), 400)
 
 

@@ -30,12 +30,6 @@ EMAILED = "email (log transport, not sent)"
 NOT_EMAILED = "notification not emailed"
 
 
-
-
-
-
-
-
 def notification(recipient_id: str, **data: Any) -> dict[str, Any]:
     """A fresh notification.created event for `recipient_id`, as EventBridge delivers it."""
     event = copy.deepcopy(sample_events.bus_event("notification.created"))
@@ -65,8 +59,11 @@ def emails(logs: Logs) -> list[dict[str, Any]]:
 def logged_by_inkwell(logs: Logs) -> str:
     """Everything logged but the AWS SDK's own wire-level DEBUG records (request bodies,
     which only a developer turning botocore's logger up to DEBUG sees)."""
-    records = [f"{r.getMessage()} {r.__dict__}" for r in logs.caplog.records
-               if r.name.split(".")[0] not in ("botocore", "boto3", "urllib3")]
+    records = [
+        f"{r.getMessage()} {r.__dict__}"
+        for r in logs.caplog.records
+        if r.name.split(".")[0] not in ("botocore", "boto3", "urllib3")
+    ]
     return "\n".join([logs.stream.getvalue(), *records, *logs.printed])
 
 
@@ -77,16 +74,25 @@ def skipped(logs: Logs) -> list[dict[str, Any]]:
 def test_a_notification_is_emailed_to_its_recipient_once(
     email_env: pytest.MonkeyPatch, alice: Account, logs: Logs
 ) -> None:
-    event = notification(alice.id, subject="New reply", text="bob replied:\n\nIndeed.",
-                         kind="reply")
+    event = notification(
+        alice.id, subject="New reply", text="bob replied:\n\nIndeed.", kind="reply"
+    )
     event_id = event["detail"]["eventId"]
     assert users_email.handler(event, None) == {"status": "processed", "eventId": event_id}
-    assert emails(logs) == [{"to": "a***@example.com", "from": None,
-                             "subject": "New reply", "text": "bob replied:\n\nIndeed."}]
+    assert emails(logs) == [
+        {
+            "to": "a***@example.com",
+            "from": None,
+            "subject": "New reply",
+            "text": "bob replied:\n\nIndeed.",
+        }
+    ]
     assert ALICE_EMAIL not in logged_by_inkwell(logs)
 
-    assert users_email.handler(redelivered(event), None) == {"status": "duplicate",
-                                                             "eventId": event_id}
+    assert users_email.handler(redelivered(event), None) == {
+        "status": "duplicate",
+        "eventId": event_id,
+    }
     assert users_email.handler(event, None)["status"] == "duplicate"
     assert len(emails(logs)) == 1
     (row,) = processed_events("users-email")
@@ -184,12 +190,19 @@ def test_the_bus_delivers_notifications_to_users_email(
     assert event_bus.drain(10)
     watch = BusWatch(event_bus)
     event = notification(alice.id, subject="Your comment was approved", kind="approved")
-    answer = event_bus.put_events({"Entries": [{
-        "Source": event["source"], "DetailType": event["detail-type"],
-        "Detail": json.dumps(event["detail"]), "EventBusName": event_bus.bus_name,
-    }]})
+    answer = event_bus.put_events(
+        {
+            "Entries": [
+                {
+                    "Source": event["source"],
+                    "DetailType": event["detail-type"],
+                    "Detail": json.dumps(event["detail"]),
+                    "EventBusName": event_bus.bus_name,
+                }
+            ]
+        }
+    )
     assert answer["FailedEntryCount"] == 0, answer
     assert event_bus.drain(10)
-    assert [(d["consumer"], d["status"]) for d in watch.deliveries()] == [
-        (CONSUMER.name, "ok")]
+    assert [(d["consumer"], d["status"]) for d in watch.deliveries()] == [(CONSUMER.name, "ok")]
     assert [e["subject"] for e in emails(logs)] == ["Your comment was approved"]

@@ -29,8 +29,11 @@ def follows() -> list[tuple[str, str]]:
 
 def follow_events() -> list[tuple[str, dict[str, Any]]]:
     """(detail type, data) of every follow event in the users outbox, oldest first."""
-    return [(r["detail_type"], r["detail"]["data"]) for r in outbox()
-            if r["detail_type"] in ("user.followed", "user.unfollowed")]
+    return [
+        (r["detail_type"], r["detail"]["data"])
+        for r in outbox()
+        if r["detail_type"] in ("user.followed", "user.unfollowed")
+    ]
 
 
 def test_follow_then_unfollow_announces_each_change_once(
@@ -53,14 +56,16 @@ def test_follow_then_unfollow_announces_each_change_once(
 
     assert api.call("POST", follow(bob.id), token=alice.token).status == 204
     assert follows() == [(alice.id, bob.id)]
-    assert [t for t, _ in follow_events()] == ["user.followed", "user.unfollowed",
-                                               "user.followed"]
+    assert [t for t, _ in follow_events()] == ["user.followed", "user.unfollowed", "user.followed"]
 
     # Each was published after commit, as a valid event of its type, in order.
     assert all(r["published_at"] is not None for r in outbox())
     published = [e for e in watch.events() if e["detail-type"].endswith("followed")]
-    assert [e["detail-type"] for e in published] == ["user.followed", "user.unfollowed",
-                                                     "user.followed"]
+    assert [e["detail-type"] for e in published] == [
+        "user.followed",
+        "user.unfollowed",
+        "user.followed",
+    ]
     for event in published:
         event_schemas.validate(event)
         assert event["source"] == "inkwell.users"
@@ -75,8 +80,9 @@ def test_following_is_per_pair_and_one_way(api: Api, alice: Account, bob: Accoun
     assert api.call("POST", follow(bob.id), token=alice.token).status == 204
     assert api.call("POST", follow(carol.id), token=alice.token).status == 204
     assert api.call("POST", follow(alice.id), token=bob.token).status == 204
-    assert sorted(follows()) == sorted([(alice.id, bob.id), (alice.id, carol.id),
-                                        (bob.id, alice.id)])
+    assert sorted(follows()) == sorted(
+        [(alice.id, bob.id), (alice.id, carol.id), (bob.id, alice.id)]
+    )
     assert api.call("DELETE", follow(bob.id), token=alice.token).status == 204
     assert sorted(follows()) == sorted([(alice.id, carol.id), (bob.id, alice.id)])
     # Unfollowing someone one does not follow is a no-op, not an error.

@@ -38,8 +38,11 @@ def mailbox(email_env: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
 
 def ask(api: Api, name: str, source_ip: str = "127.0.0.1") -> Response:
     return api.dispatcher.handle(
-        "POST", RESET, headers={"content-type": ["application/json"]},
-        body=f'{{"username": "{name}"}}'.encode(), source_ip=source_ip,
+        "POST",
+        RESET,
+        headers={"content-type": ["application/json"]},
+        body=f'{{"username": "{name}"}}'.encode(),
+        source_ip=source_ip,
     )
 
 

@@ -34,8 +34,20 @@ def profile(user_id: str) -> str:
 
 def snapshot(user_id: str) -> dict[str, Any]:
     row = user_row(user_id)
-    return {k: row[k] for k in ("username", "email", "first_name", "last_name", "bio", "role",
-                                "is_active", "password_hash", "updated_at")}
+    return {
+        k: row[k]
+        for k in (
+            "username",
+            "email",
+            "first_name",
+            "last_name",
+            "bio",
+            "role",
+            "is_active",
+            "password_hash",
+            "updated_at",
+        )
+    }
 
 
 # --- GET /me and GET /users/{id} ----------------------------------------------------------
@@ -67,9 +79,7 @@ def test_public_profile_has_no_email_for_anonymous_or_other_users(
         assert "alice@example.com" not in response.body.decode()
 
 
-def test_profile_shows_email_to_self_and_admin(
-    api: Api, alice: Account, admin: Account
-) -> None:
+def test_profile_shows_email_to_self_and_admin(api: Api, alice: Account, admin: Account) -> None:
     for token in (alice.token, admin.token):
         body = api.call("GET", profile(alice.id), token=token).json()
         assert set(body) == USER_FIELDS
@@ -106,9 +116,14 @@ def test_deactivated_profile_is_hidden_except_from_admins(
 def test_patch_self(api: Api, alice: Account) -> None:
     before = api.call("GET", ME, token=alice.token).json()
     response = api.call(
-        "PATCH", profile(alice.id),
-        {"firstName": "Alicia", "lastName": "  Pleasance ", "email": "alicia@example.com",
-         "bio": "Through the looking glass."},
+        "PATCH",
+        profile(alice.id),
+        {
+            "firstName": "Alicia",
+            "lastName": "  Pleasance ",
+            "email": "alicia@example.com",
+            "bio": "Through the looking glass.",
+        },
         token=alice.token,
     )
     assert response.status == 200
@@ -117,11 +132,11 @@ def test_patch_self(api: Api, alice: Account) -> None:
     assert (after["firstName"], after["lastName"]) == ("Alicia", "Pleasance")
     assert (after["email"], after["bio"]) == ("alicia@example.com", "Through the looking glass.")
     assert (after["username"], after["role"], after["createdAt"]) == (
-        before["username"], before["role"], before["createdAt"]
+        before["username"],
+        before["role"],
+        before["createdAt"],
     )
-    assert datetime.fromisoformat(after["updatedAt"]) >= datetime.fromisoformat(
-        before["updatedAt"]
-    )
+    assert datetime.fromisoformat(after["updatedAt"]) >= datetime.fromisoformat(before["updatedAt"])
     assert api.call("GET", ME, token=alice.token).json() == after
     # The new email is a login name now.
     assert api.login("alicia@example.com")["user"]["id"] == alice.id
@@ -145,9 +160,7 @@ def test_patch_another_user_is_403_and_changes_nothing(
     api: Api, alice: Account, bob: Account
 ) -> None:
     before = snapshot(alice.id)
-    assert_problem(
-        api.call("PATCH", profile(alice.id), {"bio": "pwned"}, token=bob.token), 403
-    )
+    assert_problem(api.call("PATCH", profile(alice.id), {"bio": "pwned"}, token=bob.token), 403)
     assert snapshot(alice.id) == before
 
 
@@ -157,17 +170,23 @@ def test_moderator_cannot_patch_others(api: Api, alice: Account) -> None:
 
 
 def test_admin_can_patch_anyone(api: Api, alice: Account, admin: Account) -> None:
-    response = api.call("PATCH", profile(alice.id), {"bio": "edited by admin"},
-                        token=admin.token)
+    response = api.call("PATCH", profile(alice.id), {"bio": "edited by admin"}, token=admin.token)
     assert response.status == 200
     assert user_row(alice.id)["bio"] == "edited by admin"
 
 
 @pytest.mark.parametrize(
     "body",
-    [{"role": "admin"}, {"isActive": False}, {"id": str(uuid.uuid4())},
-     {"role": "admin", "bio": "sneaky"}, {"username": "renamed"}, {"password": "new password"},
-     {"passwordHash": "$2b$04$x"}, {"is_active": False}],
+    [
+        {"role": "admin"},
+        {"isActive": False},
+        {"id": str(uuid.uuid4())},
+        {"role": "admin", "bio": "sneaky"},
+        {"username": "renamed"},
+        {"password": "new password"},
+        {"passwordHash": "$2b$04$x"},
+        {"is_active": False},
+    ],
 )
 def test_patch_cannot_touch_protected_fields(
     api: Api, alice: Account, body: dict[str, Any]
@@ -184,7 +203,9 @@ def test_patch_email_taken_is_409_and_nothing_changes(
 ) -> None:
     before = snapshot(alice.id)
     response = api.call(
-        "PATCH", profile(alice.id), {"firstName": "Changed", "email": "BOB@example.com"},
+        "PATCH",
+        profile(alice.id),
+        {"firstName": "Changed", "email": "BOB@example.com"},
         token=alice.token,
     )
     assert_problem(response, 409)
@@ -192,8 +213,9 @@ def test_patch_email_taken_is_409_and_nothing_changes(
 
 
 def test_patch_own_email_in_another_case_is_allowed(api: Api, alice: Account) -> None:
-    response = api.call("PATCH", profile(alice.id), {"email": "Alice@Example.com"},
-                        token=alice.token)
+    response = api.call(
+        "PATCH", profile(alice.id), {"email": "Alice@Example.com"}, token=alice.token
+    )
     assert response.status == 200
 
 
@@ -223,8 +245,9 @@ def test_patch_body_must_be_a_json_object(api: Api, alice: Account) -> None:
 
 
 def test_patch_unknown_or_bad_id(api: Api, admin: Account, alice: Account) -> None:
-    assert_problem(api.call("PATCH", profile(str(uuid.uuid4())), {"bio": "x"},
-                            token=admin.token), 404)
+    assert_problem(
+        api.call("PATCH", profile(str(uuid.uuid4())), {"bio": "x"}, token=admin.token), 404
+    )
     assert_problem(api.call("PATCH", profile("nope"), {"bio": "x"}, token=alice.token), 404)
 
 
@@ -247,8 +270,10 @@ def password_path(user_id: str) -> str:
 def test_change_password(api: Api, alice: Account) -> None:
     other_session = api.login("alice")["refreshToken"]
     response = api.call(
-        "PUT", password_path(alice.id),
-        {"currentPassword": PASSWORD, "newPassword": "brand new secret"}, token=alice.token,
+        "PUT",
+        password_path(alice.id),
+        {"currentPassword": PASSWORD, "newPassword": "brand new secret"},
+        token=alice.token,
     )
     assert response.status == 204 and response.body == b""
     # Every refresh token is revoked ...
@@ -256,21 +281,22 @@ def test_change_password(api: Api, alice: Account) -> None:
         assert_problem(api.call("POST", f"{USERS}/refresh", {"refreshToken": token}), 401)
     # ... the new password works and the old one does not.
     assert api.login("alice", "brand new secret")["user"]["id"] == alice.id
-    assert_problem(api.call("POST", f"{USERS}/login",
-                            {"username": "alice", "password": PASSWORD}), 401)
+    assert_problem(
+        api.call("POST", f"{USERS}/login", {"username": "alice", "password": PASSWORD}), 401
+    )
 
 
 def test_change_password_with_wrong_current_password_is_422(api: Api, alice: Account) -> None:
     before = snapshot(alice.id)
     response = api.call(
-        "PUT", password_path(alice.id),
+        "PUT",
+        password_path(alice.id),
         {"currentPassword": "not my password", "newPassword": "brand new secret"},
         token=alice.token,
     )
     assert error_fields(response) == {"currentPassword"}
     assert snapshot(alice.id) == before
-    assert api.call("POST", f"{USERS}/refresh",
-                    {"refreshToken": alice.refresh_token}).status == 200
+    assert api.call("POST", f"{USERS}/refresh", {"refreshToken": alice.refresh_token}).status == 200
 
 
 @pytest.mark.parametrize(
@@ -299,7 +325,8 @@ def test_change_password_of_someone_else_is_403_even_for_admins(
     before = snapshot(alice.id)
     for caller in (bob, admin):
         response = api.call(
-            "PUT", password_path(alice.id),
+            "PUT",
+            password_path(alice.id),
             {"currentPassword": caller.password, "newPassword": "brand new secret"},
             token=caller.token,
         )
@@ -308,9 +335,14 @@ def test_change_password_of_someone_else_is_403_even_for_admins(
 
 
 def test_change_password_needs_a_token(api: Api, alice: Account) -> None:
-    assert_problem(api.call("PUT", password_path(alice.id),
-                            {"currentPassword": PASSWORD, "newPassword": "brand new secret"}),
-                   401)
+    assert_problem(
+        api.call(
+            "PUT",
+            password_path(alice.id),
+            {"currentPassword": PASSWORD, "newPassword": "brand new secret"},
+        ),
+        401,
+    )
 
 
 # --- PUT /users/{id}/role -----------------------------------------------------------------
@@ -341,8 +373,12 @@ def test_non_admins_cannot_change_roles_even_their_own(
     api: Api, alice: Account, bob: Account
 ) -> None:
     moderator = sign_up(api, "mod", role="moderator")
-    for caller, target in ((alice, alice), (alice, bob), (moderator, moderator),
-                           (moderator, alice)):
+    for caller, target in (
+        (alice, alice),
+        (alice, bob),
+        (moderator, moderator),
+        (moderator, alice),
+    ):
         response = api.call("PUT", role_path(target.id), {"role": "admin"}, token=caller.token)
         assert_problem(response, 403)
     assert {r["role"] for r in sql("SELECT role FROM users")} == {"user", "moderator"}
@@ -364,8 +400,9 @@ def test_invalid_role_is_422(api: Api, alice: Account, admin: Account, role: Any
 
 
 def test_role_of_unknown_user_is_404(api: Api, admin: Account) -> None:
-    assert_problem(api.call("PUT", role_path(str(uuid.uuid4())), {"role": "user"},
-                            token=admin.token), 404)
+    assert_problem(
+        api.call("PUT", role_path(str(uuid.uuid4())), {"role": "user"}, token=admin.token), 404
+    )
     assert_problem(api.call("PUT", role_path("nope"), {"role": "user"}, token=admin.token), 404)
 
 
@@ -388,10 +425,10 @@ def test_delete_self(api: Api, alice: Account) -> None:
 def test_admin_deletes_another_user(api: Api, alice: Account, admin: Account) -> None:
     assert api.call("DELETE", profile(alice.id), token=admin.token).status == 204
     assert user_row(alice.id)["is_active"] is False
-    assert_problem(api.call("POST", f"{USERS}/login",
-                            {"username": "alice", "password": PASSWORD}), 401)
-    assert_problem(api.call("POST", f"{USERS}/refresh",
-                            {"refreshToken": alice.refresh_token}), 401)
+    assert_problem(
+        api.call("POST", f"{USERS}/login", {"username": "alice", "password": PASSWORD}), 401
+    )
+    assert_problem(api.call("POST", f"{USERS}/refresh", {"refreshToken": alice.refresh_token}), 401)
 
 
 def test_delete_another_user_is_403(api: Api, alice: Account, bob: Account) -> None:

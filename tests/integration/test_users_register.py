@@ -33,8 +33,11 @@ def body(name: str = "alice", **overrides: Any) -> dict[str, Any]:
 
 
 def test_register_returns_the_user_and_stores_a_bcrypt_hash(api: Api) -> None:
-    response = api.call("POST", REGISTER, body(firstName="Alice", lastName="Liddell",
-                                               bio="Curiouser and curiouser."))
+    response = api.call(
+        "POST",
+        REGISTER,
+        body(firstName="Alice", lastName="Liddell", bio="Curiouser and curiouser."),
+    )
     assert response.status == 201
     assert response.headers["content-type"] == "application/json"
     user = response.json()
@@ -104,8 +107,11 @@ def test_concurrent_registrations_of_one_username_exactly_one_wins(api: Api) -> 
 def test_concurrent_registrations_of_one_email_exactly_one_wins(api: Api) -> None:
     requests = [
         RegisterRequest.model_validate(
-            {"username": f"racer{i}", "password": PASSWORD,
-             "email": "Same@Example.com" if i % 2 else "same@example.com"}
+            {
+                "username": f"racer{i}",
+                "password": PASSWORD,
+                "email": "Same@Example.com" if i % 2 else "same@example.com",
+            }
         )
         for i in range(8)
     ]
@@ -116,10 +122,14 @@ def test_concurrent_registrations_of_one_email_exactly_one_wins(api: Api) -> Non
 
 
 def test_registration_through_the_api_after_a_race_sees_the_winner(api: Api) -> None:
-    created, _ = _race([
-        RegisterRequest.model_validate({"username": "dup", "email": f"d{i}@example.com",
-                                        "password": PASSWORD}) for i in range(3)
-    ])
+    created, _ = _race(
+        [
+            RegisterRequest.model_validate(
+                {"username": "dup", "email": f"d{i}@example.com", "password": PASSWORD}
+            )
+            for i in range(3)
+        ]
+    )
     assert len(created) == 1
     assert_problem(api.call("POST", REGISTER, body("DUP")), 409)
 
@@ -128,7 +138,8 @@ def test_registration_through_the_api_after_a_race_sees_the_winner(api: Api) -> 
 
 
 @pytest.mark.parametrize(
-    "raw", [b"{not json", b'{"username": "a",}', b"\xff\xfe", b'{"username": "alice"'],
+    "raw",
+    [b"{not json", b'{"username": "a",}', b"\xff\xfe", b'{"username": "alice"'],
     ids=["garbage", "trailing-comma", "not-utf8", "truncated"],
 )
 def test_malformed_json_is_400(api: Api, raw: bytes) -> None:
@@ -146,11 +157,12 @@ def test_pathologically_nested_json_is_400(api: Api, raw: bytes) -> None:
 
 @pytest.mark.parametrize(
     ("content_type", "raw"),
-    [("text/plain", json.dumps(body()).encode()),
-     ("application/x-www-form-urlencoded", b"username=alice&password=x")],
+    [
+        ("text/plain", json.dumps(body()).encode()),
+        ("application/x-www-form-urlencoded", b"username=alice&password=x"),
+    ],
 )
-def test_non_json_content_type_is_415_saying_so(api: Api, content_type: str, raw: bytes
-                                                 ) -> None:
+def test_non_json_content_type_is_415_saying_so(api: Api, content_type: str, raw: bytes) -> None:
     response = api.call("POST", REGISTER, raw_body=raw, headers={"Content-Type": content_type})
     problem = assert_problem(response, 415)
     assert "Content-Type: application/json" in problem["detail"]
@@ -158,8 +170,9 @@ def test_non_json_content_type_is_415_saying_so(api: Api, content_type: str, raw
     assert user_count() == 0
 
 
-@pytest.mark.parametrize("raw", [b"[]", b'[{"username": "alice"}]', b'"alice"', b"42", b"null",
-                                 b"true"])
+@pytest.mark.parametrize(
+    "raw", [b"[]", b'[{"username": "alice"}]', b'"alice"', b"42", b"null", b"true"]
+)
 def test_json_that_is_not_an_object_is_400(api: Api, raw: bytes) -> None:
     problem = assert_problem(api.call("POST", REGISTER, raw_body=raw), 400)
     assert "object" in problem["detail"].lower()
@@ -167,9 +180,7 @@ def test_json_that_is_not_an_object_is_400(api: Api, raw: bytes) -> None:
 
 def test_missing_fields_are_422_listing_them(api: Api) -> None:
     assert error_fields(api.call("POST", REGISTER, {})) == {"username", "email", "password"}
-    assert error_fields(api.call("POST", REGISTER, {"username": "alice"})) == {
-        "email", "password"
-    }
+    assert error_fields(api.call("POST", REGISTER, {"username": "alice"})) == {"email", "password"}
     assert user_count() == 0
 
 
@@ -232,7 +243,8 @@ def test_invalid_values_are_422_naming_the_field(
 
 def test_several_invalid_fields_are_all_listed(api: Api) -> None:
     response = api.call(
-        "POST", REGISTER,
+        "POST",
+        REGISTER,
         {"username": "x", "email": "nope", "password": "é" * 37, "firstName": "A", "bio": 3},
     )
     assert error_fields(response) == {"username", "email", "password", "firstName", "bio"}
@@ -252,6 +264,10 @@ def test_nul_character_is_a_client_error_not_500(api: Api) -> None:
 
 
 def test_register_with_an_explicit_json_content_type_and_charset(api: Api) -> None:
-    response = api.call("POST", REGISTER, raw_body=json.dumps(body("carol")).encode(),
-                        headers={"Content-Type": "application/json; charset=utf-8"})
+    response = api.call(
+        "POST",
+        REGISTER,
+        raw_body=json.dumps(body("carol")).encode(),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
     assert response.status == 201

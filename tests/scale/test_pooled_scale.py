@@ -33,9 +33,17 @@ POSTS = "/api/v1/posts"
 
 
 def _publish(api: Api, author: Account, n: int) -> str:
-    created = api.call("POST", POSTS, {"title": f"Pooled post {n}", "summary": "s",
-                                       "body": "b" * 200, "tags": ["pool", f"t{n % 5}"]},
-                       token=author.token)
+    created = api.call(
+        "POST",
+        POSTS,
+        {
+            "title": f"Pooled post {n}",
+            "summary": "s",
+            "body": "b" * 200,
+            "tags": ["pool", f"t{n % 5}"],
+        },
+        token=author.token,
+    )
     assert created.status == 201, created.body
     post_id = str(created.json()["id"])
     published = api.call("POST", f"{POSTS}/{post_id}/publish", token=author.token)
@@ -108,13 +116,13 @@ def test_500_sessions_through_20_server_connections(
     def observe() -> None:
         while not done.is_set():
             (count,) = observer.run(
-                "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE '%\\_app'")[0]
+                "SELECT count(*) FROM pg_stat_activity WHERE usename LIKE '%\\_app'"
+            )[0]
             peak[0] = max(peak[0], int(count))
             time.sleep(0.05)
 
     threading.Thread(target=observe, daemon=True).start()
-    threads = [threading.Thread(target=session, args=(i,), daemon=True)
-               for i in range(SESSIONS)]
+    threads = [threading.Thread(target=session, args=(i,), daemon=True) for i in range(SESSIONS)]
     for thread in threads:
         thread.start()
     start.wait(timeout=120)
@@ -130,8 +138,10 @@ def test_500_sessions_through_20_server_connections(
     assert failures == [], failures[:10]
     assert sum(statuses.values()) == REQUESTS
     assert 0 < peak[0] <= MAX_SERVER_CONNECTIONS
-    print(f"\npooled scale: {REQUESTS} requests from {SESSIONS} sessions through"
-          f" at most {peak[0]} server connections in {elapsed:.1f} s:"
-          f" {REQUESTS / elapsed:.0f} requests/s; statuses {dict(statuses)};"
-          f" PgBouncer pool {pooler.pool_size} per database and user, 2 cores,"
-          f" pid {os.getpid()}")
+    print(
+        f"\npooled scale: {REQUESTS} requests from {SESSIONS} sessions through"
+        f" at most {peak[0]} server connections in {elapsed:.1f} s:"
+        f" {REQUESTS / elapsed:.0f} requests/s; statuses {dict(statuses)};"
+        f" PgBouncer pool {pooler.pool_size} per database and user, 2 cores,"
+        f" pid {os.getpid()}"
+    )

@@ -36,7 +36,9 @@ def request_event(headers: dict[str, str] | None) -> dict[str, Any]:
     route = wiring.route_by_name("users-get-user")
     path = "/api/v1/users/3f1c3f0e-2c5e-4b8e-9a53-0c1a8f1b2d3e"
     request = apigw.request_event(
-        route, path, headers={k: [v] for k, v in (headers or {}).items()},
+        route,
+        path,
+        headers={k: [v] for k, v in (headers or {}).items()},
         path_parameters={"id": "3f1c3f0e-2c5e-4b8e-9a53-0c1a8f1b2d3e"},
     )
     event = apigw.authorizer_event(route, request)
@@ -50,18 +52,32 @@ def valid_token(principal: Principal = ALICE) -> str:
 
 def bad_tokens() -> dict[str, str]:
     now = int(time.time())
-    claims = {"iss": settings().jwt_issuer, "aud": settings().jwt_audience, "sub": ALICE.user_id,
-              "username": "alice", "role": "admin", "iat": now, "exp": now + 300}
+    claims = {
+        "iss": settings().jwt_issuer,
+        "aud": settings().jwt_audience,
+        "sub": ALICE.user_id,
+        "username": "alice",
+        "role": "admin",
+        "iat": now,
+        "exp": now + 300,
+    }
     b64 = jwt.utils.base64url_encode
     kid, key = signing_key()
     return {
-        "forged": jwt.encode(claims, jwt.PyJWK(jwk.new_private_jwk(kid)).key, algorithm="ES256",
-                             headers={"kid": kid}),
+        "forged": jwt.encode(
+            claims, jwt.PyJWK(jwk.new_private_jwk(kid)).key, algorithm="ES256", headers={"kid": kid}
+        ),
         "hs256": jwt.encode(claims, "x" * 40, algorithm="HS256", headers={"kid": kid}),
-        "alg-none": ".".join([b64(json.dumps({"alg": "none", "kid": kid}).encode()).decode(),
-                              b64(json.dumps(claims).encode()).decode(), ""]),
-        "other-audience": jwt.encode({**claims, "aud": "other"}, key, algorithm="ES256",
-                                     headers={"kid": kid}),
+        "alg-none": ".".join(
+            [
+                b64(json.dumps({"alg": "none", "kid": kid}).encode()).decode(),
+                b64(json.dumps(claims).encode()).decode(),
+                "",
+            ]
+        ),
+        "other-audience": jwt.encode(
+            {**claims, "aud": "other"}, key, algorithm="ES256", headers={"kid": kid}
+        ),
         "garbage": "not-a-token",
     }
 
@@ -103,9 +119,13 @@ def test_token_event_with_a_bad_token_is_unauthorized(kind: str) -> None:
     assert str(raised.value) == "Unauthorized"  # the exact message API Gateway maps to 401
 
 
-@pytest.mark.parametrize("make_event", [
-    lambda header: token_event(header), lambda header: request_event({"Authorization": header}),
-])
+@pytest.mark.parametrize(
+    "make_event",
+    [
+        lambda header: token_event(header),
+        lambda header: request_event({"Authorization": header}),
+    ],
+)
 def test_a_genuine_expired_token_passes_with_no_identity_and_the_reason(make_event: Any) -> None:
     """API Gateway's 401 cannot say why: the function answers it, saying "expired"."""
     expired = issue_access_token(ALICE, now=time.time() - 3600)[0]
@@ -118,7 +138,8 @@ def test_request_event_without_header_is_anonymous_allow() -> None:
     result = handler(request_event(None), CONTEXT)
     # The methodArn names the actual request; the policy widens it to the whole stage.
     _assert_allow(
-        result, "anonymous",
+        result,
+        "anonymous",
         f"arn:aws:execute-api:{apigw.REGION}:{apigw.ACCOUNT}:{apigw.API_ID}/{apigw.STAGE}/*/*",
     )
     assert result["context"] == {}
@@ -162,12 +183,20 @@ def test_authorizer_imports_no_heavy_dependency() -> None:
         " if m in sys.modules]\n"
         "print(','.join(heavy))\n"
     )
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        str(ROOT / p) for p in ("functions", "layers/shared/python", ".")),
-        "TOKEN": valid_token()}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            str(ROOT / p) for p in ("functions", "layers/shared/python", ".")
+        ),
+        "TOKEN": valid_token(),
+    }
     del env["INKWELL_JWT_PRIVATE_KEYS"]  # the authorizer holds no signing key
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
         check=True,
     )
     assert done.stdout.strip() == ""

@@ -97,8 +97,10 @@ def test_url_for_points_at_the_relay_and_keeps_the_rest() -> None:
     relay = RoundTrips(("127.0.0.1", 1))
     try:
         assert relay.url_for("postgresql://me:pw@10.0.0.1:5433/db?x=1") == (
-            f"postgresql://me:pw@127.0.0.1:{relay.port}/db?x=1")
+            f"postgresql://me:pw@127.0.0.1:{relay.port}/db?x=1"
+        )
         assert relay.url_for("postgresql://10.0.0.1/db") == (
-            f"postgresql://127.0.0.1:{relay.port}/db")
+            f"postgresql://127.0.0.1:{relay.port}/db"
+        )
     finally:
         relay.close()

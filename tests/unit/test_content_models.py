@@ -24,15 +24,15 @@ def failing_fields(model: Any, body: dict[str, Any]) -> set[str]:
 
 def test_tags_are_stripped_lower_cased_collapsed_and_deduplicated_in_order() -> None:
     req = CreatePostRequest.model_validate(
-        {"title": "t", "tags": [" Tea ", "tea", "MAD   hatter", "Mad Hatter", "ünï", "ÜNÏ"]})
+        {"title": "t", "tags": [" Tea ", "tea", "MAD   hatter", "Mad Hatter", "ünï", "ÜNÏ"]}
+    )
     assert req.tags == ["tea", "mad hatter", "ünï"]
 
 
 def test_ten_distinct_tags_after_deduplication_are_enough() -> None:
     tags = [f"t{i}" for i in range(10)] + [f"T{i}" for i in range(10)]
     assert len(CreatePostRequest.model_validate({"title": "t", "tags": tags}).tags) == 10
-    assert failing_fields(CreatePostRequest, {"title": "t", "tags": [*tags, "eleven"]}) == {
-        "tags"}
+    assert failing_fields(CreatePostRequest, {"title": "t", "tags": [*tags, "eleven"]}) == {"tags"}
 
 
 def test_defaults_and_stripping() -> None:

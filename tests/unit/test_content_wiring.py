@@ -23,8 +23,13 @@ EXPECTED = {
     ("GET", "/feed"): "required",
 }
 # The routes that change posts announce it: they, and only they, may publish events.
-ANNOUNCING = {"content-create-post", "content-update-post", "content-delete-post",
-              "content-publish-post", "content-unpublish-post"}
+ANNOUNCING = {
+    "content-create-post",
+    "content-update-post",
+    "content-delete-post",
+    "content-publish-post",
+    "content-unpublish-post",
+}
 
 
 def test_content_routes_are_the_issues() -> None:
@@ -54,5 +59,7 @@ def test_the_scheduled_publisher_and_the_maintenance_function() -> None:
 
 def test_the_post_events_are_published_by_content() -> None:
     posts = {t: d for t, d in wiring.EVENT_TYPES.items() if t.startswith("post.")}
-    assert posts == {f"post.{verb}": "content" for verb in
-                     ("created", "updated", "published", "unpublished", "deleted")}
+    assert posts == {
+        f"post.{verb}": "content"
+        for verb in ("created", "updated", "published", "unpublished", "deleted")
+    }

@@ -63,8 +63,10 @@ def tls_server(tmp_path: Path, authority: CertificateAuthority) -> Iterator[int]
 
 
 def handshake(params: ConnectionParams, port: int) -> None:
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw, \
-            params.ssl_context().wrap_socket(raw, server_hostname=params.host):
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+        params.ssl_context().wrap_socket(raw, server_hostname=params.host),
+    ):
         pass
 
 
@@ -81,7 +83,9 @@ def aws_maintenance_env(monkeypatch: pytest.MonkeyPatch, bundle: Path | None) ->
 
 
 def test_maintenance_verifies_the_instance_against_the_ca_bundle(
-    tmp_path: Path, authority: CertificateAuthority, tls_server: int,
+    tmp_path: Path,
+    authority: CertificateAuthority,
+    tls_server: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bundle = tmp_path / "rds-ca-bundle.pem"
@@ -95,7 +99,8 @@ def test_maintenance_verifies_the_instance_against_the_ca_bundle(
 
 
 def test_without_the_bundle_the_instance_certificate_is_refused(
-    tls_server: int, monkeypatch: pytest.MonkeyPatch,
+    tls_server: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """What the maintenance functions met on AWS before: the system store does not know
     the RDS CA."""
@@ -107,7 +112,9 @@ def test_without_the_bundle_the_instance_certificate_is_refused(
 
 
 def test_the_bundle_is_the_only_trust_and_the_host_name_must_match(
-    tmp_path: Path, tls_server: int, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    tls_server: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     other = tmp_path / "other.pem"
     other.write_text(CertificateAuthority("Some other CA").pem)
@@ -117,7 +124,9 @@ def test_the_bundle_is_the_only_trust_and_the_host_name_must_match(
 
 
 def test_a_wrong_host_name_is_refused(
-    tmp_path: Path, authority: CertificateAuthority, tls_server: int,
+    tmp_path: Path,
+    authority: CertificateAuthority,
+    tls_server: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     bundle = tmp_path / "rds-ca-bundle.pem"
@@ -129,7 +138,8 @@ def test_a_wrong_host_name_is_refused(
 
 
 def test_a_missing_bundle_file_is_a_configuration_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     aws_maintenance_env(monkeypatch, tmp_path / "absent.pem")
     with pytest.raises(ConfigurationError, match=env.DB_CA_BUNDLE):

@@ -46,10 +46,21 @@ def test_the_layer_imports_nothing_of_the_application(path: Path) -> None:
 
 @pytest.mark.parametrize("module", ["db.py", "failures.py", "env.py", "web.py"])
 def test_database_code_knows_nothing_of_events_or_http(module: str) -> None:
-    forbidden = ("inkwell.events", "inkwell.errors", "inkwell.http", "inkwell.relay",
-                 "inkwell.consumers", "fastapi", "starlette", "mangum")
-    found = {m for m in imports_of(LAYER / module)
-             if any(m == f or m.startswith(f"{f}.") for f in forbidden)}
+    forbidden = (
+        "inkwell.events",
+        "inkwell.errors",
+        "inkwell.http",
+        "inkwell.relay",
+        "inkwell.consumers",
+        "fastapi",
+        "starlette",
+        "mangum",
+    )
+    found = {
+        m
+        for m in imports_of(LAYER / module)
+        if any(m == f or m.startswith(f"{f}.") for f in forbidden)
+    }
     assert not found, f"{module} imports {sorted(found)}"
 
 
@@ -63,7 +74,8 @@ def _literal_names(path: Path) -> list[str]:
     return [
         node.value
         for node in ast.walk(ast.parse(path.read_text(), str(path)))
-        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+        if isinstance(node, ast.Constant)
+        and isinstance(node.value, str)
         and _NAME.match(node.value)
     ]
 
@@ -74,7 +86,8 @@ def test_environment_variable_names_are_spelled_once_in_env() -> None:
         str(path.relative_to(ROOT)): names
         for base in _SCANNED
         for path in sorted((ROOT / base).rglob("*.py"))
-        if path != LAYER / "env.py" and "bench" not in path.relative_to(ROOT).parts
+        if path != LAYER / "env.py"
+        and "bench" not in path.relative_to(ROOT).parts
         and (names := _literal_names(path))
     }
     assert spelled == {}, "use the names of inkwell.env"

@@ -34,12 +34,6 @@ LOGGED = "email (log transport, not sent)"
 LogLines = Callable[[], list[dict[str, Any]]]
 
 
-
-
-
-
-
-
 @pytest.fixture
 def log_lines() -> Iterator[LogLines]:
     """The Powertools JSON lines written during the test (its handler's stream, bound to
@@ -83,8 +77,10 @@ def test_mask_keeps_the_first_letter_and_the_domain(address: str, masked: str) -
 
 
 def test_mask_addresses_masks_every_address_in_a_text() -> None:
-    text = ("Email address is not verified. The following identities failed the check in"
-            " region US-EAST-1: alice@example.com, <bob.b@example.org>")
+    text = (
+        "Email address is not verified. The following identities failed the check in"
+        " region US-EAST-1: alice@example.com, <bob.b@example.org>"
+    )
     masked = email.mask_addresses(text)
     assert "alice@example.com" not in masked and "bob.b@example.org" not in masked
     assert "a***@example.com" in masked and "b***@example.org" in masked
@@ -114,8 +110,11 @@ def test_transport_names_are_case_insensitive(email_env: pytest.MonkeyPatch) -> 
 @pytest.mark.parametrize("value", ["smtp", "sesv2", "logs", "1"])
 def test_an_unknown_transport_names_the_variable(email_env: pytest.MonkeyPatch, value: str) -> None:
     email_env.setenv("INKWELL_EMAIL_TRANSPORT", value)
-    with pytest.raises(ConfigurationError, match=r"^INKWELL_EMAIL_TRANSPORT must be one of log,"
-                                                 r" ses, got "):
+    with pytest.raises(
+        ConfigurationError,
+        match=r"^INKWELL_EMAIL_TRANSPORT must be one of log,"
+        r" ses, got ",
+    ):
         EmailSettings.from_env()
     with pytest.raises(ConfigurationError, match="INKWELL_EMAIL_TRANSPORT"):
         email.send(MESSAGE)
@@ -134,9 +133,17 @@ def test_ses_without_a_sender_names_the_variable(
         email.send(MESSAGE)
 
 
-@pytest.mark.parametrize("sender", ["inkwell", "no-reply@", "@inkwell.example",
-                                    "no-reply@localhost", "no reply@inkwell.example",
-                                    "Inkwell <inkwell>"])
+@pytest.mark.parametrize(
+    "sender",
+    [
+        "inkwell",
+        "no-reply@",
+        "@inkwell.example",
+        "no-reply@localhost",
+        "no reply@inkwell.example",
+        "Inkwell <inkwell>",
+    ],
+)
 def test_a_malformed_sender_names_the_variable(email_env: pytest.MonkeyPatch, sender: str) -> None:
     email_env.setenv("INKWELL_EMAIL_SENDER", sender)
     with pytest.raises(ConfigurationError, match=r"^INKWELL_EMAIL_SENDER must be an email"):
@@ -171,8 +178,12 @@ def test_the_log_transport_logs_subject_and_text_with_the_recipient_masked(
     (line,) = log_lines()
     assert line["message"] == LOGGED
     assert line["level"] == "INFO"
-    assert line["email"] == {"to": "a***@example.com", "from": None,
-                             "subject": MESSAGE.subject, "text": MESSAGE.text}
+    assert line["email"] == {
+        "to": "a***@example.com",
+        "from": None,
+        "subject": MESSAGE.subject,
+        "text": MESSAGE.text,
+    }
     assert ALICE not in json.dumps(log_lines())
 
 
@@ -187,12 +198,19 @@ def test_the_log_transport_shows_the_configured_sender(
 
 def sdk_modules_after_import(module: str) -> list[str]:
     """The boto3/botocore modules loaded by importing `module` in a fresh interpreter."""
-    code = (f"import json, sys, {module}; print(json.dumps(sorted(m for m in sys.modules"
-            " if m.split('.')[0] in ('boto3', 'botocore'))))")
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        str(ROOT / p) for p in ("functions", "layers/shared/python", "."))}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, cwd=ROOT, check=True)
+    code = (
+        f"import json, sys, {module}; print(json.dumps(sorted(m for m in sys.modules"
+        " if m.split('.')[0] in ('boto3', 'botocore'))))"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            str(ROOT / p) for p in ("functions", "layers/shared/python", ".")
+        ),
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=ROOT, check=True
+    )
     found = json.loads(result.stdout)
     assert isinstance(found, list)
     return [str(m) for m in found]
@@ -260,9 +278,7 @@ def test_a_message_ses_rejects_is_logged_and_not_raised(
     assert ALICE not in text and "unverified@inkwell.example" not in text
 
 
-def test_another_ses_error_raises_so_the_caller_is_retried(
-    ses: Any, log_lines: LogLines
-) -> None:
+def test_another_ses_error_raises_so_the_caller_is_retried(ses: Any, log_lines: LogLines) -> None:
     with pytest.raises(EmailNotSent, match=r"^SES refused the email: InvalidParameterValue"):
         email.send(EmailMessage("alice.liddell", "Subject", "Text"))
     assert sent() == []

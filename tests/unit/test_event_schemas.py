@@ -89,8 +89,9 @@ def test_an_email_in_the_data_fails(detail_type: str) -> None:
 @pytest.mark.parametrize("detail_type", TYPES)
 def test_every_missing_data_field_fails(detail_type: str) -> None:
     base = sample(detail_type)
-    required = event_schemas.schema_for(detail_type)["properties"]["detail"]["properties"][
-        "data"]["required"]
+    required = event_schemas.schema_for(detail_type)["properties"]["detail"]["properties"]["data"][
+        "required"
+    ]
     assert required, f"{detail_type} requires no data field"
     for name in required:
         event = copy.deepcopy(base)

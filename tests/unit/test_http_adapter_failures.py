@@ -38,11 +38,17 @@ def answer_to(failure: Exception) -> dict[str, object]:
 @pytest.mark.parametrize(
     ("failure", "status", "detail"),
     [
-        (DatabaseUnavailable("The users database is unreachable."), 503,
-         "The users database is unreachable."),
+        (
+            DatabaseUnavailable("The users database is unreachable."),
+            503,
+            "The users database is unreachable.",
+        ),
         (InvalidValue("22P02"), 422, "A value in the request is not valid."),
-        (RuntimeError("secret detail"), 500,
-         "An unexpected error occurred. It has been logged; quote the request id."),
+        (
+            RuntimeError("secret detail"),
+            500,
+            "An unexpected error occurred. It has been logged; quote the request id.",
+        ),
     ],
 )
 def test_a_failure_below_is_answered_as_a_problem(

@@ -27,7 +27,9 @@ def test_info_and_security_scheme(document: dict[str, Any]) -> None:
     assert document["info"]["title"] == "Inkwell API"
     assert document["info"]["version"] == openapi.project_version()
     assert document["components"]["securitySchemes"]["bearerAuth"] == {
-        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
     }
 
 
@@ -41,11 +43,14 @@ def test_every_route_and_nothing_else(document: dict[str, Any]) -> None:
 def test_operation_follows_the_wiring(document: dict[str, Any], route: wiring.Route) -> None:
     operation = _operation(document, route)
     assert operation["operationId"] == route.name
-    assert operation["security"] == {
-        "required": [{"bearerAuth": []}],
-        "optional": [{}, {"bearerAuth": []}],
-        "none": [],
-    }[route.auth]
+    assert (
+        operation["security"]
+        == {
+            "required": [{"bearerAuth": []}],
+            "optional": [{}, {"bearerAuth": []}],
+            "none": [],
+        }[route.auth]
+    )
     default = operation["responses"]["default"]
     assert default["content"][PROBLEM_CONTENT_TYPE]["schema"] == {
         "$ref": "#/components/schemas/Problem"

@@ -31,8 +31,9 @@ def test_the_running_platforms_data_dir_is_found(record: Path, tmp_path: Path) -
     assert not record.exists()
 
 
-def test_inkwell_data_dir_wins(record: Path, tmp_path: Path,
-                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_inkwell_data_dir_wins(
+    record: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     running.record("http://127.0.0.1:9101", tmp_path / "elsewhere")
     monkeypatch.setenv(running.DATA_DIR_VARIABLE, str(tmp_path / "chosen"))
     assert running.data_dir(tmp_path)[0] == (tmp_path / "chosen").resolve()
@@ -41,8 +42,12 @@ def test_inkwell_data_dir_wins(record: Path, tmp_path: Path,
 def test_a_record_of_a_dead_process_is_ignored_and_kept_from_others(
     record: Path, tmp_path: Path
 ) -> None:
-    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
-                          capture_output=True, text=True, check=True)
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     dead_pid = int(gone.stdout)
     record.write_text(json.dumps({"pid": dead_pid, "url": "http://x", "dataDir": "/nowhere"}))
     assert running.find() is None

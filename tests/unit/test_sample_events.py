@@ -71,8 +71,9 @@ def test_maintenance_sample_migrates() -> None:
 
 
 def test_a_new_route_with_a_body_needs_a_sample_body() -> None:
-    route = wiring.Route(name="demo-create", handler="demo.create.handler", method="POST",
-                         path="/api/v1/demo")
+    route = wiring.Route(
+        name="demo-create", handler="demo.create.handler", method="POST", path="/api/v1/demo"
+    )
     with pytest.raises(KeyError, match="BODIES"):
         sample_events.route_event(route)
 
@@ -82,5 +83,6 @@ def test_routes_declared_without_a_body_take_none(route: wiring.Route) -> None:
     """WITHOUT_BODY agrees with the handlers: exactly the operations with a request body
     are the POST/PUT/PATCH routes not named there."""
     operation = importlib.import_module(route.module).api.openapi()["paths"][route.path][
-        route.method.lower()]
+        route.method.lower()
+    ]
     assert ("requestBody" in operation) == sample_events.takes_body(route)

@@ -17,8 +17,13 @@ INT_VARIABLES = [
 
 @pytest.fixture
 def env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in [*INT_VARIABLES, "INKWELL_STAGE", "INKWELL_JWT_ISSUER", "INKWELL_JWT_AUDIENCE",
-                 "INKWELL_CORS_ORIGINS"]:
+    for name in [
+        *INT_VARIABLES,
+        "INKWELL_STAGE",
+        "INKWELL_JWT_ISSUER",
+        "INKWELL_JWT_AUDIENCE",
+        "INKWELL_CORS_ORIGINS",
+    ]:
         monkeypatch.delenv(name, raising=False)
     return monkeypatch
 

@@ -31,19 +31,28 @@ TARGET = "AWSEvents.PutEvents"
 )
 def test_signed_headers_equal_botocore_sigv4(url: str, region: str, token: str | None) -> None:
     body = b'{"Entries": [{"Detail": "caf\\u00e9"}]}'
-    request = AWSRequest(method="POST", url=url, data=body,
-                         headers={"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET})
-    with mock.patch("botocore.auth.get_current_datetime",
-                    return_value=FROZEN.replace(tzinfo=None)):
-        SigV4Auth(BotoCredentials(ACCESS_KEY, SECRET_KEY, token), "events", region
-                  ).add_auth(request)
+    request = AWSRequest(
+        method="POST",
+        url=url,
+        data=body,
+        headers={"Content-Type": CONTENT_TYPE, "X-Amz-Target": TARGET},
+    )
+    with mock.patch("botocore.auth.get_current_datetime", return_value=FROZEN.replace(tzinfo=None)):
+        SigV4Auth(BotoCredentials(ACCESS_KEY, SECRET_KEY, token), "events", region).add_auth(
+            request
+        )
     host = url.split("/")[2]
     path = "/" + url.split("/", 3)[3] if url.count("/") > 2 else "/"
     ours = sigv4.signed_headers(
-        method="POST", host=host, path=path.rstrip("/") or "/",
-        headers={"content-type": CONTENT_TYPE, "x-amz-target": TARGET}, body=body,
-        service="events", region_name=region,
-        credentials=sigv4.Credentials(ACCESS_KEY, SECRET_KEY, token), now=FROZEN,
+        method="POST",
+        host=host,
+        path=path.rstrip("/") or "/",
+        headers={"content-type": CONTENT_TYPE, "x-amz-target": TARGET},
+        body=body,
+        service="events",
+        region_name=region,
+        credentials=sigv4.Credentials(ACCESS_KEY, SECRET_KEY, token),
+        now=FROZEN,
     )
     assert ours["authorization"] == request.headers["Authorization"]
     assert ours["x-amz-date"] == request.headers["X-Amz-Date"] == "20260301T120005Z"
@@ -53,10 +62,15 @@ def test_signed_headers_equal_botocore_sigv4(url: str, region: str, token: str |
 def test_signature_depends_on_body_time_and_secret() -> None:
     def auth(body: bytes = b"{}", now: dt.datetime = FROZEN, secret: str = "s1") -> str:
         return sigv4.signed_headers(
-            method="POST", host="events.us-east-1.amazonaws.com", path="/",
-            headers={"content-type": CONTENT_TYPE, "x-amz-target": TARGET}, body=body,
-            service="events", region_name="us-east-1",
-            credentials=sigv4.Credentials("AK", secret), now=now,
+            method="POST",
+            host="events.us-east-1.amazonaws.com",
+            path="/",
+            headers={"content-type": CONTENT_TYPE, "x-amz-target": TARGET},
+            body=body,
+            service="events",
+            region_name="us-east-1",
+            credentials=sigv4.Credentials("AK", secret),
+            now=now,
         )["authorization"]
 
     base = auth()
@@ -70,10 +84,20 @@ def test_signature_depends_on_body_time_and_secret() -> None:
 @pytest.mark.parametrize(
     ("host", "port", "user", "region", "token"),
     [
-        ("inkwell-users.proxy-abc.eu-west-1.rds.amazonaws.com", 5432, "users_app", "eu-west-1",
-         None),
-        ("inkwell-users.proxy-abc.eu-west-1.rds.amazonaws.com", 5432, "users_app", "eu-west-1",
-         "IQoJb3JpZ2luX2VjE/session+token=="),
+        (
+            "inkwell-users.proxy-abc.eu-west-1.rds.amazonaws.com",
+            5432,
+            "users_app",
+            "eu-west-1",
+            None,
+        ),
+        (
+            "inkwell-users.proxy-abc.eu-west-1.rds.amazonaws.com",
+            5432,
+            "users_app",
+            "eu-west-1",
+            "IQoJb3JpZ2luX2VjE/session+token==",
+        ),
         ("db.internal", 6543, "content_owner", "us-east-1", "tok"),
     ],
     ids=["proxy", "proxy-session-token", "other-port-and-user"],
@@ -81,14 +105,23 @@ def test_signature_depends_on_body_time_and_secret() -> None:
 def test_rds_token_equals_botocore_generate_db_auth_token(
     host: str, port: int, user: str, region: str, token: str | None
 ) -> None:
-    rds = boto3.client("rds", region_name=region, aws_access_key_id=ACCESS_KEY,
-                       aws_secret_access_key=SECRET_KEY, aws_session_token=token)
-    with mock.patch("botocore.auth.get_current_datetime",
-                    return_value=FROZEN.replace(tzinfo=None)):
+    rds = boto3.client(
+        "rds",
+        region_name=region,
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        aws_session_token=token,
+    )
+    with mock.patch("botocore.auth.get_current_datetime", return_value=FROZEN.replace(tzinfo=None)):
         theirs = rds.generate_db_auth_token(host, port, user)
-    ours = rds_iam.generate_token(host, port, user, region_name=region,
-                                  credentials=sigv4.Credentials(ACCESS_KEY, SECRET_KEY, token),
-                                  now=FROZEN)
+    ours = rds_iam.generate_token(
+        host,
+        port,
+        user,
+        region_name=region,
+        credentials=sigv4.Credentials(ACCESS_KEY, SECRET_KEY, token),
+        now=FROZEN,
+    )
     assert ours == theirs
     assert "X-Amz-Expires=900" in ours
 
@@ -103,8 +136,9 @@ def test_rds_token_is_cached_then_signed_again_before_it_expires(
     assert rds_iam.token("proxy.example", 5432, "users_app") is first
     assert rds_iam.token("proxy.example", 5432, "content_app") != first
     clock[0] += rds_iam.LIFETIME_S - 60  # a minute before it expires: too late to use
-    later = rds_iam.generate_token("proxy.example", 5432, "users_app",
-                                   now=dt.datetime.fromtimestamp(clock[0], dt.UTC))
+    later = rds_iam.generate_token(
+        "proxy.example", 5432, "users_app", now=dt.datetime.fromtimestamp(clock[0], dt.UTC)
+    )
     assert rds_iam.token("proxy.example", 5432, "users_app") == later != first
     rds_iam.forget()
 
@@ -128,8 +162,14 @@ def test_connecting_with_iam_imports_no_boto3() -> None:
         "assert 'boto3' not in sys.modules and 'botocore.client' not in sys.modules\n"
     )
     done = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=root,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("INKWELL_")},
-             "PYTHONPATH": "functions:layers/shared/python:."},
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+        env={
+            **{k: v for k, v in os.environ.items() if not k.startswith("INKWELL_")},
+            "PYTHONPATH": "functions:layers/shared/python:.",
+        },
     )
     assert done.returncode == 0, done.stderr

@@ -43,11 +43,16 @@ def _claims(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in claims.items() if v is not None}
 
 
-def _sign(claims: dict[str, Any], key: Any = None, algorithm: str = "ES256",
-          kid: str | None = None) -> str:
+def _sign(
+    claims: dict[str, Any], key: Any = None, algorithm: str = "ES256", kid: str | None = None
+) -> str:
     current_kid, current_key = signing_key()
-    return jwt.encode(claims, current_key if key is None else key, algorithm=algorithm,
-                      headers={"kid": current_kid if kid is None else kid})
+    return jwt.encode(
+        claims,
+        current_key if key is None else key,
+        algorithm=algorithm,
+        headers={"kid": current_kid if kid is None else kid},
+    )
 
 
 def _private(kid: str) -> tuple[dict[str, Any], Any]:
@@ -117,10 +122,17 @@ def test_unknown_or_missing_kid_is_rejected(kid: str | None) -> None:
 
 def test_hs256_signed_with_the_public_key_is_rejected() -> None:
     # The classic confusion: the public key (which everyone may know) used as an HMAC key.
-    public = json.dumps(json.loads(jwk.public_key_set(json.loads(
-        __import__("os").environ["INKWELL_JWT_PRIVATE_KEYS"])))["keys"][0])
-    token = jwt.encode(_claims(role="admin"), public.encode() * 2, algorithm="HS256",
-                       headers={"kid": signing_key()[0]})
+    public = json.dumps(
+        json.loads(
+            jwk.public_key_set(json.loads(__import__("os").environ["INKWELL_JWT_PRIVATE_KEYS"]))
+        )["keys"][0]
+    )
+    token = jwt.encode(
+        _claims(role="admin"),
+        public.encode() * 2,
+        algorithm="HS256",
+        headers={"kid": signing_key()[0]},
+    )
     with pytest.raises(InvalidToken):
         verify_access_token(token)
 
@@ -306,8 +318,9 @@ def test_missing_keys_are_a_configuration_error(monkeypatch: pytest.MonkeyPatch)
         tokens.forget_keys()
 
 
-@pytest.mark.parametrize("value", ["not json", '{"keys": [{"kty": "oct", "k": "abc"}]}',
-                                   '{"keys": []}'])
+@pytest.mark.parametrize(
+    "value", ["not json", '{"keys": [{"kty": "oct", "k": "abc"}]}', '{"keys": []}']
+)
 def test_malformed_public_keys_are_a_configuration_error(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
@@ -327,12 +340,19 @@ def test_algorithm_is_pinned_to_es256() -> None:
 
 # --- the verifier agrees with PyJWT ---------------------------------------------------------
 
+
 def _pyjwt_accepts(token: str) -> bool:
     kid, key = signing_key()
     try:
-        jwt.decode(token, key.public_key(), algorithms=["ES256"], audience=settings().jwt_audience,
-                   issuer=settings().jwt_issuer, leeway=5,
-                   options={"require": ["iss", "aud", "exp", "iat", "sub"]})
+        jwt.decode(
+            token,
+            key.public_key(),
+            algorithms=["ES256"],
+            audience=settings().jwt_audience,
+            issuer=settings().jwt_issuer,
+            leeway=5,
+            options={"require": ["iss", "aud", "exp", "iat", "sub"]},
+        )
     except jwt.PyJWTError:
         return False
     return jwt.get_unverified_header(token).get("kid") == kid
@@ -365,7 +385,7 @@ def _variants() -> dict[str, str]:
         "expired-within-leeway": _sign(_claims(exp=now - 2)),
         "expired-beyond-leeway": _sign(_claims(exp=now - 60)),
         "payload-not-an-object": f"{header}.{base64.urlsafe_b64encode(b'[1, 2]').decode()}"
-                                 f".{signature}",
+        f".{signature}",
         "four-parts": f"{good}.x",
         "non-base64": f"{header}.{payload}.!!!!",
     }
@@ -379,7 +399,11 @@ def test_the_verifier_agrees_with_pyjwt(name: str) -> None:
 
 
 def test_crit_headers_are_rejected() -> None:
-    token = jwt.encode(_claims(), signing_key()[1], algorithm="ES256",
-                       headers={"kid": signing_key()[0], "crit": ["exp"]})
+    token = jwt.encode(
+        _claims(),
+        signing_key()[1],
+        algorithm="ES256",
+        headers={"kid": signing_key()[0], "crit": ["exp"]},
+    )
     with pytest.raises(InvalidToken):
         verify_access_token(token)

@@ -55,8 +55,19 @@ def test_good_usernames(username: str) -> None:
 
 @pytest.mark.parametrize(
     "username",
-    ["ab", "a" * 51, "", "has space", "dot.ted", "at@sign", "ünï", "tab\t", "semi;colon",
-     "slash/", "new\nline"],
+    [
+        "ab",
+        "a" * 51,
+        "",
+        "has space",
+        "dot.ted",
+        "at@sign",
+        "ünï",
+        "tab\t",
+        "semi;colon",
+        "slash/",
+        "new\nline",
+    ],
 )
 def test_bad_usernames(username: str) -> None:
     with pytest.raises(ValidationError) as raised:
@@ -131,8 +142,14 @@ def test_missing_fields_are_listed() -> None:
 
 
 @pytest.mark.parametrize(
-    ("field", "value"), [("username", 123), ("email", ["a@b.co"]), ("password", 12345678),
-                         ("bio", {"x": 1}), ("firstName", 42)]
+    ("field", "value"),
+    [
+        ("username", 123),
+        ("email", ["a@b.co"]),
+        ("password", 12345678),
+        ("bio", {"x": 1}),
+        ("firstName", 42),
+    ],
 )
 def test_wrong_types(field: str, value: Any) -> None:
     with pytest.raises(ValidationError) as raised:
@@ -142,8 +159,13 @@ def test_wrong_types(field: str, value: Any) -> None:
 
 @pytest.mark.parametrize(
     "body",
-    [{"role": "admin"}, {"isActive": True}, {"id": "3f1c3f0e-2c5e-4b8e-9a53-0c1a8f1b2d3e"},
-     {"username": "newname"}, {"password": "new password"}],
+    [
+        {"role": "admin"},
+        {"isActive": True},
+        {"id": "3f1c3f0e-2c5e-4b8e-9a53-0c1a8f1b2d3e"},
+        {"username": "newname"},
+        {"password": "new password"},
+    ],
 )
 def test_update_rejects_fields_it_cannot_change(body: dict[str, Any]) -> None:
     with pytest.raises(ValidationError) as raised:
@@ -168,8 +190,12 @@ def test_update_validates_like_register() -> None:
 def test_login_request() -> None:
     req = LoginRequest.model_validate({"username": "a@b.co", "password": "x"})
     assert (req.username, req.password) == ("a@b.co", "x")
-    for body in ({"username": "", "password": "x"}, {"username": "a", "password": ""},
-                 {"username": "a" * 255, "password": "x"}, {"username": "a"}):
+    for body in (
+        {"username": "", "password": "x"},
+        {"username": "a", "password": ""},
+        {"username": "a" * 255, "password": "x"},
+        {"username": "a"},
+    ):
         with pytest.raises(ValidationError):
             LoginRequest.model_validate(body)
 
@@ -208,13 +234,30 @@ def test_change_role_rejects_anything_else(role: Any) -> None:
 
 def test_response_models_write_camel_case_and_public_user_has_no_email() -> None:
     row = {
-        "id": "3f1c3f0e-2c5e-4b8e-9a53-0c1a8f1b2d3e", "username": "alice",
-        "email": "alice@example.com", "password_hash": "$2b$04$secret", "first_name": "Al",
-        "last_name": None, "bio": "", "role": "user", "is_active": True,
-        "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z",
+        "id": "3f1c3f0e-2c5e-4b8e-9a53-0c1a8f1b2d3e",
+        "username": "alice",
+        "email": "alice@example.com",
+        "password_hash": "$2b$04$secret",
+        "first_name": "Al",
+        "last_name": None,
+        "bio": "",
+        "role": "user",
+        "is_active": True,
+        "created_at": "2024-01-01T00:00:00Z",
+        "updated_at": "2024-01-01T00:00:00Z",
     }
     private = User.model_validate(row).model_dump(mode="json")
-    assert set(private) == {"id", "username", "email", "firstName", "lastName", "bio", "role",
-                            "isActive", "createdAt", "updatedAt"}
+    assert set(private) == {
+        "id",
+        "username",
+        "email",
+        "firstName",
+        "lastName",
+        "bio",
+        "role",
+        "isActive",
+        "createdAt",
+        "updatedAt",
+    }
     public = PublicUser.model_validate(row).model_dump(mode="json")
     assert set(public) == set(private) - {"email"}

@@ -40,8 +40,14 @@ def test_only_health_runs_without_the_authorizer() -> None:
 
 
 def test_credential_routes_are_throttled_harder() -> None:
-    for name in ("users-register", "users-login", "users-refresh", "users-logout",
-                 "users-request-password-reset", "users-confirm-password-reset"):
+    for name in (
+        "users-register",
+        "users-login",
+        "users-refresh",
+        "users-logout",
+        "users-request-password-reset",
+        "users-confirm-password-reset",
+    ):
         assert wiring.route_by_name(name).throttle == wiring.CREDENTIALS_THROTTLE
     assert wiring.CREDENTIALS_THROTTLE.rate < wiring.DEFAULT_THROTTLE.rate
 
@@ -51,8 +57,7 @@ def test_signing_key_access_only_where_tokens_are_issued_or_verified() -> None:
     assert with_key == {"users-login", "users-refresh"}
     verifies = {f.name for f in wiring.all_functions() if wiring.Access.VERIFY_KEY in f.access}
     assert verifies == {"authorizer"}
-    admin = {f.name for f in wiring.all_functions()
-             if wiring.Access.SIGNING_KEY_ADMIN in f.access}
+    admin = {f.name for f in wiring.all_functions() if wiring.Access.SIGNING_KEY_ADMIN in f.access}
     assert admin == {wiring.SIGNING_KEYS.name}
 
 
@@ -86,8 +91,7 @@ def test_each_app_has_exactly_its_one_operation(route: wiring.Route) -> None:
     assert only.operation_id == route.name
 
 
-@pytest.mark.parametrize("function", [wiring.AUTHORIZER, *wiring.MAINTENANCE],
-                         ids=lambda f: f.name)
+@pytest.mark.parametrize("function", [wiring.AUTHORIZER, *wiring.MAINTENANCE], ids=lambda f: f.name)
 def test_non_http_functions_import(function: wiring.Function) -> None:
     module = importlib.import_module(function.module)
     assert callable(getattr(module, function.handler.rsplit(".", 1)[1]))

@@ -50,26 +50,41 @@ def _notices(
     if isinstance(data, CommentApproved | CommentRejected):
         decision = _DECISION_WORDS.get(data.action, "decided on")
         reason = data.reason
-        text = f"Your comment on \"{title}\" was {decision}." + (
-            f"\n\nReason: {reason}" if reason else "")
+        text = f'Your comment on "{title}" was {decision}.' + (
+            f"\n\nReason: {reason}" if reason else ""
+        )
         kind = "approved" if isinstance(data, CommentApproved) else "rejected"
-        notices.append((author, kind, None, f"Your comment on \"{title}\" was {decision}",
-                        text))
+        notices.append((author, kind, None, f'Your comment on "{title}" was {decision}', text))
     if isinstance(data, CommentCreated) and data.status == "pending":
-        notices.append((str(c["post_author_id"]), "pending", author,
-                        f"A comment on \"{title}\" awaits moderation",
-                        f"{c['author_username']} wrote:\n\n{_excerpt(c['body'])}\n\n"
-                        "Approve or reject it in the moderation queue."))
+        notices.append(
+            (
+                str(c["post_author_id"]),
+                "pending",
+                author,
+                f'A comment on "{title}" awaits moderation',
+                f"{c['author_username']} wrote:\n\n{_excerpt(c['body'])}\n\n"
+                "Approve or reject it in the moderation queue.",
+            )
+        )
     visible = isinstance(data, CommentApproved) or (
-        isinstance(data, CommentCreated) and data.status == "approved")
+        isinstance(data, CommentCreated) and data.status == "approved"
+    )
     if visible:
         by = c["author_username"]
         said = f"{by} wrote:\n\n{_excerpt(c['body'])}"
         if c["parent_author_id"] is not None:
-            notices.append((str(c["parent_author_id"]), "reply", author,
-                            f"{by} replied to your comment on \"{title}\"", said))
-        notices.append((str(c["post_author_id"]), "comment", author,
-                        f"{by} commented on \"{title}\"", said))
+            notices.append(
+                (
+                    str(c["parent_author_id"]),
+                    "reply",
+                    author,
+                    f'{by} replied to your comment on "{title}"',
+                    said,
+                )
+            )
+        notices.append(
+            (str(c["post_author_id"]), "comment", author, f'{by} commented on "{title}"', said)
+        )
     seen = {author}  # never tell people of their own comment (decisions on it excepted)...
     chosen = []
     for notice in notices:
@@ -88,9 +103,15 @@ def notify(s: Session, event: ReceivedEvent[CommentNews]) -> int:
     written = 0
     for recipient, kind, actor, subject, text in _notices(event, comment):
         row = repository.insert_notification(
-            s, event_id=event.event_id, recipient_id=recipient, kind=kind,
-            post_id=str(comment["post_id"]), comment_id=str(comment["id"]),
-            actor_id=actor, subject=subject[:200], text=text,
+            s,
+            event_id=event.event_id,
+            recipient_id=recipient,
+            kind=kind,
+            post_id=str(comment["post_id"]),
+            comment_id=str(comment["id"]),
+            actor_id=actor,
+            subject=subject[:200],
+            text=text,
             once_per_comment=kind in ("comment", "reply"),
         )
         written += row is not None

@@ -20,14 +20,20 @@ def list_posts(
     principal: Principal | None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
-    tag: Annotated[str | None, Query(max_length=100, description="Only posts with this tag.")]
-    = None,
-    author: Annotated[str | None, Query(max_length=100,
-                                        description="Only posts of this username.")] = None,
-    q: Annotated[str | None, Query(max_length=200,
-                                   description="Search in titles and bodies (web search "
-                                               "syntax: words, \"phrases\", -not, or).")]
-    = None,
+    tag: Annotated[
+        str | None, Query(max_length=100, description="Only posts with this tag.")
+    ] = None,
+    author: Annotated[
+        str | None, Query(max_length=100, description="Only posts of this username.")
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Search in titles and bodies (web search "
+            'syntax: words, "phrases", -not, or).',
+        ),
+    ] = None,
 ) -> Page[PostSummary]:
     return service.list_posts(principal, limit, cursor, tag=tag, author=author, q=q)
 

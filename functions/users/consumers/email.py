@@ -32,13 +32,20 @@ def send_notification(s: Session, event: ReceivedEvent[NotificationCreated]) -> 
     if recipient is None or not recipient["is_active"]:
         logger.info(
             "notification not emailed",
-            extra={"notificationId": data.id, "recipientId": data.recipient_id,
-                   "reason": "unknown recipient" if recipient is None else "deactivated"},
+            extra={
+                "notificationId": data.id,
+                "recipientId": data.recipient_id,
+                "reason": "unknown recipient" if recipient is None else "deactivated",
+            },
         )
         return
-    email.send(email.EmailMessage(
-        to=str(recipient["email"]), subject=data.subject, text=data.text,
-    ))
+    email.send(
+        email.EmailMessage(
+            to=str(recipient["email"]),
+            subject=data.subject,
+            text=data.text,
+        )
+    )
 
 
 handler = consumer.handler

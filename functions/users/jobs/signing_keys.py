@@ -52,5 +52,4 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         key_set = jwk.rotated(key_set, f"{generation}-{secrets.token_hex(4)}")
         key_set["generation"] = generation
         client.put_secret_value(SecretId=arn, SecretString=json.dumps(key_set))
-    return {"PhysicalResourceId": PHYSICAL_ID,
-            "Data": {"PublicKeys": jwk.public_key_set(key_set)}}
+    return {"PhysicalResourceId": PHYSICAL_ID, "Data": {"PublicKeys": jwk.public_key_set(key_set)}}

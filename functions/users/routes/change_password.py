@@ -10,9 +10,7 @@ api = FunctionApp(route_for_module(__name__))
 
 
 @api.endpoint(status_code=204)
-def change_password(
-    id: str, body: ChangePasswordRequest, principal: Principal
-) -> None:
+def change_password(id: str, body: ChangePasswordRequest, principal: Principal) -> None:
     service.change_password(id, body, principal)
 
 

@@ -10,9 +10,7 @@ api = FunctionApp(route_for_module(__name__))
 
 
 @api.endpoint()
-def change_role(
-    id: str, body: ChangeRoleRequest, principal: Principal
-) -> User:
+def change_role(id: str, body: ChangeRoleRequest, principal: Principal) -> User:
     return service.change_role(id, body.role, principal)
 
 

@@ -10,9 +10,7 @@ api = FunctionApp(route_for_module(__name__))
 
 
 @api.endpoint()
-def update_user(
-    id: str, body: UpdateUserRequest, principal: Principal
-) -> User:
+def update_user(id: str, body: UpdateUserRequest, principal: Principal) -> User:
     return service.update_user(id, body, principal)
 
 

@@ -71,41 +71,74 @@ class GatewayProblem:
 
 
 GATEWAY_PROBLEMS: tuple[GatewayProblem, ...] = (
-    GatewayProblem(apigw.ResponseType.UNAUTHORIZED, 401, "Unauthorized",
-                   "Missing or invalid bearer token."),
-    GatewayProblem(apigw.ResponseType.ACCESS_DENIED, 403, "Forbidden",
-                   "The token does not allow this request."),
+    GatewayProblem(
+        apigw.ResponseType.UNAUTHORIZED, 401, "Unauthorized", "Missing or invalid bearer token."
+    ),
+    GatewayProblem(
+        apigw.ResponseType.ACCESS_DENIED, 403, "Forbidden", "The token does not allow this request."
+    ),
     GatewayProblem(apigw.ResponseType.EXPIRED_TOKEN, 403, "Forbidden"),
     GatewayProblem(apigw.ResponseType.INVALID_SIGNATURE, 403, "Forbidden"),
     GatewayProblem(apigw.ResponseType.INVALID_API_KEY, 403, "Forbidden"),
-    GatewayProblem(apigw.ResponseType.WAF_FILTERED, 403, "Forbidden",
-                   "The request was blocked."),
+    GatewayProblem(apigw.ResponseType.WAF_FILTERED, 403, "Forbidden", "The request was blocked."),
     # No IAM auth anywhere: this is what API Gateway answers for an unknown path/method.
-    GatewayProblem(apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN, 404, "Not Found",
-                   "There is no such resource or method."),
+    GatewayProblem(
+        apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+        404,
+        "Not Found",
+        "There is no such resource or method.",
+    ),
     GatewayProblem(apigw.ResponseType.RESOURCE_NOT_FOUND, 404, "Not Found"),
     GatewayProblem(apigw.ResponseType.BAD_REQUEST_BODY, 400, "Bad Request"),
     GatewayProblem(apigw.ResponseType.BAD_REQUEST_PARAMETERS, 400, "Bad Request"),
     GatewayProblem(apigw.ResponseType.REQUEST_TOO_LARGE, 413, "Content Too Large"),
     GatewayProblem(apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE, 415, "Unsupported Media Type"),
-    GatewayProblem(apigw.ResponseType.THROTTLED, 429, "Too Many Requests",
-                   "Request rate limit exceeded; retry later.", retry_after="1"),
-    GatewayProblem(apigw.ResponseType.QUOTA_EXCEEDED, 429, "Too Many Requests",
-                   "Request quota exceeded; retry later.", retry_after="60"),
-    GatewayProblem(apigw.ResponseType.AUTHORIZER_FAILURE, 500, "Internal Server Error",
-                   "The request could not be authorized."),
-    GatewayProblem(apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR, 500,
-                   "Internal Server Error", "The request could not be authorized."),
-    GatewayProblem(apigw.ResponseType.API_CONFIGURATION_ERROR, 500, "Internal Server Error",
-                   "The API is misconfigured."),
-    GatewayProblem(apigw.ResponseType.INTEGRATION_FAILURE, 502, "Bad Gateway",
-                   "The service failed to answer."),
-    GatewayProblem(apigw.ResponseType.INTEGRATION_TIMEOUT, 504, "Gateway Timeout",
-                   "The service did not answer in time."),
+    GatewayProblem(
+        apigw.ResponseType.THROTTLED,
+        429,
+        "Too Many Requests",
+        "Request rate limit exceeded; retry later.",
+        retry_after="1",
+    ),
+    GatewayProblem(
+        apigw.ResponseType.QUOTA_EXCEEDED,
+        429,
+        "Too Many Requests",
+        "Request quota exceeded; retry later.",
+        retry_after="60",
+    ),
+    GatewayProblem(
+        apigw.ResponseType.AUTHORIZER_FAILURE,
+        500,
+        "Internal Server Error",
+        "The request could not be authorized.",
+    ),
+    GatewayProblem(
+        apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+        500,
+        "Internal Server Error",
+        "The request could not be authorized.",
+    ),
+    GatewayProblem(
+        apigw.ResponseType.API_CONFIGURATION_ERROR,
+        500,
+        "Internal Server Error",
+        "The API is misconfigured.",
+    ),
+    GatewayProblem(
+        apigw.ResponseType.INTEGRATION_FAILURE, 502, "Bad Gateway", "The service failed to answer."
+    ),
+    GatewayProblem(
+        apigw.ResponseType.INTEGRATION_TIMEOUT,
+        504,
+        "Gateway Timeout",
+        "The service did not answer in time.",
+    ),
     # Anything not listed above (every listed type overrides these defaults).
     GatewayProblem(apigw.ResponseType.DEFAULT_4_XX, 400, "Bad Request"),
-    GatewayProblem(apigw.ResponseType.DEFAULT_5_XX, 500, "Internal Server Error",
-                   "Internal error."),
+    GatewayProblem(
+        apigw.ResponseType.DEFAULT_5_XX, 500, "Internal Server Error", "Internal error."
+    ),
 )
 
 
@@ -239,7 +272,8 @@ def add_security_headers_to_preflight(preflight: apigw.Method) -> None:
     for name, value in security_header_values().items():
         key = _override_key(f"method.response.header.{name}")
         method.add_property_override(
-            f"Integration.IntegrationResponses.0.ResponseParameters.{key}", value)
+            f"Integration.IntegrationResponses.0.ResponseParameters.{key}", value
+        )
         method.add_property_override(f"MethodResponses.0.ResponseParameters.{key}", True)
 
 
@@ -442,12 +476,14 @@ class InkwellApi(Construct):
             method = resource.add_method(
                 http_method,
                 integration,
-                operation_name=(route.name if http_method == route.method
-                                else f"{route.name}_{http_method.lower()}"),
+                operation_name=(
+                    route.name
+                    if http_method == route.method
+                    else f"{route.name}_{http_method.lower()}"
+                ),
                 authorizer=authorizer,
                 authorization_type=(
-                    apigw.AuthorizationType.CUSTOM if authorizer
-                    else apigw.AuthorizationType.NONE
+                    apigw.AuthorizationType.CUSTOM if authorizer else apigw.AuthorizationType.NONE
                 ),
             )
             if self._permissions_scope is not None:
@@ -533,9 +569,7 @@ class InkwellApi(Construct):
                     positional_constraint="CONTAINS",
                     search_string=route.path,
                     text_transformations=[
-                        wafv2.CfnWebACL.TextTransformationProperty(
-                            priority=0, type="URL_DECODE"
-                        ),
+                        wafv2.CfnWebACL.TextTransformationProperty(priority=0, type="URL_DECODE"),
                         wafv2.CfnWebACL.TextTransformationProperty(
                             priority=1, type="NORMALIZE_PATH"
                         ),
@@ -610,7 +644,9 @@ class InkwellApi(Construct):
             )
 
         problem = GatewayProblem(
-            apigw.ResponseType.THROTTLED, 429, "Too Many Requests",
+            apigw.ResponseType.THROTTLED,
+            429,
+            "Too Many Requests",
             "Too many requests from this client; retry later.",
         )
         web_acl = wafv2.CfnWebACL(

@@ -239,7 +239,8 @@ class InkwellConfig:
             flow_logs=get("flowLogs", prod, _as_bool),
             password_reset_url=get("passwordResetUrl", None, _as_optional_reset_url),
             password_reset_ttl_minutes=get(
-                "passwordResetTtlMinutes", DEFAULT_PASSWORD_RESET_TTL_MINUTES,
+                "passwordResetTtlMinutes",
+                DEFAULT_PASSWORD_RESET_TTL_MINUTES,
                 _as_reset_ttl_minutes,
             ),
         )
@@ -271,9 +272,7 @@ def _require_production_choices(node: Node) -> None:
             "corsOrigins: the web client's origin(s) (-c corsOrigins=https://blog.example.com),"
             " not the local development default"
         )
-    if node.try_get_context("emailSender") in (None, "") and node.try_get_context(
-        "email"
-    ) != "log":
+    if node.try_get_context("emailSender") in (None, "") and node.try_get_context("email") != "log":
         missing.append(
             "emailSender: the SES-verified From address (-c emailSender=no-reply@example.com),"
             " or -c email=log to keep email in the function logs"
@@ -286,6 +285,5 @@ def _require_production_choices(node: Node) -> None:
         )
     if missing:
         raise SettingsError(
-            "stage=prod needs these settings (see docs/deploy.md):\n  - "
-            + "\n  - ".join(missing)
+            "stage=prod needs these settings (see docs/deploy.md):\n  - " + "\n  - ".join(missing)
         )

@@ -218,14 +218,30 @@ class DomainDatabase(Construct):
 
         # clients -> proxy -> instance; maintenance -> instance; nothing else. (The proxy
         # target already opened proxy -> instance on the instance port.)
-        allow_tcp(self, "ClientsToProxy", self.clients_security_group, proxy_security_group,
-                  POSTGRES_PORT, f"{domain} functions to the proxy")
-        allow_tcp(self, "MaintenanceToInstance", self.maintenance_security_group,
-                  instance_security_group, POSTGRES_PORT,
-                  f"{domain} maintenance to the instance")
-        allow_tcp(self, "MaintenanceToSecretsManager", self.maintenance_security_group,
-                  network.secrets_manager_security_group, HTTPS_PORT,
-                  f"{domain} maintenance to Secrets Manager (master secret)")
+        allow_tcp(
+            self,
+            "ClientsToProxy",
+            self.clients_security_group,
+            proxy_security_group,
+            POSTGRES_PORT,
+            f"{domain} functions to the proxy",
+        )
+        allow_tcp(
+            self,
+            "MaintenanceToInstance",
+            self.maintenance_security_group,
+            instance_security_group,
+            POSTGRES_PORT,
+            f"{domain} maintenance to the instance",
+        )
+        allow_tcp(
+            self,
+            "MaintenanceToSecretsManager",
+            self.maintenance_security_group,
+            network.secrets_manager_security_group,
+            HTTPS_PORT,
+            f"{domain} maintenance to Secrets Manager (master secret)",
+        )
 
         # The master secret rotates: single-user rotation hosted by Secrets Manager, its
         # function in the isolated subnets with a path to the instance and the endpoint.
@@ -236,11 +252,22 @@ class DomainDatabase(Construct):
             description=f"Master secret rotation of the {domain} database",
             allow_all_outbound=False,
         )
-        allow_tcp(self, "RotationToInstance", rotation_group, instance_security_group,
-                  POSTGRES_PORT, f"{domain} master rotation to the instance")
-        allow_tcp(self, "RotationToSecretsManager", rotation_group,
-                  network.secrets_manager_security_group, HTTPS_PORT,
-                  f"{domain} master rotation to Secrets Manager")
+        allow_tcp(
+            self,
+            "RotationToInstance",
+            rotation_group,
+            instance_security_group,
+            POSTGRES_PORT,
+            f"{domain} master rotation to the instance",
+        )
+        allow_tcp(
+            self,
+            "RotationToSecretsManager",
+            rotation_group,
+            network.secrets_manager_security_group,
+            HTTPS_PORT,
+            f"{domain} master rotation to Secrets Manager",
+        )
         self.rotation = secret.add_rotation_schedule(
             "Rotation",
             automatically_after=Duration.days(MASTER_ROTATION_DAYS),

@@ -306,9 +306,7 @@ class EventRouting(Construct):
             scope,
             "Schedule",
             schedule_name=f"{prefix}-{scheduled.name}",
-            description=(
-                f"Runs {scheduled.name} every {scheduled.schedule_minutes} minute(s)"
-            ),
+            description=(f"Runs {scheduled.name} every {scheduled.schedule_minutes} minute(s)"),
             schedule=scheduler.ScheduleExpression.rate(every),
             target=scheduler_targets.LambdaInvoke(
                 fn, retry_attempts=0, max_event_age=Duration.seconds(60)

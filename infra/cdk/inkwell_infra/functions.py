@@ -85,6 +85,7 @@ SES_SEND_ACTIONS: tuple[str, ...] = ("ses:SendEmail", "ses:SendRawEmail")
 SECRET_READ = "secretsmanager:GetSecretValue"
 SECRET_WRITE = "secretsmanager:PutSecretValue"
 
+
 def code_excludes(domain: str) -> list[str]:
     """Glob excludes that leave only ``wiring.py`` and ``<domain>/`` of ``functions/``.
 
@@ -128,8 +129,7 @@ class InlinePolicyRole(iam.Role):
 
     def __init__(self, scope: Construct, construct_id: str, **kwargs: Any) -> None:
         self._grants = iam.PolicyDocument()
-        super().__init__(scope, construct_id, inline_policies={"grants": self._grants},
-                         **kwargs)
+        super().__init__(scope, construct_id, inline_policies={"grants": self._grants}, **kwargs)
 
     def add_to_principal_policy(
         self, statement: iam.PolicyStatement
@@ -353,14 +353,10 @@ class FunctionGroup(Construct):
                 database.grant_app_connect(role)
         private_keys = self._shared.private_keys.secret_arn
         if wiring.Access.SIGNING_KEY in key.access:
-            role.add_to_policy(
-                iam.PolicyStatement(actions=[SECRET_READ], resources=[private_keys])
-            )
+            role.add_to_policy(iam.PolicyStatement(actions=[SECRET_READ], resources=[private_keys]))
         if wiring.Access.SIGNING_KEY_ADMIN in key.access:
             role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=[SECRET_READ, SECRET_WRITE], resources=[private_keys]
-                )
+                iam.PolicyStatement(actions=[SECRET_READ, SECRET_WRITE], resources=[private_keys])
             )
         if wiring.Access.EVENTS in key.access:
             # events:PutEvents on this bus's ARN, nothing else.
@@ -461,5 +457,11 @@ class FunctionGroup(Construct):
         self._endpoint_allowed.add(key)
         construct_id = "".join(w.capitalize() for w in re.split(r"[^A-Za-z0-9]+", service))
         owner = "Maintenance" if "Maintenance" in group.node.id else "Clients"
-        allow_tcp(self.paths, f"{owner}To{construct_id}", group, endpoint, HTTPS_PORT,
-                  f"{group.node.id} to {service}")
+        allow_tcp(
+            self.paths,
+            f"{owner}To{construct_id}",
+            group,
+            endpoint,
+            HTTPS_PORT,
+            f"{group.node.id} to {service}",
+        )

@@ -99,8 +99,17 @@ def compile_bytecode(directory: Path, mounted_at: str, interpreter: str) -> None
     Hash-based, unchecked .pyc files stay valid whatever timestamps the deployment package
     gives the sources."""
     command = [
-        interpreter, "-m", "compileall", "-q", "-j", "0",
-        "-d", mounted_at, "--invalidation-mode", "unchecked-hash", str(directory),
+        interpreter,
+        "-m",
+        "compileall",
+        "-q",
+        "-j",
+        "0",
+        "-d",
+        mounted_at,
+        "--invalidation-mode",
+        "unchecked-hash",
+        str(directory),
     ]
     if subprocess.run(command, check=False).returncode != 0:  # noqa: S603 - fixed argv
         raise RuntimeError(f"{interpreter} could not compile the modules in {directory}")
@@ -111,7 +120,10 @@ class PipLayerBundling:
     """Builds the layer in ``<output_dir>/python`` with the local Python and pip."""
 
     def __init__(
-        self, source_dir: Path, dependencies: Sequence[str], platform: LambdaPlatform,
+        self,
+        source_dir: Path,
+        dependencies: Sequence[str],
+        platform: LambdaPlatform,
         rds_ca_source: Path = rds_ca.SOURCE,
     ) -> None:
         self.source_dir = source_dir

@@ -82,7 +82,8 @@ def locked_closure(
         # A name appears more than once only when the lock forks by Python version; the
         # dependency then names the version.
         return next(
-            p for p in packages
+            p
+            for p in packages
             if p["name"] == dep["name"] and dep.get("version", p["version"]) == p["version"]
         )
 

@@ -133,48 +133,62 @@ class DomainAlarms(Construct):
             alarm(
                 self,
                 f"ThrottlesAlarm{index}",
-                description=f"{prefix}: Lambda throttled invocations of "
-                f"{', '.join(group)}",
+                description=f"{prefix}: Lambda throttled invocations of {', '.join(group)}",
                 metric=summed(group, "Throttles", f"{domain} throttles"),
                 threshold=1,
             )
             for index, group in enumerate(chunks(names, MATH_ALARM_METRICS), start=1)
         ]
         self.cpu = alarm(
-            self, "DatabaseCpuAlarm",
+            self,
+            "DatabaseCpuAlarm",
             description=f"{prefix} database: CPU above {DB_CPU_PERCENT} % for 15 minutes",
             metric=rds_metric("CPUUtilization", "DBInstanceIdentifier", instance_id),
-            threshold=DB_CPU_PERCENT, comparison=GT, periods=3,
+            threshold=DB_CPU_PERCENT,
+            comparison=GT,
+            periods=3,
         )
         self.storage = alarm(
-            self, "DatabaseStorageAlarm",
+            self,
+            "DatabaseStorageAlarm",
             description=f"{prefix} database: less than 2 GiB of free storage",
-            metric=rds_metric("FreeStorageSpace", "DBInstanceIdentifier", instance_id,
-                              "Minimum"),
-            threshold=DB_FREE_STORAGE_BYTES, comparison=LT,
+            metric=rds_metric("FreeStorageSpace", "DBInstanceIdentifier", instance_id, "Minimum"),
+            threshold=DB_FREE_STORAGE_BYTES,
+            comparison=LT,
         )
         self.connections = alarm(
-            self, "DatabaseConnectionsAlarm",
+            self,
+            "DatabaseConnectionsAlarm",
             description=f"{prefix} database: {DB_CONNECTIONS}+ connections for 15 minutes",
-            metric=rds_metric("DatabaseConnections", "DBInstanceIdentifier", instance_id,
-                              "Maximum"),
-            threshold=DB_CONNECTIONS, comparison=GE, periods=3,
+            metric=rds_metric(
+                "DatabaseConnections", "DBInstanceIdentifier", instance_id, "Maximum"
+            ),
+            threshold=DB_CONNECTIONS,
+            comparison=GE,
+            periods=3,
         )
         self.borrow = alarm(
-            self, "ProxyBorrowLatencyAlarm",
+            self,
+            "ProxyBorrowLatencyAlarm",
             description=f"{prefix} proxy: a request waited over 5 s for a database "
             "connection (the borrow timeout, 30 s, fails it)",
-            metric=rds_metric("DatabaseConnectionsBorrowLatency", "ProxyName", proxy_name,
-                              "Maximum"),
-            threshold=PROXY_BORROW_LATENCY_US, comparison=GT,
+            metric=rds_metric(
+                "DatabaseConnectionsBorrowLatency", "ProxyName", proxy_name, "Maximum"
+            ),
+            threshold=PROXY_BORROW_LATENCY_US,
+            comparison=GT,
         )
         self.pinned = alarm(
-            self, "ProxyPinnedSessionsAlarm",
+            self,
+            "ProxyPinnedSessionsAlarm",
             description=f"{prefix} proxy: client sessions pinned to a database connection "
             "for 15 minutes",
-            metric=rds_metric("DatabaseConnectionsCurrentlySessionPinned", "ProxyName",
-                              proxy_name, "Maximum"),
-            threshold=1, comparison=GE, periods=3,
+            metric=rds_metric(
+                "DatabaseConnectionsCurrentlySessionPinned", "ProxyName", proxy_name, "Maximum"
+            ),
+            threshold=1,
+            comparison=GE,
+            periods=3,
         )
 
 
@@ -182,6 +196,7 @@ def api_alarms(
     scope: Construct, config: InkwellConfig, api_name: str, stage: str
 ) -> list[cloudwatch.Alarm]:
     """5xx rate and p99 latency of the API stage."""
+
     def api_metric(metric: str, statistic: str) -> cloudwatch.Metric:
         return cloudwatch.Metric(
             namespace="AWS/ApiGateway",
@@ -194,15 +209,24 @@ def api_alarms(
     prefix = config.name_prefix
     return [
         # API Gateway's 5XXError average is the fraction of requests that ended in 5xx.
-        alarm(scope, "ServerErrorRateAlarm",
-              description=f"{prefix}-api: over 1 % of requests answered 5xx for 10 minutes",
-              metric=api_metric("5XXError", "Average"),
-              threshold=API_5XX_RATE_THRESHOLD, comparison=GT, periods=2),
-        alarm(scope, "LatencyP99Alarm",
-              description=f"{prefix}-api: p99 latency above {API_P99_LATENCY_MS} ms "
-              "for 15 minutes",
-              metric=api_metric("Latency", "p99"),
-              threshold=API_P99_LATENCY_MS, comparison=GT, periods=3),
+        alarm(
+            scope,
+            "ServerErrorRateAlarm",
+            description=f"{prefix}-api: over 1 % of requests answered 5xx for 10 minutes",
+            metric=api_metric("5XXError", "Average"),
+            threshold=API_5XX_RATE_THRESHOLD,
+            comparison=GT,
+            periods=2,
+        ),
+        alarm(
+            scope,
+            "LatencyP99Alarm",
+            description=f"{prefix}-api: p99 latency above {API_P99_LATENCY_MS} ms for 15 minutes",
+            metric=api_metric("Latency", "p99"),
+            threshold=API_P99_LATENCY_MS,
+            comparison=GT,
+            periods=3,
+        ),
     ]
 
 
@@ -225,44 +249,80 @@ def dashboard(scope: Construct, config: InkwellConfig) -> cloudwatch.Dashboard:
     api_dims = {"ApiName": f"{prefix}-api", "Stage": config.stage}
 
     def api(metric: str, statistic: str, label: str) -> cloudwatch.Metric:
-        return cloudwatch.Metric(namespace="AWS/ApiGateway", metric_name=metric,
-                                 dimensions_map=api_dims, statistic=statistic,
-                                 period=PERIOD, label=label)
+        return cloudwatch.Metric(
+            namespace="AWS/ApiGateway",
+            metric_name=metric,
+            dimensions_map=api_dims,
+            statistic=statistic,
+            period=PERIOD,
+            label=label,
+        )
 
     board = cloudwatch.Dashboard(scope, "Dashboard", dashboard_name=prefix)
-    board.add_widgets(cloudwatch.TextWidget(
-        markdown=f"# {prefix}\nGolden signals: traffic, errors, latency, saturation. "
-        "Alarms and what to do: docs/deploy.md.", width=24, height=2))
     board.add_widgets(
-        cloudwatch.GraphWidget(title="API requests", left=[api("Count", "Sum", "requests")],
-                               width=6),
-        cloudwatch.GraphWidget(title="API errors", left=[
-            api("4XXError", "Sum", "4xx"), api("5XXError", "Sum", "5xx")], width=6),
-        cloudwatch.GraphWidget(title="API latency", left=[
-            api("Latency", "p50", "p50"), api("Latency", "p99", "p99")], width=6),
-        cloudwatch.GraphWidget(title="API integration latency p99", left=[
-            api("IntegrationLatency", "p99", "p99")], width=6),
+        cloudwatch.TextWidget(
+            markdown=f"# {prefix}\nGolden signals: traffic, errors, latency, saturation. "
+            "Alarms and what to do: docs/deploy.md.",
+            width=24,
+            height=2,
+        )
+    )
+    board.add_widgets(
+        cloudwatch.GraphWidget(
+            title="API requests", left=[api("Count", "Sum", "requests")], width=6
+        ),
+        cloudwatch.GraphWidget(
+            title="API errors",
+            left=[api("4XXError", "Sum", "4xx"), api("5XXError", "Sum", "5xx")],
+            width=6,
+        ),
+        cloudwatch.GraphWidget(
+            title="API latency",
+            left=[api("Latency", "p50", "p50"), api("Latency", "p99", "p99")],
+            width=6,
+        ),
+        cloudwatch.GraphWidget(
+            title="API integration latency p99",
+            left=[api("IntegrationLatency", "p99", "p99")],
+            width=6,
+        ),
     )
     for domain in wiring.DATABASE_DOMAINS:
-        names = [function_name(config, f) for f in wiring.all_functions()
-                 if f.domain == domain]
+        names = [function_name(config, f) for f in wiring.all_functions() if f.domain == domain]
         instance = f"{prefix}-{domain}"
         durations = [lambda_metric(n, "Duration", "p99") for n in names]
         board.add_widgets(
-            cloudwatch.GraphWidget(title=f"{domain}: invocations", left=[
-                summed(names, "Invocations", "invocations")], width=6),
-            cloudwatch.GraphWidget(title=f"{domain}: errors and throttles", left=[
-                summed(names, "Errors", "errors"), summed(names, "Throttles", "throttles")],
-                width=6),
-            cloudwatch.GraphWidget(title=f"{domain}: p99 duration by function",
-                                   left=durations, width=6, legend_position=(
-                                       cloudwatch.LegendPosition.HIDDEN)),
-            cloudwatch.GraphWidget(title=f"{domain}: database", left=[
-                rds_metric("CPUUtilization", "DBInstanceIdentifier", instance),
-            ], right=[
-                rds_metric("DatabaseConnections", "DBInstanceIdentifier", instance, "Maximum"),
-                rds_metric("DatabaseConnectionsCurrentlySessionPinned", "ProxyName", instance,
-                           "Maximum"),
-            ], width=6),
+            cloudwatch.GraphWidget(
+                title=f"{domain}: invocations",
+                left=[summed(names, "Invocations", "invocations")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title=f"{domain}: errors and throttles",
+                left=[summed(names, "Errors", "errors"), summed(names, "Throttles", "throttles")],
+                width=6,
+            ),
+            cloudwatch.GraphWidget(
+                title=f"{domain}: p99 duration by function",
+                left=durations,
+                width=6,
+                legend_position=(cloudwatch.LegendPosition.HIDDEN),
+            ),
+            cloudwatch.GraphWidget(
+                title=f"{domain}: database",
+                left=[
+                    rds_metric("CPUUtilization", "DBInstanceIdentifier", instance),
+                ],
+                right=[
+                    rds_metric("DatabaseConnections", "DBInstanceIdentifier", instance, "Maximum"),
+                    rds_metric(
+                        "DatabaseConnectionsCurrentlySessionPinned",
+                        "ProxyName",
+                        instance,
+                        "Maximum",
+                    ),
+                ],
+                width=6,
+            ),
         )
     return board

@@ -58,7 +58,13 @@ def _all(root: IConstruct, kind: type[T]) -> Iterable[T]:
 def acknowledge(stack: Stack, config: InkwellConfig) -> None:
     """Every accepted finding of the Inkwell app (``stack`` and its nested stacks)."""
     acks: list[Callable[[Stack, InkwellConfig], None]] = [
-        _network, _databases, _functions, _api, _queues, _cdk_owned, _signing_keys,
+        _network,
+        _databases,
+        _functions,
+        _api,
+        _queues,
+        _cdk_owned,
+        _signing_keys,
         _alarm_topic,
     ]
     for add in acks:
@@ -68,25 +74,37 @@ def acknowledge(stack: Stack, config: InkwellConfig) -> None:
 def _network(stack: Stack, config: InkwellConfig) -> None:
     if not config.flow_logs:
         for vpc in _all(stack, ec2.Vpc):
-            _ack(vpc, "AwsSolutions-VPC7",
-                 f"stage {config.stage}: flow logs are on by default for stage=prod "
-                 "(flowLogs); a disposable stage skips their ingestion cost")
+            _ack(
+                vpc,
+                "AwsSolutions-VPC7",
+                f"stage {config.stage}: flow logs are on by default for stage=prod "
+                "(flowLogs); a disposable stage skips their ingestion cost",
+            )
 
 
 def _databases(stack: Stack, config: InkwellConfig) -> None:
     for instance in _all(stack, rds.DatabaseInstance):
         if not config.multi_az:
-            _ack(instance, "AwsSolutions-RDS3",
-                 f"stage {config.stage}: single-AZ halves the instance cost of a disposable "
-                 "stage; stage=prod defaults to Multi-AZ (multiAz)")
+            _ack(
+                instance,
+                "AwsSolutions-RDS3",
+                f"stage {config.stage}: single-AZ halves the instance cost of a disposable "
+                "stage; stage=prod defaults to Multi-AZ (multiAz)",
+            )
         if not config.deletion_protection:
-            _ack(instance, "AwsSolutions-RDS10",
-                 f"stage {config.stage}: a disposable stage must be deletable; stage=prod "
-                 "defaults to deletion protection (deletionProtection)")
-        _ack(instance, "AwsSolutions-RDS11",
-             "a non-default port hides nothing here: the instance is in isolated subnets, "
-             "its security group admits only the proxy and the maintenance function, and "
-             "every login is IAM-authenticated")
+            _ack(
+                instance,
+                "AwsSolutions-RDS10",
+                f"stage {config.stage}: a disposable stage must be deletable; stage=prod "
+                "defaults to deletion protection (deletionProtection)",
+            )
+        _ack(
+            instance,
+            "AwsSolutions-RDS11",
+            "a non-default port hides nothing here: the instance is in isolated subnets, "
+            "its security group admits only the proxy and the maintenance function, and "
+            "every login is IAM-authenticated",
+        )
 
 
 def _runtime_reason(config: InkwellConfig) -> str:
@@ -111,10 +129,13 @@ def _functions(stack: Stack, config: InkwellConfig) -> None:
             continue
         _ack(fn, "Serverless-LambdaDLQ", _dlq_reason(function))
         if isinstance(function, wiring.Scheduled):
-            _ack(fn, "Serverless-LambdaAsyncFailureDestination",
-                 "a scheduled run is not retried and has no failure destination on "
-                 "purpose: the next run (every few minutes) is the retry, and a failed run "
-                 "raises the function's errors alarm")
+            _ack(
+                fn,
+                "Serverless-LambdaAsyncFailureDestination",
+                "a scheduled run is not retried and has no failure destination on "
+                "purpose: the next run (every few minutes) is the retry, and a failed run "
+                "raises the function's errors alarm",
+            )
     for role in _all(stack, InlinePolicyRole):
         _ack(role, "AwsSolutions-IAM5[Resource::*]", WILDCARD_ACTIONS)
         _ack(role, "Serverless-LambdaStarPermissions", WILDCARD_ACTIONS)
@@ -122,52 +143,78 @@ def _functions(stack: Stack, config: InkwellConfig) -> None:
 
 def _dlq_reason(function: wiring.Function) -> str:
     if isinstance(function, wiring.Route) or function == wiring.AUTHORIZER:
-        return ("invoked synchronously by API Gateway: the caller gets the error, a "
-                "dead-letter queue would never receive anything")
+        return (
+            "invoked synchronously by API Gateway: the caller gets the error, a "
+            "dead-letter queue would never receive anything"
+        )
     if isinstance(function, wiring.Consumer):
-        return ("its failures go to its own dead-letter queue through the asynchronous "
-                "invocation's on-failure destination (newer than a function DLQ, and it "
-                "keeps the error)")
+        return (
+            "its failures go to its own dead-letter queue through the asynchronous "
+            "invocation's on-failure destination (newer than a function DLQ, and it "
+            "keeps the error)"
+        )
     if isinstance(function, wiring.Scheduled):
         return "a scheduled run is not retried: the next run is the retry"
-    return ("invoked synchronously at deploy time by a CloudFormation custom resource, "
-            "which fails the deploy with the error")
+    return (
+        "invoked synchronously at deploy time by a CloudFormation custom resource, "
+        "which fails the deploy with the error"
+    )
 
 
 def _api(stack: Stack, config: InkwellConfig) -> None:
     for api in _all(stack, apigw.RestApi):
-        _ack(api, "AwsSolutions-APIG2",
-             "every function validates its own request (pydantic models) and answers "
-             "application/problem+json 400/422 with the field errors; a gateway request "
-             "validator would answer in another format")
+        _ack(
+            api,
+            "AwsSolutions-APIG2",
+            "every function validates its own request (pydantic models) and answers "
+            "application/problem+json 400/422 with the field errors; a gateway request "
+            "validator would answer in another format",
+        )
         role = api.node.try_find_child("CloudWatchRole")
         if role is not None:
-            _ack(role, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
-                 "service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
-                 "the account-level role API Gateway needs to write access logs; this "
-                 "managed policy is the one AWS documents for it")
+            _ack(
+                role,
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+                "service-role/AmazonAPIGatewayPushToCloudWatchLogs]",
+                "the account-level role API Gateway needs to write access logs; this "
+                "managed policy is the one AWS documents for it",
+            )
     for method in _all(stack, apigw.Method):
         if method.http_method == "OPTIONS":
             continue
-        _ack(method, "AwsSolutions-COG4",
-             "authorization is Inkwell's own: a Lambda authorizer verifies ES256 JWTs "
-             "issued by the users domain (docs/architecture.md); there is no Cognito pool")
-        route = next((r for r in wiring.ROUTES if r.auth == "none"
-                      and method.resource.path == r.path
-                      and method.http_method in wiring.http_methods(r)),
-                     None)
+        _ack(
+            method,
+            "AwsSolutions-COG4",
+            "authorization is Inkwell's own: a Lambda authorizer verifies ES256 JWTs "
+            "issued by the users domain (docs/architecture.md); there is no Cognito pool",
+        )
+        route = next(
+            (
+                r
+                for r in wiring.ROUTES
+                if r.auth == "none"
+                and method.resource.path == r.path
+                and method.http_method in wiring.http_methods(r)
+            ),
+            None,
+        )
         if route is not None:
-            _ack(method, "AwsSolutions-APIG4",
-                 f"{method.http_method} {route.path} is the public liveness check: no "
-                 "identity, no data")
+            _ack(
+                method,
+                "AwsSolutions-APIG4",
+                f"{method.http_method} {route.path} is the public liveness check: no "
+                "identity, no data",
+            )
 
 
 def _queues(stack: Stack, config: InkwellConfig) -> None:
     for queue in _all(stack, sqs.Queue):
         if queue.node.id == "DeadLetterQueue":
-            reason = ("this queue is a consumer's dead-letter queue (the rule target's DLQ "
-                      "and the function's on-failure destination); a DLQ of a DLQ would "
-                      "only move the problem")
+            reason = (
+                "this queue is a consumer's dead-letter queue (the rule target's DLQ "
+                "and the function's on-failure destination); a DLQ of a DLQ would "
+                "only move the problem"
+            )
             _ack(queue, "AwsSolutions-SQS3", reason)
             _ack(queue, "Serverless-SQSRedrivePolicy", reason)
 
@@ -175,25 +222,36 @@ def _queues(stack: Stack, config: InkwellConfig) -> None:
 def _cdk_owned(stack: Stack, config: InkwellConfig) -> None:
     """Functions CDK creates itself (the trigger and custom-resource providers) and the
     EventBridge Scheduler roles of its scheduler targets."""
-    basic = ("AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
-             "AWSLambdaBasicExecutionRole]")
+    basic = (
+        "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+        "AWSLambdaBasicExecutionRole]"
+    )
     for provider in _all(stack, custom_resources.Provider):
-        reason = ("CDK's custom-resource provider framework function (deploy time only): "
-                  "CDK sets its role, memory and tracing")
+        reason = (
+            "CDK's custom-resource provider framework function (deploy time only): "
+            "CDK sets its role, memory and tracing"
+        )
         for construct in provider.node.find_all():
             if isinstance(construct, lambda_.Function):
-                for rule in ("Serverless-LambdaDefaultMemorySize", "Serverless-LambdaTracing",
-                             "Serverless-LambdaDLQ", "Serverless-LambdaLatestVersion",
-                             "AwsSolutions-L1"):
+                for rule in (
+                    "Serverless-LambdaDefaultMemorySize",
+                    "Serverless-LambdaTracing",
+                    "Serverless-LambdaDLQ",
+                    "Serverless-LambdaLatestVersion",
+                    "AwsSolutions-L1",
+                ):
                     _ack(construct, rule, reason)
             if isinstance(construct, iam.Role):
                 _ack(construct, basic, reason)
                 _ack(construct, "Serverless-LambdaStarPermissions", reason)
             if isinstance(construct, iam.Policy):
                 for resource in _invoke_wildcards(construct):
-                    _ack(construct, f"AwsSolutions-IAM5[Resource::{resource}]",
-                         "CDK's provider framework invokes the one handler function and its "
-                         "versions (ARN:*)")
+                    _ack(
+                        construct,
+                        f"AwsSolutions-IAM5[Resource::{resource}]",
+                        "CDK's provider framework invokes the one handler function and its "
+                        "versions (ARN:*)",
+                    )
     for nested in stack.node.find_all():
         if not isinstance(nested, Stack):
             continue
@@ -201,9 +259,12 @@ def _cdk_owned(stack: Stack, config: InkwellConfig) -> None:
             if child.node.id.startswith("SchedulerRoleForTarget"):
                 for policy in _all(child, iam.Policy):
                     for statement in _invoke_wildcards(policy):
-                        _ack(policy, f"AwsSolutions-IAM5[Resource::{statement}]",
-                             "CDK's EventBridge Scheduler target grant: invoke the function "
-                             "and its versions (ARN:*), on this one function only")
+                        _ack(
+                            policy,
+                            f"AwsSolutions-IAM5[Resource::{statement}]",
+                            "CDK's EventBridge Scheduler target grant: invoke the function "
+                            "and its versions (ARN:*), on this one function only",
+                        )
 
 
 def _invoke_wildcards(policy: iam.Policy) -> list[str]:
@@ -224,14 +285,20 @@ def _signing_keys(stack: Stack, config: InkwellConfig) -> None:
     from infra.cdk.inkwell_infra.keys import PrivateKeys
 
     for keys in _all(stack, PrivateKeys):
-        _ack(keys.secret, "AwsSolutions-SMG4",
-             "the JWT private keys rotate through the signing-keys custom resource: bump "
-             "jwtKeyGeneration and deploy (docs/deploy.md); a Secrets Manager rotation "
-             "could not also hand the new public key to the authorizer")
+        _ack(
+            keys.secret,
+            "AwsSolutions-SMG4",
+            "the JWT private keys rotate through the signing-keys custom resource: bump "
+            "jwtKeyGeneration and deploy (docs/deploy.md); a Secrets Manager rotation "
+            "could not also hand the new public key to the authorizer",
+        )
 
 
 def _alarm_topic(stack: Stack, config: InkwellConfig) -> None:
     for subscription in _all(stack, sns.Subscription):
-        _ack(subscription, "Serverless-SNSRedrivePolicy",
-             "the alarmEmail subscription: an undeliverable alarm email would land in a "
-             "queue nobody reads; the alarm's state stays in CloudWatch and on the dashboard")
+        _ack(
+            subscription,
+            "Serverless-SNSRedrivePolicy",
+            "the alarmEmail subscription: an undeliverable alarm email would land in a "
+            "queue nobody reads; the alarm's state stays in CloudWatch and on the dashboard",
+        )

@@ -28,9 +28,7 @@ LAYER_RELATIVE_PATH = "certs/rds-ca-bundle.pem"
 LAYER_PATH = f"/opt/{LAYER_RELATIVE_PATH}"
 
 _STRING = re.compile(r"'((?:[^'\\]|\\.)*)'")
-_PEM = re.compile(
-    r"-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+?-----END CERTIFICATE-----\n?"
-)
+_PEM = re.compile(r"-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/=\n]+?-----END CERTIFICATE-----\n?")
 
 
 class RdsCaError(RuntimeError):

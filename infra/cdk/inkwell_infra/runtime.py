@@ -126,15 +126,19 @@ def _candidates(version: str) -> Iterable[str]:
         try:
             found = subprocess.run(  # noqa: S603 - fixed arguments
                 [uv, "python", "find", "--no-project", version],
-                capture_output=True, text=True, timeout=60, check=False,
+                capture_output=True,
+                text=True,
+                timeout=60,
+                check=False,
             )
         except (OSError, subprocess.TimeoutExpired):
             found = None
         if found is not None and found.returncode == 0 and found.stdout.strip():
             yield found.stdout.strip()
     pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
-    yield from sorted(glob.glob(f"{pyenv_root}/versions/{version}*/bin/python{version}"),
-                      reverse=True)
+    yield from sorted(
+        glob.glob(f"{pyenv_root}/versions/{version}*/bin/python{version}"), reverse=True
+    )
     yield f"/usr/bin/python{version}"
     yield f"/usr/local/bin/python{version}"
 

@@ -135,8 +135,12 @@ class InkwellStack(Stack):
 
     def _outputs(self) -> None:
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the API stage")
-        CfnOutput(self, "WebAclArn", value=self.api.web_acl.attr_arn,
-                  description="WAF web ACL on the API stage")
+        CfnOutput(
+            self,
+            "WebAclArn",
+            value=self.api.web_acl.attr_arn,
+            description="WAF web ACL on the API stage",
+        )
         for domain, stack in self.domains.items():
             CfnOutput(
                 self,
@@ -154,8 +158,9 @@ class InkwellStack(Stack):
                     """--function-name <name> --payload '{"action":"..."}' out.json"""
                 ),
             )
-        CfnOutput(self, "EventBusName", value=self.event_bus.bus_name,
-                  description="The Inkwell event bus")
+        CfnOutput(
+            self, "EventBusName", value=self.event_bus.bus_name, description="The Inkwell event bus"
+        )
         CfnOutput(self, "EventBusArn", value=self.event_bus.bus_arn)
         for stack in self.domains.values():
             for consumer_name, queue in stack.events.dead_letter_queues.items():

@@ -84,10 +84,16 @@ class AwsJsonClient:
             raise AwsCallFailed(str(exc)) from exc
         parts = urlsplit(self.url)
         headers = sigv4.signed_headers(
-            method="POST", host=parts.netloc, path=parts.path or "/",
-            headers={"content-type": CONTENT_TYPE,
-                     "x-amz-target": f"{self.target_prefix}.{operation}"},
-            body=body, service=self.signing_name, region_name=self.region,
+            method="POST",
+            host=parts.netloc,
+            path=parts.path or "/",
+            headers={
+                "content-type": CONTENT_TYPE,
+                "x-amz-target": f"{self.target_prefix}.{operation}",
+            },
+            body=body,
+            service=self.signing_name,
+            region_name=self.region,
             credentials=credentials,
         )
         with self._lock:
@@ -101,17 +107,16 @@ class AwsJsonClient:
                 except (OSError, http.client.HTTPException) as exc:
                     self.close()
                     if attempt == 2:
-                        raise AwsCallFailed(
-                            f"{operation} failed: {type(exc).__name__}"
-                        ) from exc
+                        raise AwsCallFailed(f"{operation} failed: {type(exc).__name__}") from exc
         try:
             parsed = json.loads(answer) if answer else {}
         except ValueError:
             parsed = {}
         if response.status != 200:
             code = str(parsed.get("__type", "")).rpartition("#")[2] or None
-            raise AwsCallFailed(f"{operation} answered HTTP {response.status} ({code})",
-                                response.status, code)
+            raise AwsCallFailed(
+                f"{operation} answered HTTP {response.status} ({code})", response.status, code
+            )
         if not isinstance(parsed, dict):
             raise AwsCallFailed(f"{operation} answered something other than a JSON object")
         return parsed

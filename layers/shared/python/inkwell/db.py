@@ -103,16 +103,16 @@ class ConnectionParams:
             raise ConfigurationError(f"{env.DB_CA_BUNDLE}: no such file {ca_file!r}")
         url = os.environ.get(env.db_url(domain))
         if url:
-            params = replace(cls.from_url(url, tls=tls_setting == "verify-full"),
-                             ca_file=ca_file)
+            params = replace(cls.from_url(url, tls=tls_setting == "verify-full"), ca_file=ca_file)
             return replace(params, user=env.owner_user(domain)) if maintenance else params
         if os.environ.get(env.DB_AUTH) != env.DB_AUTH_IAM:
             raise ConfigurationError(
                 f"set {env.db_url(domain)} (local) or {env.DB_AUTH}={env.DB_AUTH_IAM} with"
                 f" {env.db_host(domain)} (AWS)"
             )
-        host = (maintenance and os.environ.get(env.db_instance_host(domain))) or \
-            os.environ.get(env.db_host(domain))
+        host = (maintenance and os.environ.get(env.db_instance_host(domain))) or os.environ.get(
+            env.db_host(domain)
+        )
         if not host:
             raise ConfigurationError(f"environment variable {env.db_host(domain)} is not set")
         port = os.environ.get(env.db_port(domain)) or "5432"

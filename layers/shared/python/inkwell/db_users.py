@@ -49,7 +49,8 @@ def ident(name: str) -> str:
 
 def settings_of(conn: pg8000.native.Connection, role: str) -> dict[str, str]:
     """The role's own defaults (``ALTER ROLE ... SET``), for every database."""
-    rows = query(conn,
+    rows = query(
+        conn,
         "SELECT unnest(s.setconfig) FROM pg_db_role_setting s"
         " JOIN pg_roles r ON r.oid = s.setrole WHERE r.rolname = :role AND s.setdatabase = 0",
         role=role,
@@ -69,23 +70,25 @@ def up_to_date(conn: pg8000.native.Connection, domain: str) -> bool:
     """Whether the users exist with their settings and the owner owns the database
     (readable by any user: the maintenance function asks as the owner)."""
     owner, app = env.owner_user(domain), env.app_user(domain)
-    roles = {r[0] for r in query(conn,
-        "SELECT rolname FROM pg_roles WHERE rolname IN (:o, :a)", o=owner, a=app)}
+    roles = {
+        r[0]
+        for r in query(
+            conn, "SELECT rolname FROM pg_roles WHERE rolname IN (:o, :a)", o=owner, a=app
+        )
+    }
     if roles != {owner, app}:
         return False
     if settings_of(conn, app) != _wanted(APP_SETTINGS):
         return False
     if settings_of(conn, owner) != _wanted(OWNER_SETTINGS):
         return False
-    (db_owner,) = query(conn,
-        "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
+    (db_owner,) = query(
+        conn, "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = current_database()"
     )[0]
     return bool(db_owner == owner)
 
 
-def provision(
-    admin: pg8000.native.Connection, domain: str, password: str | None = None
-) -> None:
+def provision(admin: pg8000.native.Connection, domain: str, password: str | None = None) -> None:
     """Create or update the domain's users, make the owner own the database (connected
     to) and everything in its public schema. `admin` may create roles. `password` is set
     on both users (local servers with password authentication only; on AWS they log in
@@ -125,15 +128,17 @@ def _provision(admin: pg8000.native.Connection, domain: str, password: str | Non
     if not is_super:
         # RDS's master user is not a superuser: giving objects to the owner needs membership.
         query(admin, f"GRANT {ident(owner)} TO CURRENT_USER")
-    (database, db_owner) = query(admin,
+    (database, db_owner) = query(
+        admin,
         "SELECT current_database(), pg_get_userbyid(datdba) FROM pg_database"
-        " WHERE datname = current_database()"
+        " WHERE datname = current_database()",
     )[0]
     if db_owner != owner:
         query(admin, f"ALTER DATABASE {ident(database)} OWNER TO {ident(owner)}")
     query(admin, f"ALTER SCHEMA public OWNER TO {ident(owner)}")
     # Objects created before the owner existed (by the master user) become the owner's.
-    others = query(admin,
+    others = query(
+        admin,
         "SELECT c.relkind, c.relname FROM pg_class c"
         " WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r','p','v','m','S')"
         " AND pg_get_userbyid(c.relowner) <> :owner"
@@ -144,7 +149,8 @@ def _provision(admin: pg8000.native.Connection, domain: str, password: str | Non
     kinds = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}
     for kind, name in others or ():
         query(admin, f"ALTER {kinds[kind]} public.{ident(name)} OWNER TO {ident(owner)}")
-    functions = query(admin,
+    functions = query(
+        admin,
         "SELECT p.oid::regprocedure::text FROM pg_proc p"
         " WHERE p.pronamespace = 'public'::regnamespace AND pg_get_userbyid(p.proowner) <> :o",
         o=owner,

@@ -107,8 +107,12 @@ class LogTransport:
         self.mailbox = mailbox
 
     def send(self, message: EmailMessage) -> None:
-        logged = {"to": mask(message.to), "from": self.sender, "subject": message.subject,
-                  "text": message.redacted_text()}
+        logged = {
+            "to": mask(message.to),
+            "from": self.sender,
+            "subject": message.subject,
+            "text": message.redacted_text(),
+        }
         if self.mailbox is not None:
             logged["file"] = self._save(message)
         logger.info("email (log transport, not sent)", extra={"email": logged})
@@ -156,10 +160,12 @@ class SesTransport:
             answer = _ses_client().send_email(
                 FromEmailAddress=self.sender,
                 Destination={"ToAddresses": [message.to]},
-                Content={"Simple": {
-                    "Subject": {"Data": one_line(message.subject), "Charset": "UTF-8"},
-                    "Body": {"Text": {"Data": message.text, "Charset": "UTF-8"}},
-                }},
+                Content={
+                    "Simple": {
+                        "Subject": {"Data": one_line(message.subject), "Charset": "UTF-8"},
+                        "Body": {"Text": {"Data": message.text, "Charset": "UTF-8"}},
+                    }
+                },
             )
         except ClientError as exc:
             error = exc.response.get("Error") or {}

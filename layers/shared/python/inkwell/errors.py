@@ -53,8 +53,9 @@ class Problem(Exception):
     def to_json(self) -> bytes:
         """The body as every part of the platform writes it (functions and gateway alike):
         compact, UTF-8."""
-        return json.dumps(self.to_dict(), ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":")).encode()
+        return json.dumps(
+            self.to_dict(), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        ).encode()
 
 
 def bad_request(detail: str) -> Problem:

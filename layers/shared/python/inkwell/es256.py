@@ -41,8 +41,9 @@ def public_key(jwk: dict[str, Any]) -> ec.EllipticCurvePublicKey:
     x, y = b64url_decode(str(jwk["x"])), b64url_decode(str(jwk["y"]))
     if len(x) != _COORDINATE_BYTES or len(y) != _COORDINATE_BYTES:
         raise ValueError("bad P-256 coordinates")
-    numbers = ec.EllipticCurvePublicNumbers(int.from_bytes(x, "big"), int.from_bytes(y, "big"),
-                                            ec.SECP256R1())
+    numbers = ec.EllipticCurvePublicNumbers(
+        int.from_bytes(x, "big"), int.from_bytes(y, "big"), ec.SECP256R1()
+    )
     return numbers.public_key()
 
 
@@ -77,8 +78,11 @@ def verified_claims(token: str, keys: dict[str, ec.EllipticCurvePublicKey]) -> d
     r = int.from_bytes(signature[:_COORDINATE_BYTES], "big")
     s = int.from_bytes(signature[_COORDINATE_BYTES:], "big")
     try:
-        key.verify(utils.encode_dss_signature(r, s), f"{parts[0]}.{parts[1]}".encode("ascii"),
-                   ec.ECDSA(hashes.SHA256()))
+        key.verify(
+            utils.encode_dss_signature(r, s),
+            f"{parts[0]}.{parts[1]}".encode("ascii"),
+            ec.ECDSA(hashes.SHA256()),
+        )
     except (InvalidSignature, ValueError) as exc:
         raise Rejected("the signature does not verify") from exc
     return _json_object(parts[1])

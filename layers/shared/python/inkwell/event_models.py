@@ -36,7 +36,10 @@ class EventData(BaseModel):
     """The data of one event type (``TYPE``), camelCase on the wire."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, alias_generator=to_camel,
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        alias_generator=to_camel,
         populate_by_name=True,
         # Build a model's validator when it first validates, not at import: a consumer
         # pays only for the few types it takes (docs/decisions/typed-events.md).
@@ -289,9 +292,22 @@ class NotificationCreated(EventData):
 MODELS: dict[str, type[EventData]] = {
     model.TYPE: model
     for model in (
-        UserRegistered, UserUpdated, UserRoleChanged, UserDeactivated, UserFollowed,
-        UserUnfollowed, PostCreated, PostUpdated, PostPublished, PostUnpublished, PostDeleted,
-        CommentCreated, CommentApproved, CommentRejected, CommentDeleted, CommentReported,
+        UserRegistered,
+        UserUpdated,
+        UserRoleChanged,
+        UserDeactivated,
+        UserFollowed,
+        UserUnfollowed,
+        PostCreated,
+        PostUpdated,
+        PostPublished,
+        PostUnpublished,
+        PostDeleted,
+        CommentCreated,
+        CommentApproved,
+        CommentRejected,
+        CommentDeleted,
+        CommentReported,
         NotificationCreated,
     )
 }

@@ -55,8 +55,13 @@ class EventBridgeClient(awsjson.AwsJsonClient):
     """PutEvents over one kept-alive HTTPS connection, reused across warm invocations."""
 
     def __init__(self, region: str | None = None, timeout_s: float = 3.0) -> None:
-        super().__init__(signing_name="events", target_prefix="AWSEvents",
-                         endpoint_id="EVENTS", region_name=region, timeout_s=timeout_s)
+        super().__init__(
+            signing_name="events",
+            target_prefix="AWSEvents",
+            endpoint_id="EVENTS",
+            region_name=region,
+            timeout_s=timeout_s,
+        )
 
     def put_events(self, entries: list[Entry]) -> list[EntryResult]:
         """Send up to 10 entries; one result per entry, in order."""

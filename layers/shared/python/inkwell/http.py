@@ -80,8 +80,12 @@ def problem_for(exc: BaseException) -> Problem | None:
 
 
 def problem_response(problem: Problem) -> Response:
-    return Response(problem.to_json(), status_code=problem.status, headers=problem.headers,
-                    media_type=PROBLEM_CONTENT_TYPE)
+    return Response(
+        problem.to_json(),
+        status_code=problem.status,
+        headers=problem.headers,
+        media_type=PROBLEM_CONTENT_TYPE,
+    )
 
 
 def _is_json(content_type: str | None) -> bool:
@@ -98,8 +102,7 @@ def _validation_problem(exc: RequestValidationError) -> Problem:
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return Problem(400, "The request body is not valid JSON.")
-    if any(e.get("type") == "model_attributes_type" and e.get("loc") == ("body",)
-           for e in errors):
+    if any(e.get("type") == "model_attributes_type" and e.get("loc") == ("body",) for e in errors):
         return Problem(400, "The request body must be a JSON object.")
     if any(e.get("type") == "missing" and tuple(e.get("loc", ())) == ("body",) for e in errors):
         return Problem(400, "The request needs a JSON body.")
@@ -113,8 +116,10 @@ def _lambda_problem(problem: Problem) -> LambdaResponse:
     """A problem as a Lambda proxy response, for answers given before or around FastAPI."""
     return {
         "statusCode": problem.status,
-        "headers": {"content-type": PROBLEM_CONTENT_TYPE,
-                    **{k.lower(): v for k, v in problem.headers.items()}},
+        "headers": {
+            "content-type": PROBLEM_CONTENT_TYPE,
+            **{k.lower(): v for k, v in problem.headers.items()},
+        },
         "body": problem.to_json().decode(),
         "isBase64Encoded": False,
     }
@@ -130,11 +135,13 @@ def _install_error_handlers(app: FastAPI) -> None:
         body_problem = any(tuple(e.get("loc", ()))[:1] == ("body",) for e in exc.errors())
         content_type = request.headers.get("content-type")
         if body_problem and not _is_json(content_type) and await request.body():
-            return problem_response(Problem(
-                415,
-                "The request body must be JSON sent with Content-Type: application/json"
-                f" (got {content_type or 'no Content-Type'}).",
-            ))
+            return problem_response(
+                Problem(
+                    415,
+                    "The request body must be JSON sent with Content-Type: application/json"
+                    f" (got {content_type or 'no Content-Type'}).",
+                )
+            )
         return problem_response(_validation_problem(exc))
 
     async def on_http(_: Request, exc: Exception) -> Response:
@@ -151,16 +158,14 @@ def log_unexpected(exc: BaseException) -> None:
     frame = exc.__traceback__
     while frame is not None and frame.tb_next is not None:
         frame = frame.tb_next
-    where = (
-        f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame is not None else "?"
-    )
+    where = f"{frame.tb_frame.f_code.co_filename}:{frame.tb_lineno}" if frame is not None else "?"
     logger.error("unexpected error", extra={"errorType": type(exc).__name__, "at": where})
 
 
 # What the authorizer passes for a genuine token it refused, and what to tell the caller.
 TOKEN_ERRORS = {
     "expired": "The access token has expired: get a new one with POST "
-               f"{API_PREFIX}/users/refresh, or sign in again.",
+    f"{API_PREFIX}/users/refresh, or sign in again.",
 }
 
 
@@ -379,8 +384,9 @@ class FunctionApp:
         set_correlation_id(rid)
         refused = _token_problem(event) or _nul_problem(event)
         try:
-            response = (_lambda_problem(refused) if refused is not None
-                        else self._mangum(event, context))
+            response = (
+                _lambda_problem(refused) if refused is not None else self._mangum(event, context)
+            )
         except Exception as exc:
             log_unexpected(exc)
             response = _lambda_problem(internal_error())

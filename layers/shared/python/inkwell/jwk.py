@@ -39,8 +39,7 @@ def new_key_set(kid: str) -> dict[str, Any]:
 def rotated(key_set: dict[str, Any] | None, kid: str) -> dict[str, Any]:
     """A new current key; the old current one becomes the previous (the one before that
     is dropped: tokens it signed have expired by the next rotation)."""
-    return {"current": new_private_jwk(kid),
-            "previous": (key_set or {}).get("current")}
+    return {"current": new_private_jwk(kid), "previous": (key_set or {}).get("current")}
 
 
 def public_key_set(key_set: dict[str, Any]) -> str:

@@ -67,10 +67,11 @@ def apply(
     files += [(p.stem, p) for p in pending_files(directory)]
     _begin_locked(conn)
     try:
-        query(conn,
+        query(
+            conn,
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version text PRIMARY KEY,"
-            " applied_at timestamptz NOT NULL DEFAULT now())"
+            " applied_at timestamptz NOT NULL DEFAULT now())",
         )
         done = {row[0] for row in query(conn, "SELECT version FROM schema_migrations")}
         query(conn, "COMMIT")
@@ -129,8 +130,9 @@ def connect(params: ConnectionParams, name: str) -> pg8000.native.Connection:
                 f"cannot connect to {params.host}:{params.port}/{params.database} as"
                 f" {params.user} after {attempt} attempts: {reason}"
             )
-        logger.warning("database not reachable yet, retrying",
-                       extra={"attempt": attempt, "reason": reason})
+        logger.warning(
+            "database not reachable yet, retrying", extra={"attempt": attempt, "reason": reason}
+        )
         time.sleep(delay)
         delay *= 2
     raise AssertionError("unreachable")
@@ -145,8 +147,12 @@ def master_params(domain: str, owner: ConnectionParams) -> ConnectionParams | No
 
     secret = secrets.secret_json(arn)
     return ConnectionParams(
-        user=str(secret["username"]), password=str(secret["password"]), host=owner.host,
-        port=owner.port, database=owner.database, tls=owner.tls,
+        user=str(secret["username"]),
+        password=str(secret["password"]),
+        host=owner.host,
+        port=owner.port,
+        database=owner.database,
+        tls=owner.tls,
     )
 
 

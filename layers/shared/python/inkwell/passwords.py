@@ -11,7 +11,6 @@ from inkwell.settings import settings
 MAX_PASSWORD_BYTES = 72  # bcrypt ignores (bcrypt>=5: rejects) anything longer
 
 
-
 @cache
 def _dummy_hash() -> bytes:
     """A hash at the configured cost: checking it costs what a real check costs, so

@@ -80,8 +80,9 @@ def deactivate(s: Session, table: str, *, user_id: str, username: str, version: 
     )
 
 
-def set_role(s: Session, table: str, *, user_id: str, username: str, role: str,
-             version: str) -> None:
+def set_role(
+    s: Session, table: str, *, user_id: str, username: str, role: str, version: str
+) -> None:
     """The user's role as of `version`, unless the row knows a newer one. A user not seen
     before is recorded with only the username; their first profile event fills the rest."""
     s.execute(
@@ -125,21 +126,34 @@ def follow_users(consumer: Consumer, table: str) -> None:
     def profile(s: Session, event: ReceivedEvent[UserRegistered | UserUpdated]) -> None:
         data = event.data
         version = data.created_at if isinstance(data, UserRegistered) else data.updated_at
-        upsert(s, table, user_id=data.id, username=data.username,
-               first_name=data.first_name, last_name=data.last_name, version=version)
+        upsert(
+            s,
+            table,
+            user_id=data.id,
+            username=data.username,
+            first_name=data.first_name,
+            last_name=data.last_name,
+            version=version,
+        )
         if isinstance(data, UserRegistered):
-            set_role(s, table, user_id=data.id, username=data.username, role=data.role,
-                     version=version)
+            set_role(
+                s, table, user_id=data.id, username=data.username, role=data.role, version=version
+            )
 
     def role_changed(s: Session, event: ReceivedEvent[UserRoleChanged]) -> None:
         data = event.data
-        set_role(s, table, user_id=data.id, username=data.username, role=data.role,
-                 version=data.updated_at)
+        set_role(
+            s,
+            table,
+            user_id=data.id,
+            username=data.username,
+            role=data.role,
+            version=data.updated_at,
+        )
 
     def deactivated(s: Session, event: ReceivedEvent[UserDeactivated]) -> None:
         data = event.data
-        deactivate(s, table, user_id=data.id, username=data.username,
-                   version=data.updated_at)
+        deactivate(s, table, user_id=data.id, username=data.username, version=data.updated_at)
 
     consumer.on(UserRegistered, UserUpdated)(profile)
     consumer.on(UserRoleChanged)(role_changed)

@@ -56,8 +56,9 @@ def token(host: str, port: int, user: str) -> str:
         cached = _cache.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
-        value = generate_token(host, port, user, credentials=credentials,
-                               now=dt.datetime.fromtimestamp(now, dt.UTC))
+        value = generate_token(
+            host, port, user, credentials=credentials, now=dt.datetime.fromtimestamp(now, dt.UTC)
+        )
         _cache[key] = (now + LIFETIME_S - _RENEW_BEFORE_S, value)
         return value
 

@@ -120,7 +120,9 @@ def report_backlog(db: Database) -> float:
     # A metric of its own (one EMF record), so its Domain dimension never mixes with the
     # invocation's other metrics; `service` is added as on every Powertools metric.
     with single_metric(
-        name="OutboxOldestUnpublishedAgeSeconds", unit=MetricUnit.Seconds, value=age,
+        name="OutboxOldestUnpublishedAgeSeconds",
+        unit=MetricUnit.Seconds,
+        value=age,
         namespace=metrics.namespace,
         default_dimensions={"service": metrics.service or db.domain},
     ) as metric:

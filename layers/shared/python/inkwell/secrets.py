@@ -22,7 +22,8 @@ class SecretUnavailable(Exception):
 @cache
 def _client() -> awsjson.AwsJsonClient:
     return awsjson.AwsJsonClient(
-        signing_name="secretsmanager", target_prefix="secretsmanager",
+        signing_name="secretsmanager",
+        target_prefix="secretsmanager",
         endpoint_id="SECRETS_MANAGER",
     )
 

@@ -84,12 +84,10 @@ class EmailSettings:
     @classmethod
     def from_env(cls) -> EmailSettings:
         raw = os.environ.get(env.EMAIL_TRANSPORT, "")
-        transport = next((t for t in EMAIL_TRANSPORTS if t == (raw.strip().lower() or "log")),
-                         None)
+        transport = next((t for t in EMAIL_TRANSPORTS if t == (raw.strip().lower() or "log")), None)
         if transport is None:
             raise ConfigurationError(
-                f"{env.EMAIL_TRANSPORT} must be one of {', '.join(EMAIL_TRANSPORTS)},"
-                f" got {raw!r}"
+                f"{env.EMAIL_TRANSPORT} must be one of {', '.join(EMAIL_TRANSPORTS)}, got {raw!r}"
             )
         sender = os.environ.get(env.EMAIL_SENDER, "").strip() or None
         if sender is not None:

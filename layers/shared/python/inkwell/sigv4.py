@@ -52,8 +52,9 @@ def _hmac(key: bytes, message: str) -> bytes:
 
 
 def _signature(secret_key: str, day: str, region_name: str, service: str, to_sign: str) -> str:
-    key = _hmac(_hmac(_hmac(_hmac(f"AWS4{secret_key}".encode(), day), region_name), service),
-                "aws4_request")
+    key = _hmac(
+        _hmac(_hmac(_hmac(f"AWS4{secret_key}".encode(), day), region_name), service), "aws4_request"
+    )
     return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
 
 
@@ -86,17 +87,24 @@ def signed_headers(
     if credentials.session_token:
         all_headers["x-amz-security-token"] = credentials.session_token
     names = sorted(all_headers)
-    canonical = "\n".join([
-        method,
-        path or "/",
-        "",
-        "".join(f"{name}:{all_headers[name].strip()}\n" for name in names),
-        ";".join(names),
-        hashlib.sha256(body).hexdigest(),
-    ])
+    canonical = "\n".join(
+        [
+            method,
+            path or "/",
+            "",
+            "".join(f"{name}:{all_headers[name].strip()}\n" for name in names),
+            ";".join(names),
+            hashlib.sha256(body).hexdigest(),
+        ]
+    )
     scope = f"{day}/{region_name}/{service}/aws4_request"
-    signature = _signature(credentials.secret_key, day, region_name, service,
-                           _string_to_sign(amz_date, scope, canonical))
+    signature = _signature(
+        credentials.secret_key,
+        day,
+        region_name,
+        service,
+        _string_to_sign(amz_date, scope, canonical),
+    )
     all_headers["authorization"] = (
         f"{ALGORITHM} Credential={credentials.access_key}/{scope}, "
         f"SignedHeaders={';'.join(names)}, Signature={signature}"
@@ -120,21 +128,29 @@ def presigned_query(
     day = amz_date[:8]
     scope = f"{day}/{region_name}/{service}/aws4_request"
     query = dict(params)
-    query.update({
-        "X-Amz-Algorithm": ALGORITHM,
-        "X-Amz-Credential": f"{credentials.access_key}/{scope}",
-        "X-Amz-Date": amz_date,
-        "X-Amz-Expires": str(expires_s),
-        "X-Amz-SignedHeaders": "host",
-    })
+    query.update(
+        {
+            "X-Amz-Algorithm": ALGORITHM,
+            "X-Amz-Credential": f"{credentials.access_key}/{scope}",
+            "X-Amz-Date": amz_date,
+            "X-Amz-Expires": str(expires_s),
+            "X-Amz-SignedHeaders": "host",
+        }
+    )
     if credentials.session_token:
         query["X-Amz-Security-Token"] = credentials.session_token
     canonical_query = "&".join(
         f"{_encode(name)}={_encode(value)}" for name, value in sorted(query.items())
     )
-    canonical = "\n".join(["GET", "/", canonical_query, f"host:{host}\n", "host",
-                           _EMPTY_PAYLOAD_HASH])
-    signature = _signature(credentials.secret_key, day, region_name, service,
-                           _string_to_sign(amz_date, scope, canonical))
+    canonical = "\n".join(
+        ["GET", "/", canonical_query, f"host:{host}\n", "host", _EMPTY_PAYLOAD_HASH]
+    )
+    signature = _signature(
+        credentials.secret_key,
+        day,
+        region_name,
+        service,
+        _string_to_sign(amz_date, scope, canonical),
+    )
     ordered = "&".join(f"{_encode(name)}={_encode(value)}" for name, value in query.items())
     return f"{ordered}&X-Amz-Signature={signature}"

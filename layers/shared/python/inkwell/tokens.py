@@ -84,8 +84,8 @@ def signing_key() -> tuple[str, Any]:
         key = jwt.PyJWK(current, algorithm=ALGORITHM).key
     except (ValueError, KeyError, TypeError, jwt.PyJWTError) as exc:
         raise ConfigurationError(
-            "the JWT private key set must be {\"current\": <EC P-256 private JWK with kid>,"
-            " \"previous\": ...}"
+            'the JWT private key set must be {"current": <EC P-256 private JWK with kid>,'
+            ' "previous": ...}'
         ) from exc
     if not hasattr(key, "sign"):
         raise ConfigurationError("the current JWT key is not a private key")
@@ -126,8 +126,9 @@ def verify_access_token(token: str, now: float | None = None) -> Principal:
         claims = es256.verified_claims(token, verification_keys())
     except es256.Rejected as exc:
         raise InvalidToken(str(exc)) from exc
-    _check_claims(claims, config.jwt_issuer, config.jwt_audience,
-                  time.time() if now is None else now)
+    _check_claims(
+        claims, config.jwt_issuer, config.jwt_audience, time.time() if now is None else now
+    )
     username, role, sub = claims.get("username"), claims.get("role"), claims.get("sub")
     if not isinstance(username, str) or role not in ROLES or not isinstance(sub, str):
         raise InvalidToken("token claims are incomplete")
