@@ -15,18 +15,15 @@ local PostgreSQL has none): the TLS handshake of RDS Proxy is not in these numbe
 
 from __future__ import annotations
 
-import json
 import os
 import urllib.request
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-from inkwell import env
+from inkwell import env, jwk
+from inkwell.db import ConnectionParams
 
 REGION = "us-east-1"
 BUS = "inkwell-bench"
-LAYER = Path(__file__).resolve().parents[1] / "layers" / "shared" / "python" / "inkwell"
 
 
 class MotoServer:
@@ -85,35 +82,23 @@ def _without(base: dict[str, str], *prefixes: str) -> dict[str, str]:
     return {k: v for k, v in base.items() if not k.startswith(prefixes)}
 
 
-def es256_keys() -> tuple[str, str]:
-    """A new ES256 key: (JWKS of its public key, the private key set JSON)."""
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from jwt.algorithms import ECAlgorithm
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    private = json.loads(ECAlgorithm.to_jwk(key))
-    public = json.loads(ECAlgorithm.to_jwk(key.public_key()))
-    for jwk in (private, public):
-        jwk.update(kid="bench-1", alg="ES256", use="sig")
-    return json.dumps({"keys": [public]}), json.dumps({"current": private, "previous": None})
-
-
 def aws_environment(
     base: dict[str, str], urls: dict[str, str], moto: MotoServer, app_users: dict[str, str]
 ) -> dict[str, str]:
-    """`base` must sign with the key set in ``INKWELL_JWT_PRIVATE_KEYS`` (see `es256_keys`)."""
+    """`base` must sign with the key set in ``INKWELL_JWT_PRIVATE_KEYS``
+    (`local_keys_environment`)."""
     found = _without(base, "AWS_ENDPOINT_URL", env.JWT_PRIVATE_KEYS)
     found.update(_aws_common(moto))
     found[env.DB_AUTH] = env.DB_AUTH_IAM
     for domain, url in urls.items():
-        parts = urlsplit(url)
+        params = ConnectionParams.from_url(url)
         del found[env.db_url(domain)]
         found.update(
             {
-                env.db_host(domain): parts.hostname or "127.0.0.1",
-                env.db_port(domain): str(parts.port or 5432),
-                env.db_name(domain): parts.path.strip("/"),
-                env.db_user(domain): app_users.get(domain) or unquote(parts.username or "postgres"),
+                env.db_host(domain): params.host,
+                env.db_port(domain): str(params.port),
+                env.db_name(domain): params.database,
+                env.db_user(domain): app_users.get(domain) or params.user,
             }
         )
     found[env.JWT_PRIVATE_KEYS_SECRET_ARN] = moto.secret(
@@ -124,13 +109,14 @@ def aws_environment(
 
 def local_keys_environment() -> dict[str, str]:
     """For the aws shape: the parent signs the scenarios' tokens with the same ES256 key."""
-    public, private = es256_keys()
-    return {env.JWT_PUBLIC_KEYS: public, env.JWT_PRIVATE_KEYS: private}
+    from local.platform import token_key_environment
+
+    return token_key_environment(jwk.new_key_set("bench-1"))
 
 
 def app_users(urls: dict[str, str]) -> dict[str, str]:
     """Each domain's application user, where the migrations created it."""
-    from inkwell.db import ConnectionParams, query
+    from inkwell.db import query
 
     found = {}
     for domain, url in urls.items():

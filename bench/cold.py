@@ -50,7 +50,7 @@ def _top_levels(dist: metadata.Distribution) -> set[str]:
 def absent_packages() -> list[str]:
     """Installed top-level packages that neither the layer (the closure of
     ``[project].dependencies``) nor the Lambda runtime provides: dev-only packages that
-    runtime ones would import when present (PyJWT imports `cryptography`, for example)."""
+    runtime ones would import when present (moto and boto3 pull in many, for example)."""
     with (ROOT / "pyproject.toml").open("rb") as f:
         wanted = [_dist_name(r) for r in tomllib.load(f)["project"]["dependencies"]]
     allowed, seen = set(LAMBDA_RUNTIME), set()

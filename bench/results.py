@@ -2,10 +2,10 @@
 
 Every timing is a `pyperf.Benchmark` named ``<section>/<target>`` (``cold/users-login``,
 ``warm/users-login``, ``scale-content/list page 1000``) with one run of the measured values
-(seconds) and the run's metadata: the machine's load average, the git revision, the path.
+(seconds) and its metadata: the machine's load average, and for cold starts what they measured.
 The suite is written to ``build/bench/<label>.json``; ``python -m pyperf stats FILE`` and
-``python -m pyperf compare_to OLD.json NEW.json --table`` read it (for example the old and
-the new AWS path, or two revisions). Counts (round trips, events) go to ``build/bench.json``.
+``python -m pyperf compare_to OLD.json NEW.json --table`` read it (two revisions, for
+example). Counts (round trips, events) go to ``build/bench.json``.
 """
 
 from __future__ import annotations

@@ -27,24 +27,15 @@ from typing import Any
 
 import wiring
 from bench.results import Results
+from bench.scenarios.content import TAGS as CONTENT_TAGS
 from bench.warm import relayed
 from bench.world import BUS_SAMPLES, Event, User, World, http_event
 from local.dispatch import ExecutionEnvironment, context_for, load_handler
 
 Say = Callable[[str], None]
 Out = Callable[..., None]  # lines of the report
-TAGS = [
-    "serverless",
-    "python",
-    "aws",
-    "postgres",
-    "lambda",
-    "devops",
-    "testing",
-    "design",
-    "career",
-    "security",
-] + [f"topic-{i:03d}" for i in range(190)]
+# the first ten of the content scenarios' tags, then enough for 200
+TAGS = CONTENT_TAGS[:10] + [f"topic-{i:03d}" for i in range(190)]
 _VOCABULARY = (
     "function cold start warm request response latency memory runtime handler import "
     "module package layer bundle deploy stack region account role policy permission "

@@ -368,7 +368,7 @@ EVENT_DATA: dict[str, dict[str, Any]] = {
         "text": 'admin commented on your post "Down the Rabbit Hole":\n\n'
         "Curiouser and curiouser! Where does the hole lead?",
         "postId": POST_ID,
-        "commentId": str(uuid.uuid5(_SAMPLE_NAMESPACE, "comment")),
+        "commentId": COMMENT_ID,
         "createdAt": "2025-01-16T08:05:00.000000Z",
     },
 }

@@ -34,10 +34,6 @@ ANONYMOUS = "anonymous"
 EXPIRED = "expired-token"
 
 
-class Expired(Exception):
-    """A genuine token past its expiry."""
-
-
 class Unauthorized(Exception):
     """API Gateway turns exactly this message into a 401 response."""
 
@@ -89,7 +85,7 @@ def authorize(event: dict[str, Any]) -> Principal | None:
     try:
         return verify_access_token(token)
     except ExpiredToken:
-        raise Expired() from None
+        raise  # before InvalidToken, of which it is a kind: the handler explains it
     except InvalidToken:
         raise Unauthorized() from None
 
@@ -98,7 +94,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     method_arn = str(event.get("methodArn", "*"))
     try:
         principal = authorize(event)
-    except Expired:
+    except ExpiredToken:
         return _policy(EXPIRED, method_arn, {"tokenError": "expired"})
     if principal is None:
         if event.get("type") == "TOKEN":

@@ -81,13 +81,9 @@ def _is_admin(caller: Row) -> bool:
 
 
 def _self_or_admin(principal: Principal, user_id: str) -> None:
-    if principal.user_id == user_id:
-        with db.reader() as s:
-            _acting(s, principal)
-        return
     with db.reader() as s:
         caller = _acting(s, principal)
-    if not _is_admin(caller):
+    if principal.user_id != user_id and not _is_admin(caller):
         raise errors.forbidden("You can only change your own account.")
 
 

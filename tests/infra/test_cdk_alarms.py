@@ -154,7 +154,9 @@ def test_alarms_always_notify_the_topic(synth: Synthesized) -> None:
     nobody is subscribed until someone is."""
     topic, _ = only(synth.of_type("AWS::SNS::Topic"))
     assert not synth.of_type("AWS::SNS::Subscription")
-    for props in alarms(synth).values():
+    every_alarm = alarms(synth)
+    assert len(every_alarm) >= len(wiring.all_functions())  # one errors alarm each, at least
+    for props in every_alarm.values():
         assert props["AlarmActions"] == [ref(topic)]
         assert props["OKActions"] == [ref(topic)]
 

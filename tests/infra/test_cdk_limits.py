@@ -45,7 +45,8 @@ def test_every_template_stays_well_within_cloudformation_limits(
             assert len(json.dumps(template)) <= MAX_TEMPLATE_BYTES
     # prod has the longest name prefix
     for resource_type, (prop, limit) in MAX_NAME.items():
-        for resource in prod_synth.of_type(resource_type).values():
-            name = resource["Properties"].get(prop)
-            if isinstance(name, str):
-                assert len(name) <= limit, f"{resource_type} name too long: {name}"
+        names = [r["Properties"].get(prop) for r in prod_synth.of_type(resource_type).values()]
+        literal = [name for name in names if isinstance(name, str)]
+        assert literal, f"no {resource_type} with a literal {prop}"
+        for name in literal:
+            assert len(name) <= limit, f"{resource_type} name too long: {name}"

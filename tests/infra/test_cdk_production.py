@@ -14,7 +14,7 @@ import wiring
 from infra.cdk.inkwell_infra import functions as functions_module
 from infra.cdk.inkwell_infra.paths import FUNCTIONS_DIR
 from tests.infra.conftest import Synthesized, synthesize
-from tests.infra.helpers import only, ref
+from tests.infra.helpers import only
 
 pytestmark = pytest.mark.xdist_group("cdk")
 
@@ -191,14 +191,6 @@ def test_the_alarms_the_deploy_guide_describes_exist(synth: Synthesized) -> None
         if f.domain in wiring.DATABASE_DOMAINS
     }
     assert domain_functions <= watched
-
-
-def test_every_alarm_notifies_the_prod_subscriber(prod_synth: Synthesized) -> None:
-    topic, _ = only(prod_synth.of_type("AWS::SNS::Topic"))
-    _, subscription = only(prod_synth.of_type("AWS::SNS::Subscription"))
-    assert subscription["Properties"]["Endpoint"] == "oncall@inkwell.example"
-    for alarm in prod_synth.of_type("AWS::CloudWatch::Alarm").values():
-        assert alarm["Properties"]["AlarmActions"] == [ref(topic)]
 
 
 def test_one_dashboard_per_stage(synth: Synthesized, prod_synth: Synthesized) -> None:

@@ -18,6 +18,7 @@ from inkwell.db import database
 from local.bus import LocalEventBus
 from tests.conftest import Api
 from tests.integration.comments_support import (
+    COMMENT_FIELDS,
     comment,
     comment_path,
     comment_row,
@@ -43,18 +44,7 @@ def test_a_new_comment_has_every_field_and_a_first_comment_waits(
 ) -> None:
     before = outbox()
     created = comment(api, bob, post["id"], "  Curiouser and curiouser!  ")
-    assert set(created) == {
-        "id",
-        "postId",
-        "parentId",
-        "body",
-        "status",
-        "author",
-        "createdAt",
-        "editedAt",
-        "replyCount",
-        "deleted",
-    }
+    assert set(created) == COMMENT_FIELDS
     uuid.UUID(created["id"])
     assert created["postId"] == post["id"] and created["parentId"] is None
     assert created["body"] == "Curiouser and curiouser!"

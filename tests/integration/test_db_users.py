@@ -9,6 +9,7 @@ import pg8000.native
 import pytest
 from pg8000.exceptions import DatabaseError
 
+import wiring
 from inkwell import db_users, env
 from inkwell.db import ConnectionParams
 from inkwell.migrations import apply
@@ -54,6 +55,7 @@ def app(database_urls: dict[str, str]) -> Iterator[pg8000.native.Connection]:
 
 
 def test_the_functions_connect_as_the_application_users(database_urls: dict[str, str]) -> None:
+    assert set(database_urls) == set(wiring.DATABASE_DOMAINS)
     for domain, url in database_urls.items():
         assert ConnectionParams.from_url(url).user == env.app_user(domain)
 

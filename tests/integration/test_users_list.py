@@ -60,6 +60,7 @@ def test_walk_every_page_without_gaps_or_duplicates(api: Api, admin: Account) ->
         cursor = body["nextCursor"]
         if cursor is None:
             break
+        assert len(seen) < 20, "the cursor does not advance"
         assert pages < 20
     assert len(seen) == len(set(seen))  # no duplicates
     assert expected <= set(seen)  # no gaps

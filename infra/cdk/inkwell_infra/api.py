@@ -54,7 +54,6 @@ from infra.cdk.inkwell_infra.logs import retention_days
 from infra.cdk.inkwell_infra.monitoring import api_alarms
 from inkwell.errors import PROBLEM_CONTENT_TYPE, Problem
 
-PROBLEM_JSON = PROBLEM_CONTENT_TYPE
 TOKEN_AUTHORIZER_CACHE_TTL = Duration.seconds(300)
 
 
@@ -519,7 +518,7 @@ class InkwellApi(Construct):
         }
         for problem in GATEWAY_PROBLEMS:
             headers = {
-                "Content-Type": f"'{PROBLEM_JSON}'",
+                "Content-Type": static_header_value(PROBLEM_CONTENT_TYPE),
                 "X-Request-ID": "context.requestId",
                 **security_header_values(),
                 **cors,
@@ -532,7 +531,7 @@ class InkwellApi(Construct):
                 type=problem.type,
                 status_code=str(problem.status),
                 response_headers=headers,
-                templates={"application/json": body, PROBLEM_JSON: body},
+                templates={"application/json": body, PROBLEM_CONTENT_TYPE: body},
             )
 
     def _add_waf(self) -> wafv2.CfnWebACL:

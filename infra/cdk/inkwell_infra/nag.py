@@ -119,10 +119,11 @@ def _runtime_reason(config: InkwellConfig) -> str:
 
 def _functions(stack: Stack, config: InkwellConfig) -> None:
     kinds = {f.name: f for f in wiring.all_functions()}
+    runtime_reason = _runtime_reason(config)
     for fn in _all(stack, lambda_.Function):
         if config.lambda_runtime != NEWEST_RUNTIME and fn.runtime.name == config.lambda_runtime:
-            _ack(fn, "AwsSolutions-L1", _runtime_reason(config))
-            _ack(fn, "Serverless-LambdaLatestVersion", _runtime_reason(config))
+            _ack(fn, "AwsSolutions-L1", runtime_reason)
+            _ack(fn, "Serverless-LambdaLatestVersion", runtime_reason)
         name = fn.node.scope.node.id if fn.node.scope else ""
         function = kinds.get(name)
         if function is None:
@@ -252,9 +253,7 @@ def _cdk_owned(stack: Stack, config: InkwellConfig) -> None:
                         "CDK's provider framework invokes the one handler function and its "
                         "versions (ARN:*)",
                     )
-    for nested in stack.node.find_all():
-        if not isinstance(nested, Stack):
-            continue
+    for nested in _all(stack, Stack):
         for child in nested.node.children:
             if child.node.id.startswith("SchedulerRoleForTarget"):
                 for policy in _all(child, iam.Policy):

@@ -377,9 +377,15 @@ class _RetryingSession(Session):
             return super().rows(sql, **params)
 
 
+def sqlstate_of(exc: BaseException) -> str:
+    """The SQLSTATE of a PostgreSQL error pg8000 raised ("" when it carries none)."""
+    info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
+    return str(info.get("C", ""))
+
+
 def _translate(exc: DatabaseError) -> Exception:
     info = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else {}
-    sqlstate = str(info.get("C", ""))
+    sqlstate = sqlstate_of(exc)
     if sqlstate.startswith("23"):
         return IntegrityConflict(sqlstate, str(info.get("n", "")))
     if sqlstate in ("40001", "40P01"):

@@ -21,13 +21,12 @@ long one for migrations, UTC everywhere.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import pg8000.native
 from pg8000.exceptions import DatabaseError
 
 from inkwell import env
-from inkwell.db import query
+from inkwell.db import query, sqlstate_of
 
 APP_SETTINGS = {
     "statement_timeout": "10s",
@@ -56,7 +55,7 @@ def settings_of(conn: pg8000.native.Connection, role: str) -> dict[str, str]:
         role=role,
     )
     found: dict[str, str] = {}
-    for (item,) in rows or ():
+    for (item,) in rows:
         name, _, value = str(item).partition("=")
         found[name.lower()] = value
     return found
@@ -101,23 +100,22 @@ def provision(admin: pg8000.native.Connection, domain: str, password: str | None
             return
         except DatabaseError as exc:
             query(admin, "ROLLBACK")
-            info: Any = exc.args[0] if exc.args else {}
-            code = info.get("C") if isinstance(info, dict) else None
-            if code not in _RACE_SQLSTATES or attempt == 5:
+            if sqlstate_of(exc) not in _RACE_SQLSTATES or attempt == 5:
                 raise
             time.sleep(0.05 * attempt)
 
 
 def _provision(admin: pg8000.native.Connection, domain: str, password: str | None) -> None:
     owner, app = env.owner_user(domain), env.app_user(domain)
+    # On RDS, IAM authentication is granted through this role; locally it does not exist.
+    rds_iam = bool(query(admin, "SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'"))
     for role, settings in ((owner, OWNER_SETTINGS), (app, APP_SETTINGS)):
         exists = query(admin, "SELECT 1 FROM pg_roles WHERE rolname = :r", r=role)
         if not exists:
             query(admin, f"CREATE ROLE {ident(role)} LOGIN")
         if password is not None:
             query(admin, f"ALTER ROLE {ident(role)} PASSWORD {pg8000.native.literal(password)}")
-        # On RDS, IAM authentication is granted through this role; locally it does not exist.
-        if query(admin, "SELECT 1 FROM pg_roles WHERE rolname = 'rds_iam'"):
+        if rds_iam:
             query(admin, f"GRANT rds_iam TO {ident(role)}")
         current = settings_of(admin, role)
         for name, value in settings.items():
@@ -147,7 +145,7 @@ def _provision(admin: pg8000.native.Connection, domain: str, password: str | Non
         owner=owner,
     )
     kinds = {"r": "TABLE", "p": "TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW", "S": "SEQUENCE"}
-    for kind, name in others or ():
+    for kind, name in others:
         query(admin, f"ALTER {kinds[kind]} public.{ident(name)} OWNER TO {ident(owner)}")
     functions = query(
         admin,
@@ -155,7 +153,7 @@ def _provision(admin: pg8000.native.Connection, domain: str, password: str | Non
         " WHERE p.pronamespace = 'public'::regnamespace AND pg_get_userbyid(p.proowner) <> :o",
         o=owner,
     )
-    for (signature,) in functions or ():
+    for (signature,) in functions:
         query(admin, f"ALTER FUNCTION {signature} OWNER TO {ident(owner)}")
 
 

@@ -72,7 +72,6 @@ DB_CA_BUNDLE = "INKWELL_DB_CA_BUNDLE"
 # How functions authenticate to PostgreSQL: "password" (the password in the URL, or none:
 # local) or "iam" (an RDS IAM authentication token signed in process: AWS, RDS Proxy).
 DB_AUTH = "INKWELL_DB_AUTH"
-DB_AUTH_PASSWORD = "password"
 DB_AUTH_IAM = "iam"
 
 

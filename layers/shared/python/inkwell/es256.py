@@ -18,7 +18,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, utils
 
-ALGORITHM = "ES256"
+from inkwell.jwk import ALGORITHM
+
 _COORDINATE_BYTES = 32
 
 

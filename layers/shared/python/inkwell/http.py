@@ -169,9 +169,13 @@ TOKEN_ERRORS = {
 }
 
 
+def _authorizer_context(event: LambdaEvent) -> dict[str, Any]:
+    """What the authorizer passed the function (API Gateway's requestContext.authorizer)."""
+    return (event.get("requestContext") or {}).get("authorizer") or {}
+
+
 def _token_problem(event: LambdaEvent) -> Problem | None:
-    context = (event.get("requestContext") or {}).get("authorizer") or {}
-    reason = context.get("tokenError")
+    reason = _authorizer_context(event).get("tokenError")
     if not reason:
         return None
     return unauthorized(TOKEN_ERRORS.get(str(reason), "The access token is not valid."))
@@ -191,7 +195,7 @@ def _nul_problem(event: LambdaEvent) -> Problem | None:
 
 
 def _principal_from_event(event: LambdaEvent) -> Principal | None:
-    context = (event.get("requestContext") or {}).get("authorizer") or {}
+    context = _authorizer_context(event)
     user_id, username, role = context.get("userId"), context.get("username"), context.get("role")
     if not user_id or not username or role not in ROLES:
         return None

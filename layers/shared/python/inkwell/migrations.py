@@ -29,7 +29,7 @@ import pg8000.native
 from pg8000.exceptions import DatabaseError, InterfaceError
 
 from inkwell import db_users, env
-from inkwell.db import ConnectionParams, query
+from inkwell.db import ConnectionParams, query, sqlstate_of
 from inkwell.observability import logger, with_lambda_context
 
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -106,11 +106,6 @@ def apply(
     return applied
 
 
-def _sqlstate(exc: BaseException) -> str | None:
-    info = exc.args[0] if exc.args else None
-    return str(info.get("C")) if isinstance(info, dict) else None
-
-
 def connect(params: ConnectionParams, name: str) -> pg8000.native.Connection:
     """Connect, retrying a few times with backoff while the server is unreachable or
     starting (a deploy may run while the instance or the network is still coming up)."""
@@ -122,7 +117,7 @@ def connect(params: ConnectionParams, name: str) -> pg8000.native.Connection:
             cause = f" ({exc.__cause__})" if exc.__cause__ else ""
             reason = f"{type(exc).__name__}: {exc}{cause}"
         except DatabaseError as exc:
-            if _sqlstate(exc) != "57P03":  # "the database system is starting up"
+            if sqlstate_of(exc) != "57P03":  # "the database system is starting up"
                 raise
             reason = str(exc)
         if attempt == CONNECT_ATTEMPTS:
@@ -146,14 +141,9 @@ def master_params(domain: str, owner: ConnectionParams) -> ConnectionParams | No
     from inkwell import secrets
 
     secret = secrets.secret_json(arn)
-    return ConnectionParams(
-        user=str(secret["username"]),
-        password=str(secret["password"]),
-        host=owner.host,
-        port=owner.port,
-        database=owner.database,
-        tls=owner.tls,
-    )
+    # The owner's connection as the master user: same instance, same TLS check (the RDS CA
+    # bundle the maintenance function is given).
+    return owner.as_user(str(secret["username"]), str(secret["password"]))
 
 
 def _provision_with_master(domain: str, owner: ConnectionParams, why: str) -> None:
@@ -178,7 +168,7 @@ def migrate(domain: str, directory: Path) -> list[str]:
     try:
         conn = connect(params, name)
     except DatabaseError as exc:
-        if _sqlstate(exc) not in _AUTH_SQLSTATES:
+        if sqlstate_of(exc) not in _AUTH_SQLSTATES:
             raise MigrationFailed(f"cannot connect as {params.user}: {exc}") from exc
         _provision_with_master(domain, params, f"{params.user} cannot log in")
         conn = connect(params, name)

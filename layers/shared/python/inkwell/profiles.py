@@ -27,7 +27,6 @@ from inkwell.event_models import UserDeactivated, UserRegistered, UserRoleChange
 from inkwell.identity import Principal
 
 # The users events a profile read model follows.
-PROFILE_EVENTS = ("user.registered", "user.updated", "user.role_changed", "user.deactivated")
 
 
 def upsert(
@@ -121,7 +120,8 @@ def acting(s: Session, table: str, principal: Principal) -> Principal:
 
 
 def follow_users(consumer: Consumer, table: str) -> None:
-    """Register `consumer`'s effects of PROFILE_EVENTS on the read model `table`."""
+    """Register `consumer`'s effects of the users' profile, role and deactivation events
+    on the read model `table`."""
 
     def profile(s: Session, event: ReceivedEvent[UserRegistered | UserUpdated]) -> None:
         data = event.data

@@ -30,9 +30,9 @@ from typing import Any
 
 from inkwell import env
 from inkwell.identity import ROLES, Principal
+from inkwell.jwk import ALGORITHM
 from inkwell.settings import ConfigurationError, settings
 
-ALGORITHM = "ES256"
 LEEWAY_S = 5  # clock skew tolerated on exp, iat and nbf
 
 
